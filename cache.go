@@ -1,0 +1,132 @@
+package tokenactor
+
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/benbjohnson/clock"
+
+	"github.com/tokenactor/tokenactor/actor"
+)
+
+// A Cache keeps one value fresh: it obtains it with a [Refresher], serves it
+// to any number of concurrent callers, and renews it before it expires, with
+// at most one Authenticate or Refresh call in flight at any time.
+//
+// A Cache is an actor. One loop goroutine owns its state and answers requests
+// sent to its mailbox; the loop runs only while there is work, so an idle
+// Cache holds no goroutine. A fresh value is served without the loop: Get
+// reads a snapshot the loop publishes atomically (see doc.go, "The fast
+// path").
+//
+// Create a Cache with [New]; the zero value is not usable. A Cache is safe for
+// concurrent use. Call [Cache.Close] when done with it.
+type Cache[T any] struct {
+	// fast is the value Get may return without asking the loop, or nil when
+	// the loop must decide. Only the loop stores into it; anyone loads it.
+	fast atomic.Pointer[Entry[T]]
+
+	r   Refresher[T]
+	o   *options
+	mb  actor.Mailbox[message]
+	sup supervisor
+
+	// Owned by the loop goroutine (and, after it stopped for good, by the
+	// supervisor's last act in that goroutine).
+	st    state[T]
+	timer timer       // wakes the loop at the next boundary
+	job   *refreshJob // the Refresher call in flight; nil if none
+
+	// testHook, if set, runs at the start of each message the loop handles.
+	// Internal tests use it to make the loop itself panic.
+	testHook func(message)
+}
+
+// New returns a Cache that obtains its value from r. It does not call r:
+// the first Get does. Invalid options panic with a message naming the
+// option; so does a nil r.
+//
+// Defaults: the system clock, a 90 s refresh window, a 30 s refresh timeout,
+// backoff from 1 s doubling to 60 s with ±20% jitter, a 30 s recheck
+// interval, and at most 5 loop restarts per minute. See the With functions.
+func New[T any](r Refresher[T], opts ...Option) *Cache[T] {
+	if r == nil {
+		invalid("New: nil Refresher")
+	}
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
+	if o.clock == nil {
+		o.clock = clock.New()
+	}
+	c := &Cache[T]{r: r, o: &o}
+	c.mb.Init(c.startLoop)
+	return c
+}
+
+// Get returns the value.
+//
+// A fresh value is returned at once, without blocking and without reading
+// the clock or ctx. Otherwise Get follows the refresh model: it returns a
+// still-usable value at once (starting a background refresh if none is in
+// flight), or waits for the one refresh in flight and returns its result.
+//
+// Get returns when it has a value or an error, or when ctx ends, whichever
+// comes first. Errors: ctx's error if it ended while waiting (the refresh
+// carries on for the others); an error matching ErrTokenExpired, wrapping the
+// refresher's error, if the value is unusable and could not be renewed; the
+// refresher's error wrapped, if there never was a value (ErrNotAuthenticated
+// still matches with errors.Is); a *PanicError (via errors.As) if the
+// refresher panicked; ErrClosed after Close.
+func (c *Cache[T]) Get(ctx context.Context) (T, error) {
+	if e := c.fast.Load(); e != nil {
+		return e.Value, nil
+	}
+	return c.get(ctx)
+}
+
+// get is the slow path of Get: ask the loop.
+func (c *Cache[T]) get(ctx context.Context) (T, error) {
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	req := make(getRequest[T], 1)
+	if err := c.mb.Post(req); err != nil {
+		return zero, err
+	}
+	r, err := actor.Await(ctx, req)
+	if err != nil {
+		return zero, err
+	}
+	return r.value, r.err
+}
+
+// Invalidate reports that the current value was rejected (a server answered
+// 401 with it). When Invalidate returns, no Get is served that value any
+// more; the next Get waits for a refresh: Refresh if the value is
+// refreshable, else Authenticate. Any number of Invalidate calls before that
+// refresh cause one refresh. Backoff still applies: after a failed attempt,
+// callers get the last error until the next attempt is due.
+//
+// Invalidate returns promptly: the loop never waits on I/O. It does nothing
+// after Close.
+func (c *Cache[T]) Invalidate() {
+	done := make(invalidateRequest)
+	if c.mb.Post(done) != nil {
+		return
+	}
+	<-done
+}
+
+// Close stops the cache: later calls to Get return ErrClosed, the refresh in
+// flight (if any) has its context cancelled, and callers waiting for it get
+// ErrClosed. Close returns when every goroutine the cache started has
+// exited, which includes waiting for the Refresher to return. Close is
+// idempotent and always returns nil.
+func (c *Cache[T]) Close() error {
+	c.mb.Close(ErrClosed, closeRequest{})
+	c.sup.wg.Wait()
+	return nil
+}

@@ -1,0 +1,282 @@
+package tokenactor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/benbjohnson/clock"
+
+	"github.com/tokenactor/tokenactor/actor"
+)
+
+// loop takes messages from the mailbox until the cache is idle (no call in
+// flight, nobody waiting, nothing queued) and then exits. The next message
+// starts a new loop; all state lives in c.st, so nothing is lost in between.
+func (c *Cache[T]) loop() {
+	for {
+		msg, ok := c.mb.Next()
+		if ok {
+			c.handle(msg)
+			continue
+		}
+		if c.idle() && c.mb.Exit() {
+			return
+		}
+		if !c.idle() {
+			<-c.mb.Wake()
+		}
+	}
+}
+
+// idle reports whether the loop may exit: once closed, or when nothing is
+// in flight and nobody waits. A closed cache's worker reports to a closed
+// mailbox, so the loop need not wait for it; Close waits for it instead.
+func (c *Cache[T]) idle() bool {
+	return c.st.closed || (c.job == nil && len(c.st.parked) == 0)
+}
+
+// handle processes one message and then publishes what the fast path may
+// serve.
+func (c *Cache[T]) handle(msg message) {
+	c.sup.current = msg
+	if c.testHook != nil {
+		c.testHook(msg)
+	}
+	now := c.o.clock.Now()
+	switch m := msg.(type) {
+	case getRequest[T]:
+		c.answer(m, now)
+	case invalidateRequest:
+		if c.st.entry != nil {
+			c.st.invalid = true
+		}
+		c.fast.Store(nil)
+		m.done()
+	case timerFired:
+		c.timer.fired()
+	case *refreshDone[T]:
+		c.finish(m, now)
+	case closeRequest:
+		c.shutdown(ErrClosed)
+	}
+	if !c.st.closed {
+		c.publish(now)
+	}
+	c.sup.current = nil
+}
+
+// answer applies the refresh model to one Get.
+func (c *Cache[T]) answer(req getRequest[T], now time.Time) {
+	var zero T
+	if c.st.closed {
+		req.reply(zero, ErrClosed)
+		return
+	}
+	switch decide(&c.st, now) {
+	case serve:
+		req.reply(c.st.entry.Value, nil)
+	case serveAndRefresh:
+		c.start(OpRefresh, true, now)
+		req.reply(c.st.entry.Value, nil)
+	case wait:
+		c.st.parked = append(c.st.parked, req)
+	case authenticate:
+		c.start(OpAuthenticate, false, now)
+		c.st.parked = append(c.st.parked, req)
+	case refresh:
+		c.start(OpRefresh, false, now)
+		c.st.parked = append(c.st.parked, req)
+	case fail:
+		req.reply(zero, c.st.err())
+	}
+}
+
+// A refreshJob is the Refresher call in flight. The loop owns it.
+type refreshJob struct {
+	cancel  context.CancelCauseFunc
+	timeout *clock.Timer // cancels the call after the refresh timeout; nil without one
+	started time.Time
+}
+
+// errGoexit is the outcome of a Refresher that called runtime.Goexit.
+var errGoexit = errors.New("tokenactor: refresher called runtime.Goexit")
+
+// start runs one Authenticate or Refresh call in a worker goroutine. The
+// call gets a context of its own, never a caller's: it ends at the refresh
+// timeout or at Close.
+func (c *Cache[T]) start(op Op, background bool, now time.Time) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	job := &refreshJob{cancel: cancel, started: now}
+	if d := c.o.refreshTimeout; d > 0 {
+		job.timeout = c.o.clock.AfterFunc(d, func() { cancel(ErrRefreshTimeout) })
+	}
+	c.job = job
+	c.st.op = op
+	var current Entry[T]
+	if op == OpRefresh {
+		current = *c.st.entry
+	}
+	c.emit(RefreshStarted{Op: op, Attempt: c.st.attempt + 1, Background: background})
+	c.sup.wg.Add(1) // the loop holds a count, so this Add cannot race with Close's Wait
+	go c.work(ctx, op, current)
+}
+
+// work is the worker goroutine: it makes one Refresher call and reports
+// the outcome to the loop, even if the refresher panics or calls
+// runtime.Goexit.
+func (c *Cache[T]) work(ctx context.Context, op Op, current Entry[T]) {
+	defer c.sup.wg.Done()
+	done := &refreshDone[T]{op: op, err: errGoexit}
+	defer func() { _ = c.mb.Post(done) }() // fails only after Close, when nobody needs it
+	p := actor.Recover(func() {
+		if op == OpAuthenticate {
+			done.entry, done.err = c.r.Authenticate(ctx)
+		} else {
+			done.entry, done.err = c.r.Refresh(ctx, current)
+		}
+	})
+	if p != nil {
+		done.panic = p
+		done.err = &PanicError{Value: p.Value, Stack: p.Stack}
+	}
+	if done.err != nil && errors.Is(context.Cause(ctx), ErrRefreshTimeout) && !errors.Is(done.err, ErrRefreshTimeout) {
+		done.err = fmt.Errorf("%w: %w", ErrRefreshTimeout, done.err)
+	}
+}
+
+// errExpiredEntry is the outcome of a call that returned a value already
+// unusable: serving it would break the model's promise.
+var errExpiredEntry = errors.New("tokenactor: refresher returned a value that is already expired")
+
+// finish installs the outcome of the call in flight and answers the callers
+// that waited for it.
+func (c *Cache[T]) finish(d *refreshDone[T], now time.Time) {
+	if job := c.job; job != nil {
+		if job.timeout != nil {
+			job.timeout.Stop()
+		}
+		job.cancel(context.Canceled)
+		d.took = now.Sub(job.started)
+		c.job = nil
+	}
+	c.st.op = 0
+	if d.panic != nil {
+		c.emit(PanicRecovered{Op: d.op, Err: d.err.(*PanicError)})
+	}
+	if d.err == nil && !d.entry.ExpiresAt.IsZero() && !now.Before(d.entry.ExpiresAt) {
+		d.err = errExpiredEntry
+	}
+	s := &c.st
+	if d.err == nil {
+		e := d.entry
+		s.entry = &e
+		s.staleAt = staleAt(e.ExpiresAt, now, c.o.window)
+		s.invalid = false
+		attempt := s.attempt + 1
+		s.attempt, s.lastErr, s.retryAt = 0, nil, time.Time{}
+		c.emit(RefreshSucceeded{Op: d.op, Attempt: attempt, ExpiresAt: e.ExpiresAt, Took: d.took})
+	} else {
+		s.attempt++
+		s.lastErr = d.err
+		s.retryAt = now.Add(backoffDelay(c.o.backoffInitial, c.o.backoffMax, s.attempt, d.err, rand.Float64()))
+		c.emit(RefreshFailed{Op: d.op, Attempt: s.attempt, Err: d.err, NextRetry: s.retryAt})
+	}
+	// Everyone who waited asks again against the new state: they get the new
+	// value, or the error, since a new attempt is not due during backoff.
+	parked := s.parked
+	s.parked = nil
+	for _, req := range parked {
+		c.answer(req, now)
+	}
+}
+
+// shutdown stops the cache for good: the call in flight is cancelled,
+// waiting callers and queued requests get err, and the fast path is
+// cleared. It leaves the mailbox closed, so the loop exits next.
+func (c *Cache[T]) shutdown(err error) {
+	var zero T
+	c.st.closed = true
+	c.fast.Store(nil)
+	c.timer.stop()
+	if c.job != nil {
+		if c.job.timeout != nil {
+			c.job.timeout.Stop()
+		}
+		c.job.cancel(err)
+	}
+	for _, req := range c.st.parked {
+		req.reply(zero, err)
+	}
+	c.st.parked = nil
+	c.st.entry = nil
+	for _, msg := range c.mb.Drain() {
+		switch m := msg.(type) {
+		case getRequest[T]:
+			m.reply(zero, err)
+		case invalidateRequest:
+			m.done()
+		}
+	}
+}
+
+// publish stores what the fast path may serve now, and arms the timer for
+// the moment that may change.
+func (c *Cache[T]) publish(now time.Time) {
+	var want *Entry[T]
+	if !c.o.noFastPath && !c.st.closed && decide(&c.st, now) == serve {
+		want = c.st.entry
+	}
+	if c.fast.Load() != want {
+		c.fast.Store(want)
+	}
+	if want != nil {
+		c.armTimer(now, nextBoundary(&c.st, now, c.o.recheck))
+	}
+}
+
+// emit reports an event to the hook, if any.
+func (c *Cache[T]) emit(e Event) {
+	if c.o.hook != nil {
+		c.o.hook(e)
+	}
+}
+
+// timer is the loop's one wake-up timer. Firing posts timerFired; a wake-up
+// that comes early or twice is harmless, since the loop re-decides from the
+// clock. Owned by the loop.
+type timer struct {
+	t       *clock.Timer // created on first use, then reused
+	at      time.Time    // when the pending wake-up fires
+	pending bool
+}
+
+// armTimer makes sure the loop is woken no later than at (zero: no need).
+func (c *Cache[T]) armTimer(now, at time.Time) {
+	t := &c.timer
+	if at.IsZero() || (t.pending && !t.at.After(at)) {
+		return
+	}
+	d := at.Sub(now)
+	if t.t == nil {
+		t.t = c.o.clock.AfterFunc(d, c.wake)
+	} else {
+		t.t.Reset(d)
+	}
+	t.at, t.pending = at, true
+}
+
+// wake is the timer's callback. It runs on a goroutine of the clock's; after
+// Close the post fails and it returns at once.
+func (c *Cache[T]) wake() { _ = c.mb.Post(timerFired{}) }
+
+func (t *timer) fired() { t.pending = false }
+
+func (t *timer) stop() {
+	if t.t != nil {
+		t.t.Stop()
+	}
+	t.pending = false
+}

@@ -1,0 +1,149 @@
+package tokenactor
+
+import (
+	"fmt"
+	"time"
+)
+
+// state is everything the loop knows. Only the loop goroutine reads or
+// writes it; it lives in the Cache, not in the goroutine's locals, so the
+// loop can exit when idle and a later message can start it again.
+type state[T any] struct {
+	entry   *Entry[T] // current value; nil if none. Immutable once stored: the fast path shares it.
+	staleAt time.Time // from here entry counts as expired; zero if entry never expires
+	invalid bool      // entry was rejected by Invalidate
+	op      Op        // the Refresher call in flight; zero if none
+
+	attempt int       // failed attempts since the last success
+	retryAt time.Time // no new attempt before this, while lastErr != nil
+	lastErr error     // error of the last failed attempt; nil after a success
+
+	parked []getRequest[T] // callers waiting for the call in flight
+	closed bool            // Close was called; every request now gets ErrClosed
+}
+
+// A verdict is what a Get gets, decided by [decide].
+type verdict int
+
+const (
+	serve           verdict = iota // return the cached value
+	serveAndRefresh                // return it and start a background Refresh
+	wait                           // wait for the call in flight
+	authenticate                   // start Authenticate and wait for it
+	refresh                        // start Refresh and wait for it
+	fail                           // return state.err()
+)
+
+var verdictNames = [...]string{"serve", "serveAndRefresh", "wait", "authenticate", "refresh", "fail"}
+
+func (v verdict) String() string { return verdictNames[v] }
+
+// decide applies the refresh model to the state at the instant now. It is a
+// pure function, so the model's boundaries are table-tested directly:
+//
+//   - no value (or a rejected one that cannot be refreshed): wait for the call
+//     in flight, else fail during backoff, else authenticate;
+//   - fresh: serve;
+//   - expired, call in flight: serve if usable, else wait;
+//   - expired, not refreshable: serve if usable, else fail;
+//   - expired, refreshable, in backoff: serve if usable, else fail;
+//   - expired, refreshable, usable: serve and refresh in the background;
+//   - expired, refreshable, unusable: refresh and wait.
+//
+// Expired means now >= staleAt; usable means now < ExpiresAt. A value without
+// ExpiresAt is neither expired nor unusable; a rejected value is both.
+func decide[T any](s *state[T], now time.Time) verdict {
+	e := s.entry
+	inBackoff := s.lastErr != nil && now.Before(s.retryAt)
+	if e == nil || (s.invalid && !e.Refreshable) {
+		switch {
+		case s.op != 0:
+			return wait
+		case inBackoff:
+			return fail
+		default:
+			return authenticate
+		}
+	}
+	usable := !s.invalid && (e.ExpiresAt.IsZero() || now.Before(e.ExpiresAt))
+	expired := s.invalid || (!e.ExpiresAt.IsZero() && !now.Before(s.staleAt))
+	switch {
+	case !expired:
+		return serve
+	case usable && (s.op != 0 || !e.Refreshable || inBackoff):
+		return serve
+	case s.op != 0:
+		return wait
+	case !e.Refreshable, inBackoff:
+		return fail
+	case usable:
+		return serveAndRefresh
+	default:
+		return refresh
+	}
+}
+
+// err is the error a caller gets when decide says fail, or when the call it
+// waited for failed.
+func (s *state[T]) err() error {
+	switch {
+	case s.entry == nil && s.lastErr != nil:
+		return fmt.Errorf("tokenactor: authenticate: %w", s.lastErr)
+	case s.lastErr != nil:
+		return fmt.Errorf("%w: %w", ErrTokenExpired, s.lastErr)
+	default:
+		return ErrTokenExpired
+	}
+}
+
+// staleAt returns when an entry stored at now starts counting as expired:
+// window before it expires, or, if its whole lifetime is not longer than the
+// window, half its lifetime before.
+func staleAt(expiresAt, now time.Time, window time.Duration) time.Time {
+	if expiresAt.IsZero() {
+		return time.Time{}
+	}
+	if life := expiresAt.Sub(now); life <= window {
+		window = life / 2
+	}
+	return expiresAt.Add(-window)
+}
+
+// nextBoundary returns the earliest moment after now at which decide may
+// answer differently without any message arriving (the value turns stale or
+// unusable, a backoff ends), but no later than now+recheck, so a wall-clock
+// step is noticed. It returns the zero time if nothing can change by itself.
+func nextBoundary[T any](s *state[T], now time.Time, recheck time.Duration) time.Time {
+	var at time.Time
+	consider := func(t time.Time) {
+		if t.After(now) && (at.IsZero() || t.Before(at)) {
+			at = t
+		}
+	}
+	if s.entry != nil && !s.entry.ExpiresAt.IsZero() {
+		consider(s.staleAt)
+		consider(s.entry.ExpiresAt)
+	}
+	if s.lastErr != nil {
+		consider(s.retryAt)
+	}
+	if limit := now.Add(recheck); !at.IsZero() && limit.Before(at) {
+		at = limit
+	}
+	return at
+}
+
+// backoffDelay returns how long to wait after the attempt-th consecutive
+// failure (attempt >= 1) that failed with err. r in [0, 1) picks the jitter.
+func backoffDelay(initial, max time.Duration, attempt int, err error, r float64) time.Duration {
+	d := initial
+	for i := 1; i < attempt && d < max; i++ {
+		d *= 2
+	}
+	d = min(d, max)
+	d = time.Duration(float64(d) * (1 + backoffJitter*(2*r-1)))
+	if ra := min(retryAfter(err), maxRetryAfter); ra > d {
+		d = ra
+	}
+	return d
+}

@@ -1,0 +1,127 @@
+package tokenactor
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/tokenactor/tokenactor/actor"
+)
+
+// supervisor owns the goroutines of a cache: the loop, started on demand by
+// the mailbox, and the worker that runs a Refresher call. Close waits on wg
+// for all of them.
+//
+// # Panics
+//
+// A panic in the Refresher is recovered in the worker (see Cache.work) and
+// becomes that attempt's *PanicError; the loop's state is untouched by it.
+//
+// A panic in the loop itself (a bug in the engine or in an event hook) is
+// recovered here. The state the loop was changing cannot be trusted, so the
+// supervisor answers every waiting caller (and the request being handled)
+// with a *PanicError, drops the cached value and the backoff state, and runs
+// the loop again on the same mailbox; a call still in flight is kept and its
+// outcome installed when it arrives, so there is still at most one.
+//
+// # Restart intensity
+//
+// More than restartLimit restarts within restartPeriod (defaults: 5 per
+// minute, see WithRestartLimit) mean the loop is failing on every message.
+// Rather than spin, the supervisor then stops the cache for good: the
+// mailbox is closed with ErrLoopFailed, every queued and waiting caller gets
+// it, the call in flight is cancelled, and every later call fails with it at
+// once. Close still works and returns when the goroutines have exited.
+type supervisor struct {
+	wg sync.WaitGroup
+
+	// Owned by the loop goroutine.
+	current     message   // the request being handled, answered if the loop panics
+	restarts    int       // restarts since periodStart
+	periodStart time.Time // start of the current restart period
+}
+
+// startLoop is the mailbox's start function: it runs with the mailbox's lock
+// held, so the Add happens before Close can observe the mailbox closed.
+func (c *Cache[T]) startLoop() {
+	c.sup.wg.Add(1)
+	go c.run()
+}
+
+// run is the loop goroutine: the loop under supervision.
+func (c *Cache[T]) run() {
+	defer c.sup.wg.Done()
+	for {
+		p := actor.Recover(c.loop)
+		if p == nil {
+			return
+		}
+		pe := &PanicError{Value: p.Value, Stack: p.Stack}
+		if !c.sup.allowRestart(c.o.clock.Now(), c.o.restartLimit, c.o.restartPeriod) {
+			c.giveUp(pe)
+			return
+		}
+		c.recoverLoop(pe)
+		c.emitSafely(LoopRestarted{Err: pe, Restarts: c.sup.restarts})
+	}
+}
+
+// allowRestart counts a restart at now and reports whether it is within the
+// limit.
+func (s *supervisor) allowRestart(now time.Time, limit int, period time.Duration) bool {
+	if s.periodStart.IsZero() || now.Sub(s.periodStart) >= period {
+		s.periodStart, s.restarts = now, 0
+	}
+	s.restarts++
+	return s.restarts <= limit
+}
+
+// recoverLoop resets the state after the loop panicked.
+func (c *Cache[T]) recoverLoop(pe *PanicError) {
+	var zero T
+	err := fmt.Errorf("tokenactor: request dropped by a panic in the cache loop: %w", pe)
+	if _, ok := c.sup.current.(*refreshDone[T]); ok && c.job != nil {
+		// The worker already reported: the call is over even though its
+		// outcome was lost with the panic.
+		c.job.cancel(context.Canceled)
+		c.job = nil
+		c.st.op = 0
+	}
+	c.answerCurrent(err)
+	for _, req := range c.st.parked {
+		req.reply(zero, err)
+	}
+	// Keep only what is known for sure: whether a call is in flight (its
+	// worker will report) and whether the cache was closed.
+	c.st = state[T]{op: c.st.op, closed: c.st.closed}
+	c.fast.Store(nil)
+}
+
+// giveUp stops the cache for good after too many restarts.
+func (c *Cache[T]) giveUp(pe *PanicError) {
+	c.answerCurrent(ErrLoopFailed)
+	c.mb.Close(ErrLoopFailed, closeRequest{})
+	c.shutdown(ErrLoopFailed)
+	c.mb.Exit()
+	c.emitSafely(LoopFailed{Err: pe})
+}
+
+// answerCurrent answers the request the loop was handling when it
+// panicked, if it expects an answer.
+func (c *Cache[T]) answerCurrent(err error) {
+	switch m := c.sup.current.(type) {
+	case getRequest[T]:
+		var zero T
+		m.reply(zero, err)
+	case invalidateRequest:
+		m.done()
+	}
+	c.sup.current = nil
+}
+
+// emitSafely reports an event from the supervisor, where a panicking hook
+// must not take the goroutine down with it.
+func (c *Cache[T]) emitSafely(e Event) {
+	_ = actor.Recover(func() { c.emit(e) })
+}

@@ -1,0 +1,93 @@
+package tokenactor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// A SecretToken holds a secret string (an access token, a refresh token, a
+// client secret) that must never be printed. String, GoString, every fmt verb,
+// slog and encoding/json all show a fixed mask instead of the secret; only
+// [SecretToken.Reveal] returns it.
+//
+// The zero value is an empty secret. A SecretToken is an immutable value and
+// safe for concurrent use.
+type SecretToken struct {
+	secret string
+}
+
+// mask is what a SecretToken prints as. It says whether a secret is present
+// but nothing about its length or content.
+const (
+	mask      = "[REDACTED]"
+	maskEmpty = "[EMPTY]"
+)
+
+// NewSecretToken wraps s.
+func NewSecretToken(s string) SecretToken { return SecretToken{secret: s} }
+
+// Reveal returns the secret. Call it only where the secret is sent on, for
+// example into an Authorization header.
+func (s SecretToken) Reveal() string { return s.secret }
+
+// IsZero reports whether the secret is empty.
+func (s SecretToken) IsZero() bool { return s.secret == "" }
+
+func (s SecretToken) masked() string {
+	if s.secret == "" {
+		return maskEmpty
+	}
+	return mask
+}
+
+// String returns a mask, never the secret.
+func (s SecretToken) String() string { return s.masked() }
+
+// GoString returns a mask, never the secret, so %#v of a struct holding a
+// SecretToken is safe.
+func (s SecretToken) GoString() string { return "tokenactor.SecretToken(" + s.masked() + ")" }
+
+// Format prints a mask for every verb, so no fmt verb (%s, %v, %+v, %#v, %q,
+// %x) reveals the secret.
+func (s SecretToken) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		fmt.Fprint(f, s.GoString())
+		return
+	}
+	fmt.Fprint(f, s.masked())
+}
+
+// LogValue makes log/slog print a mask.
+func (s SecretToken) LogValue() slog.Value { return slog.StringValue(s.masked()) }
+
+// MarshalJSON encodes a mask, never the secret. Code that must persist a
+// secret (a token store) encodes [SecretToken.Reveal] explicitly.
+func (s SecretToken) MarshalJSON() ([]byte, error) { return json.Marshal(s.masked()) }
+
+// MarshalText encodes a mask, so encoders that prefer TextMarshaler (YAML,
+// TOML, map keys) stay safe too.
+func (s SecretToken) MarshalText() ([]byte, error) { return []byte(s.masked()), nil }
+
+// A ServiceToken is an access token ready to send to a service.
+// It is a value; copying it is cheap and safe for concurrent use.
+type ServiceToken struct {
+	// AccessToken is the bearer credential. It prints as a mask.
+	AccessToken SecretToken
+	// TokenType is the scheme for the Authorization header, usually "Bearer".
+	TokenType string
+	// ExpiresAt is when the server stops accepting the token; zero if unknown.
+	ExpiresAt time.Time
+}
+
+// An AuthStrategy obtains valid access tokens. Implementations handle caching
+// and refresh; callers call GetToken whenever they need a token.
+//
+// GetToken returns when a token is available, when obtaining one failed, or
+// when ctx ends, whichever comes first. Implementations must be safe for
+// concurrent use.
+type AuthStrategy interface {
+	GetToken(ctx context.Context) (ServiceToken, error)
+}

@@ -1,4 +1,4 @@
-package tokenactor_test
+package tokenactor
 
 import (
 	"testing"

@@ -1,0 +1,151 @@
+package actor_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+
+	"github.com/tokenactor/tokenactor/actor"
+)
+
+// counter is a tiny actor: a mailbox of ints and a loop that sums them.
+type counter struct {
+	mb     actor.Mailbox[int]
+	wg     sync.WaitGroup
+	sum    int // owned by the loop
+	starts atomic.Int32
+	total  atomic.Int64
+}
+
+func newCounter() *counter {
+	c := &counter{}
+	c.mb.Init(func() {
+		c.starts.Add(1)
+		c.wg.Add(1)
+		go c.loop()
+	})
+	return c
+}
+
+func (c *counter) loop() {
+	defer c.wg.Done()
+	for {
+		n, ok := c.mb.Next()
+		if ok {
+			c.sum += n
+			c.total.Store(int64(c.sum))
+			continue
+		}
+		if c.mb.Exit() {
+			return
+		}
+	}
+}
+
+func TestMailboxStartsLoopOnDemandAndLosesNothing(t *testing.T) {
+	c := newCounter()
+	const senders, each = 8, 2000
+	var wg sync.WaitGroup
+	for range senders {
+		wg.Go(func() {
+			for range each {
+				if err := c.mb.Post(1); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	c.mb.Close(errors.New("closed"), 0)
+	c.wg.Wait()
+	if got := c.total.Load(); got != senders*each {
+		t.Fatalf("sum = %d, want %d: a message was stranded", got, senders*each)
+	}
+	if c.starts.Load() < 1 {
+		t.Fatal("the loop never started")
+	}
+}
+
+func TestMailboxIdleHoldsNoGoroutine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newCounter()
+		for i := range 3 {
+			if err := c.mb.Post(1); err != nil {
+				t.Fatal(err)
+			}
+			synctest.Wait() // the loop has exited: otherwise it would be a goroutine left when the bubble ends
+			if got := c.starts.Load(); got != int32(i+1) {
+				t.Fatalf("after post %d the loop started %d times, want %d", i+1, got, i+1)
+			}
+		}
+		c.wg.Wait()
+	})
+}
+
+func TestMailboxClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newCounter()
+		errStop := errors.New("stopped")
+		if !c.mb.Close(errStop, 5) {
+			t.Fatal("first Close reported false")
+		}
+		if c.mb.Close(errors.New("again"), 7) {
+			t.Fatal("second Close reported true")
+		}
+		if err := c.mb.Post(1); !errors.Is(err, errStop) {
+			t.Fatalf("Post after Close = %v, want %v", err, errStop)
+		}
+		c.wg.Wait()
+		if got := c.total.Load(); got != 5 {
+			t.Fatalf("sum = %d, want 5: Close's last message must be delivered", got)
+		}
+	})
+}
+
+func TestMailboxDrain(t *testing.T) {
+	var mb actor.Mailbox[int]
+	mb.Init(func() {}) // no loop: messages stay queued
+	for i := range 3 {
+		mb.Post(i)
+	}
+	if got := mb.Drain(); len(got) != 3 || got[2] != 2 {
+		t.Fatalf("Drain() = %v, want [0 1 2]", got)
+	}
+	if _, ok := mb.Next(); ok {
+		t.Fatal("Next after Drain returned a message")
+	}
+}
+
+func TestRecover(t *testing.T) {
+	if p := actor.Recover(func() {}); p != nil {
+		t.Fatalf("Recover of a normal return = %+v, want nil", p)
+	}
+	p := actor.Recover(func() { panic("boom") })
+	if p == nil || p.Value != "boom" || len(p.Stack) == 0 {
+		t.Fatalf("Recover(panic) = %+v, want value boom and a stack", p)
+	}
+}
+
+func TestAwait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ch := make(chan int, 1)
+		ch <- 42
+		if got, err := actor.Await(context.Background(), ch); got != 42 || err != nil {
+			t.Fatalf("Await = %d, %v; want 42, nil", got, err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			_, err := actor.Await(ctx, make(chan int, 1))
+			done <- err
+		}()
+		synctest.Wait()
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("Await after cancel = %v, want context.Canceled", err)
+		}
+	})
+}

@@ -1,0 +1,98 @@
+package tokenactor_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tokenactor/tokenactor"
+)
+
+// A tokenSource is a custom Refresher: Authenticate logs in, Refresh renews.
+// Here both just mint a numbered token valid for an hour.
+type tokenSource struct {
+	issued int // touched only by the cache's worker, one call at a time
+}
+
+func (s *tokenSource) Authenticate(ctx context.Context) (tokenactor.Entry[string], error) {
+	return s.mint(), nil
+}
+
+func (s *tokenSource) Refresh(ctx context.Context, current tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
+	return s.mint(), nil
+}
+
+func (s *tokenSource) mint() tokenactor.Entry[string] {
+	s.issued++
+	return tokenactor.Entry[string]{
+		Value:       fmt.Sprintf("token-%d", s.issued),
+		ExpiresAt:   time.Now().Add(time.Hour),
+		Refreshable: true,
+	}
+}
+
+func ExampleNew() {
+	cache := tokenactor.New[string](&tokenSource{})
+	defer cache.Close()
+
+	for range 3 {
+		tok, err := cache.Get(context.Background())
+		if err != nil {
+			fmt.Println("error:", err)
+			return
+		}
+		fmt.Println(tok) // the same token each time: it is fresh for an hour
+	}
+	// Output:
+	// token-1
+	// token-1
+	// token-1
+}
+
+func ExampleCache_Invalidate() {
+	cache := tokenactor.New[string](&tokenSource{})
+	defer cache.Close()
+
+	tok, _ := cache.Get(context.Background())
+	fmt.Println(tok)
+	cache.Invalidate() // a server answered 401 with token-1
+	tok, _ = cache.Get(context.Background())
+	fmt.Println(tok)
+	// Output:
+	// token-1
+	// token-2
+}
+
+// noCredentials is a Refresher for a process that has no credentials.
+type noCredentials struct{}
+
+func (noCredentials) Authenticate(ctx context.Context) (tokenactor.Entry[string], error) {
+	return tokenactor.Entry[string]{}, fmt.Errorf("no key in the environment: %w", tokenactor.ErrNotAuthenticated)
+}
+
+func (noCredentials) Refresh(ctx context.Context, current tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
+	return current, nil
+}
+
+func ExampleRefresher() {
+	cache := tokenactor.New[string](noCredentials{})
+	defer cache.Close()
+
+	_, err := cache.Get(context.Background())
+	fmt.Println(errors.Is(err, tokenactor.ErrNotAuthenticated))
+	fmt.Println(err)
+	// Output:
+	// true
+	// tokenactor: authenticate: no key in the environment: tokenactor: not authenticated
+}
+
+func ExampleSecretToken() {
+	tok := tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken("s3cr3t"), TokenType: "Bearer"}
+	fmt.Printf("%v\n%+v\n", tok.AccessToken, tok)
+	fmt.Println(tok.TokenType + " " + tok.AccessToken.Reveal())
+	// Output:
+	// [REDACTED]
+	// {AccessToken:[REDACTED] TokenType:Bearer ExpiresAt:0001-01-01 00:00:00 +0000 UTC}
+	// Bearer s3cr3t
+}

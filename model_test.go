@@ -1,0 +1,151 @@
+package tokenactor
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestDecide(t *testing.T) {
+	base := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	sec := func(n int) time.Time { return base.Add(time.Duration(n) * time.Second) }
+	failed := errors.New("refused")
+	entry := func(exp time.Time, refreshable bool) *Entry[string] {
+		return &Entry[string]{Value: "v", ExpiresAt: exp, Refreshable: refreshable}
+	}
+	// ExpiresAt 1000 s, window 90 s: stale from 910 s.
+	live := func(refreshable bool) state[string] {
+		return state[string]{entry: entry(sec(1000), refreshable), staleAt: sec(910)}
+	}
+	with := func(s state[string], f func(*state[string])) state[string] { f(&s); return s }
+	inFlight := func(s *state[string]) { s.op = OpRefresh }
+	backoff := func(s *state[string]) { s.lastErr, s.retryAt = failed, sec(2000) }
+	invalid := func(s *state[string]) { s.invalid = true }
+
+	tests := []struct {
+		name string
+		give state[string]
+		now  time.Time
+		want verdict
+	}{
+		{"nothing cached", state[string]{}, sec(0), authenticate},
+		{"nothing cached, call in flight", state[string]{op: OpAuthenticate}, sec(0), wait},
+		{"nothing cached, in backoff", with(state[string]{}, backoff), sec(0), fail},
+		{"nothing cached, backoff over", with(state[string]{}, backoff), sec(2000), authenticate},
+		{"fresh", live(true), sec(909), serve},
+		{"fresh, last instant", live(true), sec(910).Add(-time.Nanosecond), serve},
+		{"expired, refreshable, usable", live(true), sec(910), serveAndRefresh},
+		{"expired, refreshable, last usable instant", live(true), sec(1000).Add(-time.Nanosecond), serveAndRefresh},
+		{"unusable, refreshable", live(true), sec(1000), refresh},
+		{"expired, in flight, usable", with(live(true), inFlight), sec(999), serve},
+		{"unusable, in flight", with(live(true), inFlight), sec(1000), wait},
+		{"expired, not refreshable, usable", live(false), sec(999), serve},
+		{"unusable, not refreshable", live(false), sec(1000), fail},
+		{"expired, in backoff, usable", with(live(true), backoff), sec(950), serve},
+		{"unusable, in backoff", with(live(true), backoff), sec(1500), fail},
+		{"fresh, in backoff", with(live(true), backoff), sec(100), serve},
+		{"never expires", state[string]{entry: entry(time.Time{}, false)}, sec(1 << 30), serve},
+		{"invalidated, refreshable", with(live(true), invalid), sec(0), refresh},
+		{"invalidated, refreshable, in flight", with(with(live(true), invalid), inFlight), sec(0), wait},
+		{"invalidated, refreshable, in backoff", with(with(live(true), invalid), backoff), sec(0), fail},
+		{"invalidated, not refreshable", with(live(false), invalid), sec(0), authenticate},
+		{"invalidated, never expires", with(state[string]{entry: entry(time.Time{}, false)}, invalid), sec(0), authenticate},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := decide(&tt.give, tt.now); got != tt.want {
+				t.Errorf("decide() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestStaleAt(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		life   time.Duration
+		window time.Duration
+		want   time.Duration // staleAt - now
+	}{
+		{"long life keeps the window", time.Hour, 90 * time.Second, time.Hour - 90*time.Second},
+		{"life equal to window halves", 90 * time.Second, 90 * time.Second, 45 * time.Second},
+		{"60 s under 90 s window", 60 * time.Second, 90 * time.Second, 30 * time.Second},
+		{"zero window", time.Hour, 0, time.Hour},
+		{"1 ns life", time.Nanosecond, 90 * time.Second, time.Nanosecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := staleAt(now.Add(tt.life), now, tt.window).Sub(now)
+			if got != tt.want {
+				t.Errorf("staleAt - now = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if got := staleAt(time.Time{}, now, time.Minute); !got.IsZero() {
+		t.Errorf("staleAt of a value that never expires = %v, want zero", got)
+	}
+}
+
+func TestNextBoundary(t *testing.T) {
+	base := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	sec := func(n int) time.Time { return base.Add(time.Duration(n) * time.Second) }
+	e := &Entry[string]{ExpiresAt: sec(1000)}
+	tests := []struct {
+		name string
+		give state[string]
+		now  time.Time
+		want time.Time
+	}{
+		{"nothing cached", state[string]{}, sec(0), time.Time{}},
+		{"never expires", state[string]{entry: &Entry[string]{}}, sec(0), time.Time{}},
+		{"fresh: stale moment", state[string]{entry: e, staleAt: sec(910)}, sec(900), sec(910)},
+		{"fresh: capped by recheck", state[string]{entry: e, staleAt: sec(910)}, sec(0), sec(30)},
+		{"stale: expiry", state[string]{entry: e, staleAt: sec(910)}, sec(975), sec(1000)},
+		{"backoff ends first", state[string]{entry: e, staleAt: sec(910), lastErr: errors.New("x"), retryAt: sec(955)}, sec(950), sec(955)},
+		{"unusable: nothing ahead", state[string]{entry: e, staleAt: sec(910)}, sec(1000), time.Time{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := nextBoundary(&tt.give, tt.now, 30*time.Second)
+			if !got.Equal(tt.want) {
+				t.Errorf("nextBoundary() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBackoffDelay(t *testing.T) {
+	tests := []struct {
+		name    string
+		attempt int
+		err     error
+		r       float64
+		want    time.Duration
+	}{
+		{"first, no jitter", 1, nil, 0.5, time.Second},
+		{"first, least", 1, nil, 0, 800 * time.Millisecond},
+		{"first, most", 1, nil, 1, 1200 * time.Millisecond},
+		{"doubles", 4, nil, 0.5, 8 * time.Second},
+		{"capped", 10, nil, 0.5, 60 * time.Second},
+		{"huge attempt stays capped", 1 << 20, nil, 0.5, 60 * time.Second},
+		{"retry-after longer wins", 1, retryAfterErr(30 * time.Second), 0.5, 30 * time.Second},
+		{"retry-after shorter ignored", 5, retryAfterErr(time.Second), 0.5, 16 * time.Second},
+		{"retry-after bounded", 1, retryAfterErr(100 * time.Hour), 0.5, maxRetryAfter},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := backoffDelay(time.Second, time.Minute, tt.attempt, tt.err, tt.r)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("backoffDelay() (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+type retryAfterErr time.Duration
+
+func (e retryAfterErr) Error() string              { return "retry later" }
+func (e retryAfterErr) RetryAfter() time.Duration { return time.Duration(e) }

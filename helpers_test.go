@@ -130,7 +130,7 @@ func (e *errUpstream) Error() string { return "upstream refused: " + e.code }
 // retryAfterError asks for a delay, as an HTTP 429 answer would.
 type retryAfterError struct{ d time.Duration }
 
-func (e retryAfterError) Error() string              { return "slow down" }
+func (e retryAfterError) Error() string             { return "slow down" }
 func (e retryAfterError) RetryAfter() time.Duration { return e.d }
 
 // at is shorthand for an instant on the fake clock.

@@ -147,5 +147,5 @@ func TestBackoffDelay(t *testing.T) {
 
 type retryAfterErr time.Duration
 
-func (e retryAfterErr) Error() string              { return "retry later" }
+func (e retryAfterErr) Error() string             { return "retry later" }
 func (e retryAfterErr) RetryAfter() time.Duration { return time.Duration(e) }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"sync/atomic"
 
-	"github.com/benbjohnson/clock"
-
 	"github.com/tokenactor/tokenactor/actor"
 )
 
@@ -36,10 +34,6 @@ type Cache[T any] struct {
 	st    state[T]
 	timer timer       // wakes the loop at the next boundary
 	job   *refreshJob // the Refresher call in flight; nil if none
-
-	// testHook, if set, runs at the start of each message the loop handles.
-	// Internal tests use it to make the loop itself panic.
-	testHook func(message)
 }
 
 // New returns a Cache that obtains its value from r. It does not call r:
@@ -53,15 +47,16 @@ func New[T any](r Refresher[T], opts ...Option) *Cache[T] {
 	if r == nil {
 		invalid("New: nil Refresher")
 	}
-	o := defaultOptions()
-	for _, opt := range opts {
-		opt.apply(&o)
+	o := &defaults // shared by every cache made without options: they are read-only
+	if len(opts) > 0 {
+		custom := defaults
+		for _, opt := range opts {
+			opt.apply(&custom)
+		}
+		o = &custom
 	}
-	if o.clock == nil {
-		o.clock = clock.New()
-	}
-	c := &Cache[T]{r: r, o: &o}
-	c.mb.Init(c.startLoop)
+	c := &Cache[T]{r: r, o: o}
+	c.mb.Init((*starter[T])(c))
 	return c
 }
 

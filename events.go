@@ -17,7 +17,7 @@ type Event interface {
 }
 
 // An Op names the Refresher method an event is about.
-type Op int
+type Op uint8
 
 const (
 	// OpAuthenticate is a call to Refresher.Authenticate.

@@ -7,8 +7,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/benbjohnson/clock"
-
 	"github.com/tokenactor/tokenactor/actor"
 )
 
@@ -26,7 +24,7 @@ func (c *Cache[T]) loop() {
 			return
 		}
 		if !c.idle() {
-			<-c.mb.Wake()
+			c.mb.Wait()
 		}
 	}
 }
@@ -42,10 +40,10 @@ func (c *Cache[T]) idle() bool {
 // serve.
 func (c *Cache[T]) handle(msg message) {
 	c.sup.current = msg
-	if c.testHook != nil {
-		c.testHook(msg)
+	if c.o.testHook != nil {
+		c.o.testHook(msg)
 	}
-	now := c.o.clock.Now()
+	now := c.now()
 	switch m := msg.(type) {
 	case getRequest[T]:
 		c.answer(m, now)
@@ -97,7 +95,7 @@ func (c *Cache[T]) answer(req getRequest[T], now time.Time) {
 // A refreshJob is the Refresher call in flight. The loop owns it.
 type refreshJob struct {
 	cancel  context.CancelCauseFunc
-	timeout *clock.Timer // cancels the call after the refresh timeout; nil without one
+	timeout stopper // cancels the call after the refresh timeout; nil without one
 	started time.Time
 }
 
@@ -111,7 +109,7 @@ func (c *Cache[T]) start(op Op, background bool, now time.Time) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	job := &refreshJob{cancel: cancel, started: now}
 	if d := c.o.refreshTimeout; d > 0 {
-		job.timeout = c.o.clock.AfterFunc(d, func() { cancel(ErrRefreshTimeout) })
+		job.timeout = c.afterFunc(d, func() { cancel(ErrRefreshTimeout) })
 	}
 	c.job = job
 	c.st.op = op
@@ -119,7 +117,7 @@ func (c *Cache[T]) start(op Op, background bool, now time.Time) {
 	if op == OpRefresh {
 		current = *c.st.entry
 	}
-	c.emit(RefreshStarted{Op: op, Attempt: c.st.attempt + 1, Background: background})
+	c.emit(RefreshStarted{Op: op, Attempt: c.st.attempts() + 1, Background: background})
 	c.sup.wg.Add(1) // the loop holds a count, so this Add cannot race with Close's Wait
 	go c.work(ctx, op, current)
 }
@@ -172,17 +170,14 @@ func (c *Cache[T]) finish(d *refreshDone[T], now time.Time) {
 	s := &c.st
 	if d.err == nil {
 		e := d.entry
-		s.entry = &e
-		s.staleAt = staleAt(e.ExpiresAt, now, c.o.window)
-		s.invalid = false
-		attempt := s.attempt + 1
-		s.attempt, s.lastErr, s.retryAt = 0, nil, time.Time{}
+		attempt := s.attempts() + 1
+		s.entry, s.window, s.invalid, s.failure = &e, windowFor(e.ExpiresAt, now, c.o.window), false, nil
 		c.emit(RefreshSucceeded{Op: d.op, Attempt: attempt, ExpiresAt: e.ExpiresAt, Took: d.took})
 	} else {
-		s.attempt++
-		s.lastErr = d.err
-		s.retryAt = now.Add(backoffDelay(c.o.backoffInitial, c.o.backoffMax, s.attempt, d.err, rand.Float64()))
-		c.emit(RefreshFailed{Op: d.op, Attempt: s.attempt, Err: d.err, NextRetry: s.retryAt})
+		attempt := s.attempts() + 1
+		retryAt := now.Add(backoffDelay(c.o.backoffInitial, c.o.backoffMax, attempt, d.err, rand.Float64()))
+		s.failure = &failure{attempt: attempt, retryAt: retryAt, err: d.err}
+		c.emit(RefreshFailed{Op: d.op, Attempt: attempt, Err: d.err, NextRetry: retryAt})
 	}
 	// Everyone who waited asks again against the new state: they get the new
 	// value, or the error, since a new attempt is not due during backoff.
@@ -248,35 +243,58 @@ func (c *Cache[T]) emit(e Event) {
 // that comes early or twice is harmless, since the loop re-decides from the
 // clock. Owned by the loop.
 type timer struct {
-	t       *clock.Timer // created on first use, then reused
-	at      time.Time    // when the pending wake-up fires
-	pending bool
+	t  stopper   // created on first use, then reused
+	at time.Time // when the pending wake-up fires; zero if none is pending
 }
 
 // armTimer makes sure the loop is woken no later than at (zero: no need).
 func (c *Cache[T]) armTimer(now, at time.Time) {
 	t := &c.timer
-	if at.IsZero() || (t.pending && !t.at.After(at)) {
+	if at.IsZero() || (!t.at.IsZero() && !t.at.After(at)) {
 		return
 	}
 	d := at.Sub(now)
 	if t.t == nil {
-		t.t = c.o.clock.AfterFunc(d, c.wake)
+		t.t = c.afterFunc(d, c.wake)
 	} else {
 		t.t.Reset(d)
 	}
-	t.at, t.pending = at, true
+	t.at = at
 }
 
 // wake is the timer's callback. It runs on a goroutine of the clock's; after
 // Close the post fails and it returns at once.
 func (c *Cache[T]) wake() { _ = c.mb.Post(timerFired{}) }
 
-func (t *timer) fired() { t.pending = false }
+func (t *timer) fired() { t.at = time.Time{} }
+
+// A stopper is a timer from either clock: *time.Timer or *clock.Timer.
+type stopper interface {
+	Stop() bool
+	Reset(d time.Duration) bool
+}
+
+// now reads the cache's clock. Without WithClock it calls time.Now directly,
+// which keeps the loop's hot spots free of an interface call.
+func (c *Cache[T]) now() time.Time {
+	if c.o.clock == nil {
+		return time.Now()
+	}
+	return c.o.clock.Now()
+}
+
+// afterFunc arms a timer on the cache's clock. Without WithClock it uses
+// time.AfterFunc, whose timer is smaller than the clock package's wrapper.
+func (c *Cache[T]) afterFunc(d time.Duration, f func()) stopper {
+	if c.o.clock == nil {
+		return time.AfterFunc(d, f)
+	}
+	return c.o.clock.AfterFunc(d, f)
+}
 
 func (t *timer) stop() {
 	if t.t != nil {
 		t.t.Stop()
 	}
-	t.pending = false
+	t.at = time.Time{}
 }

@@ -8,18 +8,40 @@ import (
 // state is everything the loop knows. Only the loop goroutine reads or
 // writes it; it lives in the Cache, not in the goroutine's locals, so the
 // loop can exit when idle and a later message can start it again.
+//
+// It is kept small, since an idle cache is mostly this: what only matters
+// after a failure lives in a separate struct that exists only then.
 type state[T any] struct {
-	entry   *Entry[T] // current value; nil if none. Immutable once stored: the fast path shares it.
-	staleAt time.Time // from here entry counts as expired; zero if entry never expires
-	invalid bool      // entry was rejected by Invalidate
-	op      Op        // the Refresher call in flight; zero if none
+	entry   *Entry[T]       // current value; nil if none. Immutable once stored: the fast path shares it.
+	window  time.Duration   // entry's refresh window: it is expired from ExpiresAt-window
+	parked  []getRequest[T] // callers waiting for the call in flight
+	failure *failure        // the last attempt's failure; nil after a success
+	op      Op              // the Refresher call in flight; zero if none
+	invalid bool            // entry was rejected by Invalidate
+	closed  bool            // Close was called; every request now gets ErrClosed
+}
 
-	attempt int       // failed attempts since the last success
-	retryAt time.Time // no new attempt before this, while lastErr != nil
-	lastErr error     // error of the last failed attempt; nil after a success
+// failure is what the loop remembers of failed attempts, for backoff.
+type failure struct {
+	attempt int       // failed attempts since the last success, from 1
+	retryAt time.Time // no new attempt before this
+	err     error     // the last attempt's error
+}
 
-	parked []getRequest[T] // callers waiting for the call in flight
-	closed bool            // Close was called; every request now gets ErrClosed
+// staleAt returns when the entry starts counting as expired.
+func (s *state[T]) staleAt() time.Time { return s.entry.ExpiresAt.Add(-s.window) }
+
+// inBackoff reports whether a new attempt must wait at now.
+func (s *state[T]) inBackoff(now time.Time) bool {
+	return s.failure != nil && now.Before(s.failure.retryAt)
+}
+
+// attempts returns the number of failed attempts since the last success.
+func (s *state[T]) attempts() int {
+	if s.failure == nil {
+		return 0
+	}
+	return s.failure.attempt
 }
 
 // A verdict is what a Get gets, decided by [decide].
@@ -54,7 +76,7 @@ func (v verdict) String() string { return verdictNames[v] }
 // ExpiresAt is neither expired nor unusable; a rejected value is both.
 func decide[T any](s *state[T], now time.Time) verdict {
 	e := s.entry
-	inBackoff := s.lastErr != nil && now.Before(s.retryAt)
+	inBackoff := s.inBackoff(now)
 	if e == nil || (s.invalid && !e.Refreshable) {
 		switch {
 		case s.op != 0:
@@ -66,7 +88,7 @@ func decide[T any](s *state[T], now time.Time) verdict {
 		}
 	}
 	usable := !s.invalid && (e.ExpiresAt.IsZero() || now.Before(e.ExpiresAt))
-	expired := s.invalid || (!e.ExpiresAt.IsZero() && !now.Before(s.staleAt))
+	expired := s.invalid || (!e.ExpiresAt.IsZero() && !now.Before(s.staleAt()))
 	switch {
 	case !expired:
 		return serve
@@ -87,26 +109,25 @@ func decide[T any](s *state[T], now time.Time) verdict {
 // waited for failed.
 func (s *state[T]) err() error {
 	switch {
-	case s.entry == nil && s.lastErr != nil:
-		return fmt.Errorf("tokenactor: authenticate: %w", s.lastErr)
-	case s.lastErr != nil:
-		return fmt.Errorf("%w: %w", ErrTokenExpired, s.lastErr)
-	default:
+	case s.failure == nil:
 		return ErrTokenExpired
+	case s.entry == nil:
+		return fmt.Errorf("tokenactor: authenticate: %w", s.failure.err)
+	default:
+		return fmt.Errorf("%w: %w", ErrTokenExpired, s.failure.err)
 	}
 }
 
-// staleAt returns when an entry stored at now starts counting as expired:
-// window before it expires, or, if its whole lifetime is not longer than the
-// window, half its lifetime before.
-func staleAt(expiresAt, now time.Time, window time.Duration) time.Time {
+// windowFor returns the refresh window of an entry stored at now: window, or,
+// if the entry's whole lifetime is not longer than that, half its lifetime.
+func windowFor(expiresAt, now time.Time, window time.Duration) time.Duration {
 	if expiresAt.IsZero() {
-		return time.Time{}
+		return 0
 	}
 	if life := expiresAt.Sub(now); life <= window {
-		window = life / 2
+		return life / 2
 	}
-	return expiresAt.Add(-window)
+	return window
 }
 
 // nextBoundary returns the earliest moment after now at which decide may
@@ -121,11 +142,11 @@ func nextBoundary[T any](s *state[T], now time.Time, recheck time.Duration) time
 		}
 	}
 	if s.entry != nil && !s.entry.ExpiresAt.IsZero() {
-		consider(s.staleAt)
+		consider(s.staleAt())
 		consider(s.entry.ExpiresAt)
 	}
-	if s.lastErr != nil {
-		consider(s.retryAt)
+	if s.failure != nil {
+		consider(s.failure.retryAt)
 	}
 	if limit := now.Add(recheck); !at.IsZero() && limit.Before(at) {
 		at = limit

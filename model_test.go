@@ -17,11 +17,11 @@ func TestDecide(t *testing.T) {
 	}
 	// ExpiresAt 1000 s, window 90 s: stale from 910 s.
 	live := func(refreshable bool) state[string] {
-		return state[string]{entry: entry(sec(1000), refreshable), staleAt: sec(910)}
+		return state[string]{entry: entry(sec(1000), refreshable), window: 90 * time.Second}
 	}
 	with := func(s state[string], f func(*state[string])) state[string] { f(&s); return s }
 	inFlight := func(s *state[string]) { s.op = OpRefresh }
-	backoff := func(s *state[string]) { s.lastErr, s.retryAt = failed, sec(2000) }
+	backoff := func(s *state[string]) { s.failure = &failure{attempt: 1, retryAt: sec(2000), err: failed} }
 	invalid := func(s *state[string]) { s.invalid = true }
 
 	tests := []struct {
@@ -62,13 +62,13 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-func TestStaleAt(t *testing.T) {
+func TestWindowFor(t *testing.T) {
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name   string
 		life   time.Duration
 		window time.Duration
-		want   time.Duration // staleAt - now
+		want   time.Duration // how long the entry stays fresh
 	}{
 		{"long life keeps the window", time.Hour, 90 * time.Second, time.Hour - 90*time.Second},
 		{"life equal to window halves", 90 * time.Second, 90 * time.Second, 45 * time.Second},
@@ -78,14 +78,14 @@ func TestStaleAt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := staleAt(now.Add(tt.life), now, tt.window).Sub(now)
+			got := tt.life - windowFor(now.Add(tt.life), now, tt.window)
 			if got != tt.want {
-				t.Errorf("staleAt - now = %v, want %v", got, tt.want)
+				t.Errorf("fresh for %v, want %v", got, tt.want)
 			}
 		})
 	}
-	if got := staleAt(time.Time{}, now, time.Minute); !got.IsZero() {
-		t.Errorf("staleAt of a value that never expires = %v, want zero", got)
+	if got := windowFor(time.Time{}, now, time.Minute); got != 0 {
+		t.Errorf("window of a value that never expires = %v, want 0", got)
 	}
 }
 
@@ -101,11 +101,11 @@ func TestNextBoundary(t *testing.T) {
 	}{
 		{"nothing cached", state[string]{}, sec(0), time.Time{}},
 		{"never expires", state[string]{entry: &Entry[string]{}}, sec(0), time.Time{}},
-		{"fresh: stale moment", state[string]{entry: e, staleAt: sec(910)}, sec(900), sec(910)},
-		{"fresh: capped by recheck", state[string]{entry: e, staleAt: sec(910)}, sec(0), sec(30)},
-		{"stale: expiry", state[string]{entry: e, staleAt: sec(910)}, sec(975), sec(1000)},
-		{"backoff ends first", state[string]{entry: e, staleAt: sec(910), lastErr: errors.New("x"), retryAt: sec(955)}, sec(950), sec(955)},
-		{"unusable: nothing ahead", state[string]{entry: e, staleAt: sec(910)}, sec(1000), time.Time{}},
+		{"fresh: stale moment", state[string]{entry: e, window: 90 * time.Second}, sec(900), sec(910)},
+		{"fresh: capped by recheck", state[string]{entry: e, window: 90 * time.Second}, sec(0), sec(30)},
+		{"stale: expiry", state[string]{entry: e, window: 90 * time.Second}, sec(975), sec(1000)},
+		{"backoff ends first", state[string]{entry: e, window: 90 * time.Second, failure: &failure{attempt: 1, retryAt: sec(955), err: errors.New("x")}}, sec(950), sec(955)},
+		{"unusable: nothing ahead", state[string]{entry: e, window: 90 * time.Second}, sec(1000), time.Time{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -34,7 +34,7 @@ type Option interface {
 // options is the cache's configuration. It is written once by New and read
 // only afterwards, by any goroutine.
 type options struct {
-	clock          clock.Clock
+	clock          clock.Clock // nil: the system clock, called directly
 	window         time.Duration
 	refreshTimeout time.Duration
 	backoffInitial time.Duration
@@ -44,18 +44,22 @@ type options struct {
 	restartPeriod  time.Duration
 	hook           func(Event)
 	noFastPath     bool
+
+	// testHook, if set, runs at the start of each message the loop handles.
+	// Internal tests set it (with an optionFunc) to make the loop panic.
+	testHook func(message)
 }
 
-func defaultOptions() options {
-	return options{
+// defaults is the configuration of a cache made without options. It is never
+// written after package initialisation.
+var defaults = options{
 		window:         DefaultRefreshWindow,
 		refreshTimeout: DefaultRefreshTimeout,
 		backoffInitial: DefaultBackoffInitial,
 		backoffMax:     DefaultBackoffMax,
 		recheck:        DefaultRecheckInterval,
 		restartLimit:   DefaultRestartLimit,
-		restartPeriod:  DefaultRestartPeriod,
-	}
+	restartPeriod:  DefaultRestartPeriod,
 }
 
 type optionFunc func(*options)

@@ -37,14 +37,24 @@ type supervisor struct {
 	wg sync.WaitGroup
 
 	// Owned by the loop goroutine.
-	current     message   // the request being handled, answered if the loop panics
-	restarts    int       // restarts since periodStart
+	current  message   // the request being handled, answered if the loop panics
+	restarts *restarts // nil until the loop first panics
+}
+
+// restarts counts the loop's restarts within one restart period.
+type restarts struct {
+	n           int       // restarts since periodStart
 	periodStart time.Time // start of the current restart period
 }
 
-// startLoop is the mailbox's start function: it runs with the mailbox's lock
-// held, so the Add happens before Close can observe the mailbox closed.
-func (c *Cache[T]) startLoop() {
+// starter is the Cache seen as the mailbox's actor.Starter; a conversion,
+// not an allocation, and StartLoop stays out of the Cache's API.
+type starter[T any] Cache[T]
+
+// StartLoop runs with the mailbox's lock held, so the Add happens before
+// Close can observe the mailbox closed.
+func (s *starter[T]) StartLoop() {
+	c := (*Cache[T])(s)
 	c.sup.wg.Add(1)
 	go c.run()
 }
@@ -58,23 +68,28 @@ func (c *Cache[T]) run() {
 			return
 		}
 		pe := &PanicError{Value: p.Value, Stack: p.Stack}
-		if !c.sup.allowRestart(c.o.clock.Now(), c.o.restartLimit, c.o.restartPeriod) {
+		if !c.sup.allowRestart(c.now(), c.o.restartLimit, c.o.restartPeriod) {
 			c.giveUp(pe)
 			return
 		}
 		c.recoverLoop(pe)
-		c.emitSafely(LoopRestarted{Err: pe, Restarts: c.sup.restarts})
+		c.emitSafely(LoopRestarted{Err: pe, Restarts: c.sup.restarts.n})
 	}
 }
 
 // allowRestart counts a restart at now and reports whether it is within the
 // limit.
 func (s *supervisor) allowRestart(now time.Time, limit int, period time.Duration) bool {
-	if s.periodStart.IsZero() || now.Sub(s.periodStart) >= period {
-		s.periodStart, s.restarts = now, 0
+	r := s.restarts
+	if r == nil {
+		r = &restarts{periodStart: now}
+		s.restarts = r
 	}
-	s.restarts++
-	return s.restarts <= limit
+	if now.Sub(r.periodStart) >= period {
+		r.periodStart, r.n = now, 0
+	}
+	r.n++
+	return r.n <= limit
 }
 
 // recoverLoop resets the state after the loop panicked.

@@ -3,10 +3,12 @@ package actor_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/tokenactor/tokenactor/actor"
 )
@@ -22,12 +24,14 @@ type counter struct {
 
 func newCounter() *counter {
 	c := &counter{}
-	c.mb.Init(func() {
-		c.starts.Add(1)
-		c.wg.Add(1)
-		go c.loop()
-	})
+	c.mb.Init(c)
 	return c
+}
+
+func (c *counter) StartLoop() {
+	c.starts.Add(1)
+	c.wg.Add(1)
+	go c.loop()
 }
 
 func (c *counter) loop() {
@@ -107,7 +111,7 @@ func TestMailboxClose(t *testing.T) {
 
 func TestMailboxDrain(t *testing.T) {
 	var mb actor.Mailbox[int]
-	mb.Init(func() {}) // no loop: messages stay queued
+	mb.Init(noLoop{}) // messages stay queued
 	for i := range 3 {
 		mb.Post(i)
 	}
@@ -148,4 +152,45 @@ func TestAwait(t *testing.T) {
 			t.Fatalf("Await after cancel = %v, want context.Canceled", err)
 		}
 	})
+}
+
+// noLoop starts no loop.
+type noLoop struct{}
+
+func (noLoop) StartLoop() {}
+
+// TestMailboxWaitLosesNoWakeUp: a loop that must stay waits for work, and a
+// post racing with its decision to wait is never lost.
+func TestMailboxWaitLosesNoWakeUp(t *testing.T) {
+	var mb actor.Mailbox[int]
+	mb.Init(noLoop{})
+	mb.Post(0) // the mailbox is running from now on, driven by the goroutine below
+	const n = 20000
+	done := make(chan int)
+	go func() {
+		sum := 0
+		for taken := 0; taken <= n; {
+			if v, ok := mb.Next(); ok {
+				sum += v
+				taken++
+				continue
+			}
+			mb.Wait()
+		}
+		done <- sum
+	}()
+	for i := 1; i <= n; i++ {
+		mb.Post(i)
+		if i%64 == 0 {
+			runtime.Gosched()
+		}
+	}
+	select {
+	case got := <-done:
+		if got != n*(n+1)/2 {
+			t.Fatalf("sum = %d, want %d", got, n*(n+1)/2)
+		}
+	case <-time.After(time.Minute): // a watchdog, not a synchronisation
+		t.Fatal("the loop is stuck in Wait: a wake-up was lost")
+	}
 }

@@ -6,8 +6,9 @@ import (
 
 // A Mailbox is the queue of messages of one actor whose loop goroutine runs
 // only while there is work. Posting to an idle mailbox starts a loop (through
-// the start function given to [Mailbox.Init]); the loop takes messages with
-// [Mailbox.Next] and leaves with [Mailbox.Exit] once it has nothing left to do.
+// the [Starter] given to [Mailbox.Init]); the loop takes messages with
+// [Mailbox.Next], blocks in [Mailbox.Wait] while it must stay but has nothing
+// to do, and leaves with [Mailbox.Exit] once it has nothing left to do.
 //
 // The running flag and the queue change together under one lock, so no
 // message is ever stranded between a loop deciding to exit and a sender
@@ -17,24 +18,30 @@ import (
 //
 // The zero value is not usable: call [Mailbox.Init] first. A Mailbox is safe
 // for concurrent use by any number of senders and one loop at a time.
+//
+// An idle Mailbox holds no goroutine, no queue memory and no channel: it is
+// a few words inside its owner.
 type Mailbox[M any] struct {
 	mu      sync.Mutex
 	queue   []M           // pending messages; guarded by mu
 	running bool          // a loop owns the mailbox; guarded by mu
 	closed  error         // non-nil once closed: the error Post returns; guarded by mu
-	wake    chan struct{} // buffer 1: set when a message arrives for a waiting loop; never closed
-	start   func()        // starts a loop goroutine; called with mu held
+	wake    chan struct{} // buffer 1; exists only while the loop waits in Wait; guarded by mu; never closed
+	starter Starter
 }
 
-// Init prepares the mailbox. start is called, with the mailbox's lock held,
-// each time a posted message finds no loop running; it must start a goroutine
-// that drives the loop and must not block or call back into the mailbox.
-// Calling start under the lock lets an owner count the goroutine (for example
-// with sync.WaitGroup.Add) before anyone can observe the mailbox closed.
-func (mb *Mailbox[M]) Init(start func()) {
-	mb.start = start
-	mb.wake = make(chan struct{}, 1)
+// A Starter starts the goroutine that drives a mailbox's loop.
+type Starter interface {
+	// StartLoop is called, with the mailbox's lock held, each time a posted
+	// message finds no loop running. It must start a goroutine and return
+	// without blocking or calling back into the mailbox. Being called under
+	// the lock lets the owner count the goroutine (sync.WaitGroup.Add)
+	// before anyone can observe the mailbox closed.
+	StartLoop()
 }
+
+// Init prepares the mailbox; s starts its loops.
+func (mb *Mailbox[M]) Init(s Starter) { mb.starter = s }
 
 // Post enqueues msg and starts a loop if none is running. It never blocks on
 // the loop. After [Mailbox.Close] it enqueues nothing and returns the error
@@ -54,12 +61,14 @@ func (mb *Mailbox[M]) push(msg M) {
 	mb.queue = append(mb.queue, msg)
 	if !mb.running {
 		mb.running = true
-		mb.start()
+		mb.starter.StartLoop()
 		return
 	}
-	select {
-	case mb.wake <- struct{}{}:
-	default: // a wake-up is already pending
+	if mb.wake != nil {
+		select {
+		case mb.wake <- struct{}{}:
+		default: // a wake-up is already pending
+		}
 	}
 }
 
@@ -105,14 +114,27 @@ func (mb *Mailbox[M]) Exit() bool {
 		return false
 	}
 	mb.running = false
+	mb.wake = nil
 	return true
 }
 
-// Wake returns the channel the loop receives from when it has nothing to do
-// but must stay (work is in flight): a value arrives after a Post. The channel
-// has a buffer of one and is never closed; a wake-up may be spurious, so the
-// loop calls Next again after each one.
-func (mb *Mailbox[M]) Wake() <-chan struct{} { return mb.wake }
+// Wait blocks the loop until a message is pending. The loop calls it when it
+// has nothing to do but must stay (work is in flight). It returns at once if
+// a message arrived since the loop's last Next, so no wake-up is lost; it may
+// also return spuriously, so the loop calls Next again after it.
+func (mb *Mailbox[M]) Wait() {
+	mb.mu.Lock()
+	if len(mb.queue) > 0 {
+		mb.mu.Unlock()
+		return
+	}
+	if mb.wake == nil {
+		mb.wake = make(chan struct{}, 1)
+	}
+	wake := mb.wake
+	mb.mu.Unlock()
+	<-wake
+}
 
 // Drain removes and returns every pending message. The loop uses it when it
 // stops for good, to answer what was left.

@@ -53,12 +53,12 @@ type options struct {
 // defaults is the configuration of a cache made without options. It is never
 // written after package initialisation.
 var defaults = options{
-		window:         DefaultRefreshWindow,
-		refreshTimeout: DefaultRefreshTimeout,
-		backoffInitial: DefaultBackoffInitial,
-		backoffMax:     DefaultBackoffMax,
-		recheck:        DefaultRecheckInterval,
-		restartLimit:   DefaultRestartLimit,
+	window:         DefaultRefreshWindow,
+	refreshTimeout: DefaultRefreshTimeout,
+	backoffInitial: DefaultBackoffInitial,
+	backoffMax:     DefaultBackoffMax,
+	recheck:        DefaultRecheckInterval,
+	restartLimit:   DefaultRestartLimit,
 	restartPeriod:  DefaultRestartPeriod,
 }
 

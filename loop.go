@@ -221,7 +221,7 @@ func (c *Cache[T]) shutdown(err error) {
 // the moment that may change.
 func (c *Cache[T]) publish(now time.Time) {
 	var want *Entry[T]
-	if !c.o.noFastPath && !c.st.closed && decide(&c.st, now) == serve {
+	if !c.o.noFastPath && !c.st.closed && fastServable(&c.st, now) {
 		want = c.st.entry
 	}
 	if c.fast.Load() != want {

@@ -130,10 +130,28 @@ func windowFor(expiresAt, now time.Time, window time.Duration) time.Duration {
 	return window
 }
 
-// nextBoundary returns the earliest moment after now at which decide may
-// answer differently without any message arriving (the value turns stale or
-// unusable, a backoff ends), but no later than now+recheck, so a wall-clock
-// step is noticed. It returns the zero time if nothing can change by itself.
+// fastPathMargin is how long before ExpiresAt the fast path stops serving a
+// value. A timer fires a little after its instant, so without a margin a Get
+// racing the expiry timer could be served a value that just became
+// unusable; with it, that takes a timer late by a whole second. In the last
+// second callers ask the loop, which decides from the clock exactly.
+const fastPathMargin = time.Second
+
+// fastServable reports whether the fast path may serve the entry at now:
+// decide says serve, and the entry is not in its last fastPathMargin.
+func fastServable[T any](s *state[T], now time.Time) bool {
+	if decide(s, now) != serve {
+		return false
+	}
+	exp := s.entry.ExpiresAt
+	return exp.IsZero() || now.Before(exp.Add(-fastPathMargin))
+}
+
+// nextBoundary returns the earliest moment after now at which fastServable
+// may answer differently without any message arriving (the value turns
+// stale, enters its last fastPathMargin, a backoff ends), but no later than
+// now+recheck, so a wall-clock step is noticed. It returns the zero time if
+// nothing can change by itself.
 func nextBoundary[T any](s *state[T], now time.Time, recheck time.Duration) time.Time {
 	var at time.Time
 	consider := func(t time.Time) {
@@ -143,7 +161,7 @@ func nextBoundary[T any](s *state[T], now time.Time, recheck time.Duration) time
 	}
 	if s.entry != nil && !s.entry.ExpiresAt.IsZero() {
 		consider(s.staleAt())
-		consider(s.entry.ExpiresAt)
+		consider(s.entry.ExpiresAt.Add(-fastPathMargin))
 	}
 	if s.failure != nil {
 		consider(s.failure.retryAt)

@@ -62,6 +62,31 @@ func TestDecide(t *testing.T) {
 	}
 }
 
+func TestFastServable(t *testing.T) {
+	base := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := state[string]{entry: &Entry[string]{ExpiresAt: base.Add(time.Hour), Refreshable: true}, window: 90 * time.Second}
+	tests := []struct {
+		name string
+		give state[string]
+		now  time.Time
+		want bool
+	}{
+		{"fresh", s, base, true},
+		{"stale, refreshable: the loop must start a refresh", s, base.Add(time.Hour - 90*time.Second), false},
+		{"usable, not refreshable, before the margin", state[string]{entry: &Entry[string]{ExpiresAt: s.entry.ExpiresAt}}, base.Add(time.Hour - time.Second - time.Nanosecond), true},
+		{"usable, not refreshable, within the margin", state[string]{entry: &Entry[string]{ExpiresAt: s.entry.ExpiresAt}}, base.Add(time.Hour - time.Second), false},
+		{"never expires", state[string]{entry: &Entry[string]{}}, base, true},
+		{"nothing cached", state[string]{}, base, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := fastServable(&tt.give, tt.now); got != tt.want {
+				t.Errorf("fastServable() = %t, want %t", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestWindowFor(t *testing.T) {
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
@@ -103,9 +128,9 @@ func TestNextBoundary(t *testing.T) {
 		{"never expires", state[string]{entry: &Entry[string]{}}, sec(0), time.Time{}},
 		{"fresh: stale moment", state[string]{entry: e, window: 90 * time.Second}, sec(900), sec(910)},
 		{"fresh: capped by recheck", state[string]{entry: e, window: 90 * time.Second}, sec(0), sec(30)},
-		{"stale: expiry", state[string]{entry: e, window: 90 * time.Second}, sec(975), sec(1000)},
+		{"stale: last second before expiry", state[string]{entry: e, window: 90 * time.Second}, sec(975), sec(999)},
 		{"backoff ends first", state[string]{entry: e, window: 90 * time.Second, failure: &failure{attempt: 1, retryAt: sec(955), err: errors.New("x")}}, sec(950), sec(955)},
-		{"unusable: nothing ahead", state[string]{entry: e, window: 90 * time.Second}, sec(1000), time.Time{}},
+		{"last second: nothing ahead", state[string]{entry: e, window: 90 * time.Second}, sec(999), time.Time{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -165,3 +165,17 @@ func WithEventHook(hook func(Event)) Option {
 func WithoutFastPath() Option {
 	return optionFunc(func(o *options) { o.noFastPath = true })
 }
+
+// ClockOf returns the clock a Cache made with opts reads: the one given by
+// WithClock, or the system clock. Strategies use it to turn a relative
+// lifetime into ExpiresAt on the cache's own clock.
+func ClockOf(opts ...Option) clock.Clock {
+	o := defaults
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
+	if o.clock == nil {
+		return clock.New()
+	}
+	return o.clock
+}

@@ -1,9 +1,12 @@
 package strategy
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/tokenactor/tokenactor"
 
 	"github.com/tokenactor/tokenactor/fakeclock"
 )
@@ -43,6 +46,35 @@ func FuzzParseTokenResponse(f *testing.F) {
 		}
 		if !got.expiresAt.IsZero() && (!got.expiresAt.After(now) || got.expiresAt.Sub(now) > maxLifetime) {
 			t.Fatalf("accepted lifetime %v", got.expiresAt.Sub(now))
+		}
+	})
+}
+
+// FuzzParseAccessKey checks that ParseAccessKey never panics, that a key it
+// accepts puts back together into the trimmed input, and that no fmt verb
+// prints the secret.
+func FuzzParseAccessKey(f *testing.F) {
+	for _, seed := range []string{"svc.s3cret", "a.b.c", ".x", "x.", "", ".", " id.secret\n", "nodot"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k, err := ParseAccessKey(s)
+		if err != nil {
+			return
+		}
+		if k.ID == "" || k.Secret.IsZero() {
+			t.Fatalf("accepted an empty part")
+		}
+		if got := k.ID + "." + k.Secret.Reveal(); got != strings.TrimSpace(s) {
+			t.Fatalf("round trip: got %q from %q", got, s)
+		}
+		// Printing must not depend on the secret: the same key with another
+		// secret prints the same.
+		other := AccessKey{ID: k.ID, Secret: tokenactor.NewSecretToken("other")}
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+			if got, want := fmt.Sprintf(verb, k), fmt.Sprintf(verb, other); got != want {
+				t.Fatalf("%s depends on the secret: %s", verb, got)
+			}
 		}
 	})
 }

@@ -79,3 +79,29 @@ func ExampleOAuthError() {
 	// 401 invalid_client
 	// log in again
 }
+
+func ExampleNewAuto() {
+	// In a program, leave Getenv nil to read the process environment:
+	//   export TOKENACTOR_ACCESS_KEY=svc.s3cret
+	//   export TOKENACTOR_TOKEN_URL=https://auth.example/token
+	environment := map[string]string{
+		"TOKENACTOR_ACCESS_KEY": "svc.s3cret",
+		"TOKENACTOR_TOKEN_URL":  "https://auth.example/token",
+	}
+	s, err := strategy.NewAuto(strategy.AutoConfig{Getenv: func(k string) string { return environment[k] }})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	fmt.Println(s.Source())
+
+	// With nothing configured, the error matches ErrNotAuthenticated.
+	_, err = strategy.NewAuto(strategy.AutoConfig{Getenv: func(k string) string {
+		return map[string]string{"TOKENACTOR_CONFIG_DIR": "/nonexistent"}[k]
+	}})
+	fmt.Println(errors.Is(err, tokenactor.ErrNotAuthenticated))
+	// Output:
+	// environment: TOKENACTOR_ACCESS_KEY
+	// true
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 
 	"github.com/tokenactor/tokenactor"
 	"github.com/tokenactor/tokenactor/strategy"
@@ -103,5 +105,33 @@ func ExampleNewAuto() {
 	fmt.Println(errors.Is(err, tokenactor.ErrNotAuthenticated))
 	// Output:
 	// environment: TOKENACTOR_ACCESS_KEY
+	// true
+}
+
+func ExampleNewFileStore() {
+	dir, err := os.MkdirTemp("", "tokenactor-example")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+
+	store := strategy.NewFileStore(dir) // strategy.DefaultConfigDir() in a program
+	ctx := context.Background()
+	err = store.Save(ctx, "work", strategy.Session{
+		TokenURL:     "https://auth.example/token",
+		ClientID:     "cli",
+		RefreshToken: tokenactor.NewSecretToken("rt-secret"),
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	sess, _ := store.Load(ctx, "work")
+	fmt.Printf("%s %s\n", filepath.Base(store.Path("work")), sess.RefreshToken)
+	_, err = store.Load(ctx, "other")
+	fmt.Println(errors.Is(err, tokenactor.ErrNotAuthenticated))
+	// Output:
+	// work.json [REDACTED]
 	// true
 }

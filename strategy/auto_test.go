@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -164,6 +165,9 @@ func TestDefaultConfigDir(t *testing.T) {
 	}
 	if diff := cmp.Diff("/custom/dir", got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if runtime.GOOS != "linux" {
+		return // os.UserConfigDir reads XDG_CONFIG_HOME on Linux only
 	}
 	t.Setenv("TOKENACTOR_CONFIG_DIR", "")
 	t.Setenv("XDG_CONFIG_HOME", "/xdg")

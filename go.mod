@@ -4,7 +4,9 @@ go 1.25
 
 require (
 	github.com/benbjohnson/clock v1.3.5
+	github.com/gofrs/flock v0.13.0
+	github.com/google/go-cmp v0.7.0
 	go.uber.org/goleak v1.3.0
 )
 
-require github.com/google/go-cmp v0.7.0
+require golang.org/x/sys v0.37.0 // indirect

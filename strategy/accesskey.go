@@ -39,9 +39,8 @@ type AccessKeyConfig struct {
 	HTTPClient *http.Client
 	// Clock turns expires_in into ExpiresAt. When set it is also given to
 	// the cache (tokenactor.WithClock, after the caller's options), so both
-	// read the same time. Nil means clock.New(); then do not pass another
-	// clock with tokenactor.WithClock, or the strategy and its cache
-	// disagree.
+	// read the same time. Nil means the clock given with
+	// tokenactor.WithClock, else the system clock.
 	Clock clock.Clock
 }
 

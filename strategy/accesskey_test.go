@@ -86,6 +86,26 @@ func TestAccessKeyUsesConfiguredClock(t *testing.T) {
 	}
 }
 
+// TestAccessKeyReadsTheCachesClock: a clock given only with
+// tokenactor.WithClock also turns expires_in into ExpiresAt.
+func TestAccessKeyReadsTheCachesClock(t *testing.T) {
+	srv := &grantServer{lifetime: 300}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	clk := fakeclock.New()
+	clk.Add(time.Hour)
+	s := newAccessKey(t, strategy.AccessKeyConfig{
+		TokenURL: ts.URL, ClientID: "svc", ClientSecret: "s3cret",
+	}, tokenactor.WithClock(clk), tokenactor.WithoutFastPath())
+	tok, err := s.GetToken(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(fakeclock.At(time.Hour+5*time.Minute), tok.ExpiresAt); diff != "" {
+		t.Errorf("ExpiresAt (-want +got):\n%s", diff)
+	}
+}
+
 func TestAccessKeySendsGrant(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := &grantServer{lifetime: 60}

@@ -66,11 +66,13 @@ func newEndpoint(tokenURL string, client *http.Client, auth clientAuth, clk cloc
 }
 
 // cacheClock returns the clock a strategy reads and the options for its
-// cache. A configured clock is appended after opts, so it wins over any
-// tokenactor.WithClock there and the cache and the strategy agree.
+// cache, so the two always agree. Without a configured clock it is the one
+// the cache will read (tokenactor.WithClock in opts, else the system
+// clock). A configured clock is appended after opts, so it wins over any
+// tokenactor.WithClock there.
 func cacheClock(clk clock.Clock, opts []tokenactor.Option) (clock.Clock, []tokenactor.Option) {
 	if clk == nil {
-		return clock.New(), opts
+		return tokenactor.ClockOf(opts...), opts
 	}
 	return clk, append(opts[:len(opts):len(opts)], tokenactor.WithClock(clk))
 }

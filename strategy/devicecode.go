@@ -96,7 +96,7 @@ type DeviceCodeConfig struct {
 	HTTPClient *http.Client
 	// Clock paces the polling and turns expires_in into ExpiresAt. When set
 	// it is also given to the cache (tokenactor.WithClock, after the
-	// caller's options). Nil means clock.New().
+	// caller's options). Nil means the system clock.
 	Clock clock.Clock
 }
 

@@ -34,7 +34,8 @@
 //
 // The token endpoint's expires_in is relative; it is turned into an absolute
 // ExpiresAt once, when the answer is received, with the strategy's clock.
-// Each config has a Clock field (default clock.New()) that the strategy also
-// hands to its cache with [tokenactor.WithClock], so the cache and the
-// strategy read the same time and fake-clock tests work end to end.
+// The strategy and its cache read the same clock: the one given with
+// [tokenactor.WithClock] (see [tokenactor.ClockOf]), or a config's Clock
+// field, which is then also handed to the cache; else the system clock. So
+// fake-clock tests work end to end.
 package strategy

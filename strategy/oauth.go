@@ -42,8 +42,8 @@ type OAuthConfig struct {
 	HTTPClient *http.Client
 	// Clock turns expires_in into ExpiresAt and decides whether a saved
 	// token is still valid. When set it is also given to the cache
-	// (tokenactor.WithClock, after the caller's options). Nil means
-	// clock.New().
+	// (tokenactor.WithClock, after the caller's options). Nil means the
+	// clock given with tokenactor.WithClock, else the system clock.
 	Clock clock.Clock
 }
 

@@ -253,7 +253,10 @@ func (c *Cache[T]) armTimer(now, at time.Time) {
 	if at.IsZero() || (!t.at.IsZero() && !t.at.After(at)) {
 		return
 	}
-	d := at.Sub(now)
+	// Count from the clock's present, not from now: now was read when the
+	// message arrived, and a timer counted from it fires late by however
+	// long the loop took since.
+	d := at.Sub(c.now())
 	if t.t == nil {
 		t.t = c.afterFunc(d, c.wake)
 	} else {

@@ -1,0 +1,137 @@
+package tokenactor_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/tokenactor/tokenactor/internal/benchkit"
+)
+
+// The lock-based baselines of bench_test.go. They are written the way such
+// caches are written in practice, so that the comparison is with the
+// designs tokenactor replaces, not with straw men.
+
+// mutexCache is the plain lock-based cache: one mutex around the token, the
+// clock read on every call, and the refresh made under the lock, so every
+// caller waits for it (the shape of x/oauth2's reuseTokenSource).
+type mutexCache struct {
+	u      *benchkit.Upstream
+	window time.Duration
+
+	mu   sync.Mutex
+	tok  benchkit.Token // guarded by mu
+	have bool           // guarded by mu
+}
+
+func newMutexCache(u *benchkit.Upstream, window time.Duration) (benchkit.Cache, func()) {
+	return &mutexCache{u: u, window: window}, func() {}
+}
+
+func (c *mutexCache) Get(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.have && time.Now().Before(c.tok.ExpiresAt.Add(-c.window)) {
+		return c.tok.Value, nil
+	}
+	t, err := c.u.Fetch(ctx)
+	if err != nil {
+		return "", err
+	}
+	c.tok, c.have = t, true
+	return t.Value, nil
+}
+
+// seedCache is a lock-based port of the seed's refresh engine (stack-auth's
+// AuthStrategy; see the refresh model in shared/seed): one mutex guards the
+// token and an in-flight flag, waiters park on a notification, a token in
+// its refresh window is refreshed in the background with the lock released,
+// and a fully expired one is refreshed with the lock held. As in the seed,
+// a failed background refresh keeps the old token with no backoff, and a
+// failed blocking refresh lets each queued caller try again in turn. The
+// wait for the notification honours ctx, as dropping the seed's future
+// does; the wait for the lock does not.
+type seedCache struct {
+	u      *benchkit.Upstream
+	window time.Duration
+	bg     sync.WaitGroup // background refreshes, waited for by release
+
+	mu         sync.Mutex
+	tok        *benchkit.Token // nil until the first authentication; guarded by mu
+	refreshing bool            // a background refresh is in flight; guarded by mu
+	notify     chan struct{}   // closed when that refresh ends; guarded by mu
+}
+
+func newSeedCache(u *benchkit.Upstream, window time.Duration) (benchkit.Cache, func()) {
+	c := &seedCache{u: u, window: window}
+	return c, c.bg.Wait
+}
+
+func (c *seedCache) Get(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	for {
+		if c.tok == nil {
+			// Authenticate with the lock held.
+			t, err := c.u.Fetch(ctx)
+			if err != nil {
+				c.mu.Unlock()
+				return "", err
+			}
+			c.tok = &t
+			c.mu.Unlock()
+			return t.Value, nil
+		}
+		tok := *c.tok
+		now := time.Now()
+		usable := now.Before(tok.ExpiresAt)
+		switch {
+		case now.Before(tok.ExpiresAt.Add(-c.window)): // fresh
+			c.mu.Unlock()
+			return tok.Value, nil
+		case c.refreshing && usable:
+			c.mu.Unlock()
+			return tok.Value, nil
+		case c.refreshing: // wait for the refresh, then decide again
+			wait := c.notify
+			c.mu.Unlock()
+			select {
+			case <-wait:
+			case <-ctx.Done():
+				return "", ctx.Err()
+			}
+			c.mu.Lock()
+			continue
+		case usable: // refresh in the background, lock released
+			c.refreshing = true
+			c.notify = make(chan struct{})
+			c.bg.Add(1)
+			go c.background()
+			c.mu.Unlock()
+			return tok.Value, nil
+		}
+		// Fully expired: refresh with the lock held.
+		t, err := c.u.Fetch(ctx)
+		if err != nil {
+			c.mu.Unlock()
+			return "", fmt.Errorf("token expired: %w", err)
+		}
+		c.tok = &t
+		c.mu.Unlock()
+		return t.Value, nil
+	}
+}
+
+// background is the seed's non-blocking refresh. A failure keeps the old
+// token: the seed only logs it.
+func (c *seedCache) background() {
+	defer c.bg.Done()
+	t, err := c.u.Fetch(context.Background())
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err == nil {
+		c.tok = &t
+	}
+	c.refreshing = false
+	close(c.notify)
+}

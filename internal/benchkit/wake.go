@@ -1,0 +1,106 @@
+package benchkit
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+const (
+	// Parked is how many callers wait for the refresh of a fully expired
+	// token in [ParkedWake].
+	Parked = 10000
+	// shortLife is the lifetime of a token that a scenario wants expired:
+	// it waits shortLife+timerSlack and the token is no longer usable.
+	shortLife = 10 * time.Millisecond
+	// parkTime is how long ParkedWake lets its callers reach their wait
+	// before the refresh returns.
+	parkTime = 100 * time.Millisecond
+)
+
+// ParkedWake parks Parked callers on a fully expired token whose refresh is
+// held back, lets the refresh return, and reports the time from its return
+// to the last caller answered (last-ns, the median over iterations), the
+// median caller's wait (p50-ns), and the upstream calls per iteration.
+func ParkedWake(b *testing.B, e Engine) {
+	var lasts, waits []time.Duration
+	var attempts int64
+	for range b.N {
+		last, w, calls := parkedWakeOnce(b, e)
+		lasts = append(lasts, last)
+		waits = append(waits, w...)
+		attempts += calls
+	}
+	slices.Sort(lasts)
+	b.ReportMetric(float64(quantile(lasts, 0.5)), "last-ns")
+	b.ReportMetric(float64(summarize(waits).p50), "p50-ns")
+	b.ReportMetric(float64(attempts)/float64(b.N), "attempts/op")
+}
+
+// parkedWakeOnce runs one cycle of ParkedWake on a new cache.
+func parkedWakeOnce(b *testing.B, e Engine) (last time.Duration, waits []time.Duration, calls int64) {
+	gate := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	var returned atomic.Int64 // when the held-back refresh returned, in Unix ns
+	u := NewUpstream(func(ctx context.Context, n int64) (Token, error) {
+		if n == 1 {
+			return Token{Value: "expiring", ExpiresAt: time.Now().Add(shortLife)}, nil
+		}
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return Token{}, ctx.Err()
+		}
+		returned.CompareAndSwap(0, time.Now().UnixNano())
+		return Token{Value: "renewed", ExpiresAt: time.Now().Add(time.Hour)}, nil
+	})
+	c, release := e.New(u, Window)
+	defer release()
+	ctx := context.Background()
+	if _, err := c.Get(ctx); err != nil {
+		b.Fatalf("first Get: %v", err)
+	}
+	time.Sleep(shortLife + timerSlack)
+
+	ends := make([]time.Time, Parked)
+	var failed atomic.Int64
+	var started, done sync.WaitGroup
+	started.Add(Parked)
+	for i := range ends {
+		done.Go(func() {
+			started.Done()
+			v, err := c.Get(ctx)
+			ends[i] = time.Now()
+			if err != nil || v != "renewed" {
+				failed.Add(1)
+			}
+		})
+	}
+	started.Wait()
+	select {
+	case <-entered:
+	case <-time.After(patience):
+		close(gate)
+		done.Wait()
+		b.Fatalf("%s started no refresh of an expired token within %v", e.Name, patience)
+	}
+	time.Sleep(parkTime)
+	close(gate)
+	done.Wait()
+	if n := failed.Load(); n > 0 {
+		b.Errorf("%s: %d of %d parked callers did not get the renewed token", e.Name, n, Parked)
+	}
+	t0 := time.Unix(0, returned.Load())
+	waits = make([]time.Duration, len(ends))
+	for i, end := range ends {
+		waits[i] = max(end.Sub(t0), 0)
+	}
+	return slices.Max(waits), waits, u.Calls() - 1
+}

@@ -132,8 +132,12 @@ func BenchmarkCallerLatency(b *testing.B) {
 
 // BenchmarkParkedWake parks 10,000 callers on one refresh of a fully
 // expired token and reports the time from the refresh returning to the last
-// caller answered.
-func BenchmarkParkedWake(b *testing.B) { eachEngine(b, benchkit.ParkedWake) }
+// caller answered. The reference row is the runtime's floor: as many
+// goroutines woken by closing one channel.
+func BenchmarkParkedWake(b *testing.B) {
+	eachEngine(b, benchkit.ParkedWake)
+	b.Run("ref=close-channel", benchkit.WakeFloor)
+}
 
 // BenchmarkFailingUpstream has 1,000 callers call an expired token whose
 // upstream always fails, for 500 ms or TOKENACTOR_BENCH_FAILING, and

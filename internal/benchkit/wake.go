@@ -104,3 +104,39 @@ func parkedWakeOnce(b *testing.B, e Engine) (last time.Duration, waits []time.Du
 	}
 	return slices.Max(waits), waits, u.Calls() - 1
 }
+
+// WakeFloor is the floor under [ParkedWake] on this machine: Parked
+// goroutines wait on one channel, which is closed, and each takes the time
+// as ParkedWake's callers do. It reports the time from the close to the last
+// goroutine running (last-ns, the median over iterations) and the median
+// goroutine's wait (p50-ns).
+func WakeFloor(b *testing.B) {
+	var lasts, waits []time.Duration
+	for range b.N {
+		ends := make([]time.Time, Parked)
+		release := make(chan struct{})
+		var started, done sync.WaitGroup
+		started.Add(Parked)
+		for i := range ends {
+			done.Go(func() {
+				started.Done()
+				<-release
+				ends[i] = time.Now()
+			})
+		}
+		started.Wait()
+		time.Sleep(parkTime)
+		t0 := time.Now()
+		close(release)
+		done.Wait()
+		w := make([]time.Duration, len(ends))
+		for i, end := range ends {
+			w[i] = end.Sub(t0)
+		}
+		lasts = append(lasts, slices.Max(w))
+		waits = append(waits, w...)
+	}
+	slices.Sort(lasts)
+	b.ReportMetric(float64(quantile(lasts, 0.5)), "last-ns")
+	b.ReportMetric(float64(summarize(waits).p50), "p50-ns")
+}

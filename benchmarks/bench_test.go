@@ -36,8 +36,12 @@ func BenchmarkCallerLatency(b *testing.B) {
 }
 
 // BenchmarkParkedWake parks 10,000 callers on one refresh of a fully
-// expired token.
-func BenchmarkParkedWake(b *testing.B) { eachEngine(b, benchkit.ParkedWake) }
+// expired token. The reference row is the runtime's floor: as many
+// goroutines woken by closing one channel.
+func BenchmarkParkedWake(b *testing.B) {
+	eachEngine(b, benchkit.ParkedWake)
+	b.Run("ref=close-channel", benchkit.WakeFloor)
+}
 
 // BenchmarkFailingUpstream has 1,000 callers call an expired token whose
 // upstream always fails, for 500 ms or TOKENACTOR_BENCH_FAILING.

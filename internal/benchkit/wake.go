@@ -2,6 +2,7 @@ package benchkit
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -71,6 +72,7 @@ func parkedWakeOnce(b *testing.B, e Engine) (last time.Duration, waits []time.Du
 
 	ends := make([]time.Time, Parked)
 	var failed atomic.Int64
+	var firstBad atomic.Pointer[string] // what the first caller without the renewed token got
 	var started, done sync.WaitGroup
 	started.Add(Parked)
 	for i := range ends {
@@ -80,6 +82,8 @@ func parkedWakeOnce(b *testing.B, e Engine) (last time.Duration, waits []time.Du
 			ends[i] = time.Now()
 			if err != nil || v != "renewed" {
 				failed.Add(1)
+				got := fmt.Sprintf("value %q, error %v, %v after the refresh returned", v, err, time.Since(time.Unix(0, returned.Load())))
+				firstBad.CompareAndSwap(nil, &got)
 			}
 		})
 	}
@@ -95,7 +99,7 @@ func parkedWakeOnce(b *testing.B, e Engine) (last time.Duration, waits []time.Du
 	close(gate)
 	done.Wait()
 	if n := failed.Load(); n > 0 {
-		b.Errorf("%s: %d of %d parked callers did not get the renewed token", e.Name, n, Parked)
+		b.Errorf("%s: %d of %d parked callers did not get the renewed token; the first got %s", e.Name, n, Parked, *firstBad.Load())
 	}
 	t0 := time.Unix(0, returned.Load())
 	waits = make([]time.Duration, len(ends))

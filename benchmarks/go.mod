@@ -7,6 +7,7 @@ replace github.com/tokenactor/tokenactor => ../
 require (
 	cloud.google.com/go/auth v0.24.4
 	github.com/aws/aws-sdk-go-v2 v1.48.0
+	github.com/google/go-cmp v0.7.0
 	github.com/maypok86/otter/v2 v2.4.0
 	github.com/tokenactor/tokenactor v0.0.0
 	go.uber.org/goleak v1.3.0

@@ -2,9 +2,14 @@ package tokenactor_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/tokenactor/tokenactor/internal/benchkit"
 )
@@ -134,4 +139,93 @@ func (c *seedCache) background() {
 	}
 	c.refreshing = false
 	close(c.notify)
+}
+
+// The tests below pin that the baselines behave as the designs they stand
+// for: the mutex cache blocks callers for the refresh, the seed port
+// refreshes a usable token in the background and lets each caller of an
+// expired one try in turn.
+
+// scriptedUpstream issues tokens that live for life and fails from call
+// failFrom on (0: never).
+func scriptedUpstream(life time.Duration, failFrom int64) *benchkit.Upstream {
+	return benchkit.NewUpstream(func(_ context.Context, n int64) (benchkit.Token, error) {
+		if failFrom > 0 && n >= failFrom {
+			return benchkit.Token{}, errors.New("upstream down")
+		}
+		return benchkit.Token{Value: fmt.Sprintf("token-%d", n), ExpiresAt: time.Now().Add(life)}, nil
+	})
+}
+
+func TestMutexCacheRefreshesInsideGet(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := scriptedUpstream(time.Hour, 0)
+		c, release := newMutexCache(u, 10*time.Minute)
+		defer release()
+		ctx := context.Background()
+		got := []string{}
+		for _, step := range []time.Duration{0, 49 * time.Minute, 2 * time.Minute} {
+			time.Sleep(step)
+			v, err := c.Get(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, v)
+		}
+		// At 49 min the token is fresh; at 51 min it is in its window and
+		// the caller gets the new one, having waited for it.
+		want := []string{"token-1", "token-1", "token-2"}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("tokens (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestSeedCacheRefreshesUsableTokenInBackground(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := scriptedUpstream(time.Hour, 0)
+		c, release := newSeedCache(u, 10*time.Minute)
+		defer release()
+		ctx := context.Background()
+		if v, _ := c.Get(ctx); v != "token-1" {
+			t.Fatalf("first Get = %q, want token-1", v)
+		}
+		time.Sleep(51 * time.Minute)
+		if v, _ := c.Get(ctx); v != "token-1" {
+			t.Errorf("Get in the window = %q, want the current token-1 at once", v)
+		}
+		synctest.Wait() // the background refresh
+		if v, _ := c.Get(ctx); v != "token-2" {
+			t.Errorf("Get after the background refresh = %q, want token-2", v)
+		}
+		if n := u.Calls(); n != 2 {
+			t.Errorf("upstream calls = %d, want 2", n)
+		}
+	})
+}
+
+func TestSeedCacheLetsEachCallerOfAnExpiredTokenTry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := scriptedUpstream(time.Minute, 2)
+		c, release := newSeedCache(u, 10*time.Second)
+		defer release()
+		ctx := context.Background()
+		if _, err := c.Get(ctx); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Minute)
+		const callers = 5
+		var wg sync.WaitGroup
+		for range callers {
+			wg.Go(func() {
+				if _, err := c.Get(ctx); err == nil {
+					t.Error("Get of an expired token with the upstream down succeeded")
+				}
+			})
+		}
+		wg.Wait()
+		if got, want := u.Calls(), int64(1+callers); got != want {
+			t.Errorf("upstream calls = %d, want %d: one per caller, as in the seed", got, want)
+		}
+	})
 }

@@ -30,8 +30,8 @@ type mutexCache struct {
 	have bool           // guarded by mu
 }
 
-func newMutexCache(u *benchkit.Upstream, window time.Duration) (benchkit.Cache, func()) {
-	return &mutexCache{u: u, window: window}, func() {}
+func newMutexCache(u *benchkit.Upstream, window time.Duration) benchkit.Cache {
+	return &mutexCache{u: u, window: window}
 }
 
 func (c *mutexCache) Get(ctx context.Context) (string, error) {
@@ -68,9 +68,14 @@ type seedCache struct {
 	notify     chan struct{}   // closed when that refresh ends; guarded by mu
 }
 
-func newSeedCache(u *benchkit.Upstream, window time.Duration) (benchkit.Cache, func()) {
-	c := &seedCache{u: u, window: window}
-	return c, c.bg.Wait
+func newSeedCache(u *benchkit.Upstream, window time.Duration) benchkit.Cache {
+	return &seedCache{u: u, window: window}
+}
+
+// Close waits for the background refresh in flight, if any.
+func (c *seedCache) Close() error {
+	c.bg.Wait()
+	return nil
 }
 
 func (c *seedCache) Get(ctx context.Context) (string, error) {
@@ -160,8 +165,8 @@ func scriptedUpstream(life time.Duration, failFrom int64) *benchkit.Upstream {
 func TestMutexCacheRefreshesInsideGet(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		u := scriptedUpstream(time.Hour, 0)
-		c, release := newMutexCache(u, 10*time.Minute)
-		defer release()
+		c := newMutexCache(u, 10*time.Minute)
+		defer benchkit.Release(c)
 		ctx := context.Background()
 		got := []string{}
 		for _, step := range []time.Duration{0, 49 * time.Minute, 2 * time.Minute} {
@@ -184,8 +189,8 @@ func TestMutexCacheRefreshesInsideGet(t *testing.T) {
 func TestSeedCacheRefreshesUsableTokenInBackground(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		u := scriptedUpstream(time.Hour, 0)
-		c, release := newSeedCache(u, 10*time.Minute)
-		defer release()
+		c := newSeedCache(u, 10*time.Minute)
+		defer benchkit.Release(c)
 		ctx := context.Background()
 		if v, _ := c.Get(ctx); v != "token-1" {
 			t.Fatalf("first Get = %q, want token-1", v)
@@ -207,8 +212,8 @@ func TestSeedCacheRefreshesUsableTokenInBackground(t *testing.T) {
 func TestSeedCacheLetsEachCallerOfAnExpiredTokenTry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		u := scriptedUpstream(time.Minute, 2)
-		c, release := newSeedCache(u, 10*time.Second)
-		defer release()
+		c := newSeedCache(u, 10*time.Second)
+		defer benchkit.Release(c)
 		ctx := context.Background()
 		if _, err := c.Get(ctx); err != nil {
 			t.Fatal(err)

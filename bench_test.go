@@ -116,9 +116,7 @@ func BenchmarkGetFresh(b *testing.B) {
 // closed when b ends.
 func newFreshTokenactor(b *testing.B) *tokenactor.Cache[string] {
 	b.Helper()
-	c, release := benchkit.NewFresh(b, benchkit.Tokenactor("tokenactor"))
-	b.Cleanup(release)
-	return c.(*tokenactor.Cache[string])
+	return benchkit.NewFresh(b, benchkit.Tokenactor("tokenactor")).(*tokenactor.Cache[string])
 }
 
 // BenchmarkCallerLatency releases bursts of 1,000 callers, each making one

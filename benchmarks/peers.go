@@ -31,9 +31,9 @@ var Engines = []benchkit.Engine{
 // oauth2Cache is oauth2.ReuseTokenSourceWithExpiry over the upstream.
 type oauth2Cache struct{ ts oauth2.TokenSource }
 
-func newOAuth2(u *benchkit.Upstream, window time.Duration) (benchkit.Cache, func()) {
+func newOAuth2(u *benchkit.Upstream, window time.Duration) benchkit.Cache {
 	src := oauth2Source{u: u}
-	return oauth2Cache{ts: oauth2.ReuseTokenSourceWithExpiry(nil, src, window)}, func() {}
+	return oauth2Cache{ts: oauth2.ReuseTokenSourceWithExpiry(nil, src, window)}
 }
 
 // Get ignores ctx: oauth2.TokenSource.Token takes none.
@@ -59,9 +59,9 @@ func (s oauth2Source) Token() (*oauth2.Token, error) {
 // default) over the upstream.
 type googleAuthCache struct{ tp auth.TokenProvider }
 
-func newGoogleAuth(u *benchkit.Upstream, window time.Duration) (benchkit.Cache, func()) {
+func newGoogleAuth(u *benchkit.Upstream, window time.Duration) benchkit.Cache {
 	tp := auth.NewCachedTokenProvider(googleAuthProvider{u: u}, &auth.CachedTokenProviderOptions{ExpireEarly: window})
-	return googleAuthCache{tp: tp}, func() {}
+	return googleAuthCache{tp: tp}
 }
 
 func (c googleAuthCache) Get(ctx context.Context) (string, error) {
@@ -86,7 +86,7 @@ func (p googleAuthProvider) Token(ctx context.Context) (*auth.Token, error) {
 // AccessKeyID.
 type awsCache struct{ cc *aws.CredentialsCache }
 
-func newAWS(u *benchkit.Upstream, window time.Duration) (benchkit.Cache, func()) {
+func newAWS(u *benchkit.Upstream, window time.Duration) benchkit.Cache {
 	provider := aws.CredentialsProviderFunc(func(ctx context.Context) (aws.Credentials, error) {
 		t, err := u.Fetch(ctx)
 		if err != nil {
@@ -95,7 +95,7 @@ func newAWS(u *benchkit.Upstream, window time.Duration) (benchkit.Cache, func())
 		return aws.Credentials{AccessKeyID: t.Value, SecretAccessKey: "unused", CanExpire: true, Expires: t.ExpiresAt}, nil
 	})
 	cc := aws.NewCredentialsCache(provider, func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = window })
-	return awsCache{cc: cc}, func() {}
+	return awsCache{cc: cc}
 }
 
 func (c awsCache) Get(ctx context.Context) (string, error) {
@@ -120,7 +120,7 @@ type otterToken struct {
 
 const otterKey = "token"
 
-func newOtter(u *benchkit.Upstream, window time.Duration) (benchkit.Cache, func()) {
+func newOtter(u *benchkit.Upstream, window time.Duration) benchkit.Cache {
 	c := otter.Must(&otter.Options[string, otterToken]{
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, otterToken]) time.Duration {
 			return time.Until(e.Value.expiresAt)
@@ -136,7 +136,13 @@ func newOtter(u *benchkit.Upstream, window time.Duration) (benchkit.Cache, func(
 		}
 		return otterToken{value: t.Value, expiresAt: t.ExpiresAt}, nil
 	})
-	return otterCache{c: c, loader: loader}, func() { c.StopAllGoroutines() }
+	return otterCache{c: c, loader: loader}
+}
+
+// Close stops the cache's maintenance goroutine.
+func (c otterCache) Close() error {
+	c.c.StopAllGoroutines()
+	return nil
 }
 
 func (c otterCache) Get(ctx context.Context) (string, error) {

@@ -67,8 +67,8 @@ func failingOnce(b *testing.B, e Engine, d time.Duration) (attempts, gets int64)
 		}
 		return Token{}, errUnavailable
 	})
-	c, release := e.New(u, Window)
-	defer release()
+	c := e.New(u, Window)
+	defer Release(c)
 	if _, err := c.Get(context.Background()); err != nil {
 		b.Fatalf("first Get: %v", err)
 	}

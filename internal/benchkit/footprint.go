@@ -21,10 +21,9 @@ func IdleFootprint(b *testing.B, e Engine) {
 	var bytes, goroutines float64
 	for range b.N {
 		caches := make([]Cache, IdleCaches)
-		releases := make([]func(), IdleCaches)
 		before, g0 := memory()
 		for i := range caches {
-			caches[i], releases[i] = e.New(u, Window)
+			caches[i] = e.New(u, Window)
 			if _, err := caches[i].Get(ctx); err != nil {
 				b.Fatalf("%s: Get: %v", e.Name, err)
 			}
@@ -36,8 +35,8 @@ func IdleFootprint(b *testing.B, e Engine) {
 		runtime.KeepAlive(caches)
 		bytes += float64(after-before) / IdleCaches
 		goroutines += float64(g1-g0) / IdleCaches
-		for _, release := range releases {
-			release()
+		for _, c := range caches {
+			Release(c)
 		}
 	}
 	b.ReportMetric(bytes/float64(b.N), "B/cache")

@@ -13,22 +13,21 @@ func freshUpstream() *Upstream {
 	})
 }
 
-// NewFresh returns a cache of e holding a fresh token, for benchmarks that
-// call it directly, and a function that releases it.
-func NewFresh(b *testing.B, e Engine) (Cache, func()) {
+// NewFresh returns a cache of e holding a fresh token, released when b
+// ends.
+func NewFresh(b *testing.B, e Engine) Cache {
 	b.Helper()
-	c, release := e.New(freshUpstream(), Window)
+	c := e.New(freshUpstream(), Window)
+	b.Cleanup(func() { Release(c) })
 	if _, err := c.Get(context.Background()); err != nil {
-		release()
 		b.Fatalf("%s: first Get: %v", e.Name, err)
 	}
-	return c, release
+	return c
 }
 
 // FreshSerial measures Get of a fresh token from one goroutine.
 func FreshSerial(b *testing.B, e Engine) {
-	c, release := NewFresh(b, e)
-	defer release()
+	c := NewFresh(b, e)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -41,8 +40,7 @@ func FreshSerial(b *testing.B, e Engine) {
 // FreshParallel measures Get of a fresh token from GOMAXPROCS goroutines at
 // once.
 func FreshParallel(b *testing.B, e Engine) {
-	c, release := NewFresh(b, e)
-	defer release()
+	c := NewFresh(b, e)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -89,8 +89,7 @@ func reportBursts(b *testing.B, samples []sample) {
 // FreshLatency releases bursts of Callers callers on a fresh token and
 // reports the per-call latency: the baseline for [WindowLatency].
 func FreshLatency(b *testing.B, e Engine) {
-	c, release := NewFresh(b, e)
-	defer release()
+	c := NewFresh(b, e)
 	var samples []sample
 	for range b.N {
 		samples = append(samples, burst(c, Callers, nil, "")...)
@@ -123,8 +122,8 @@ func WindowLatency(b *testing.B, e Engine) {
 		finished.Store(n)
 		return Token{Value: tokenValue(n), ExpiresAt: now.Add(Window + staleAfter)}, nil
 	})
-	c, release := e.New(u, Window)
-	defer release()
+	c := e.New(u, Window)
+	defer Release(c)
 	ctx := context.Background()
 	if _, err := c.Get(ctx); err != nil {
 		b.Fatalf("first Get: %v", err)

@@ -12,10 +12,9 @@ import (
 func Tokenactor(name string, opts ...tokenactor.Option) Engine {
 	return Engine{
 		Name: name,
-		New: func(u *Upstream, window time.Duration) (Cache, func()) {
+		New: func(u *Upstream, window time.Duration) Cache {
 			all := append([]tokenactor.Option{tokenactor.WithRefreshWindow(window)}, opts...)
-			c := tokenactor.New[string](refresher{u: u}, all...)
-			return c, func() { _ = c.Close() }
+			return tokenactor.New[string](refresher{u: u}, all...)
 		},
 	}
 }

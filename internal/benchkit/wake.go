@@ -62,8 +62,8 @@ func parkedWakeOnce(b *testing.B, e Engine) (last time.Duration, waits []time.Du
 		returned.CompareAndSwap(0, time.Now().UnixNano())
 		return Token{Value: "renewed", ExpiresAt: time.Now().Add(time.Hour)}, nil
 	})
-	c, release := e.New(u, Window)
-	defer release()
+	c := e.New(u, Window)
+	defer Release(c)
 	ctx := context.Background()
 	if _, err := c.Get(ctx); err != nil {
 		b.Fatalf("first Get: %v", err)

@@ -164,8 +164,8 @@ func measure(e benchkit.Engine) (series, error) {
 			ExpiresAt: time.Now().Add(benchkit.Window + staleAfter),
 		}, nil
 	})
-	c, release := e.New(u, benchkit.Window)
-	defer release()
+	c := e.New(u, benchkit.Window)
+	defer benchkit.Release(c)
 	ctx := context.Background()
 	if _, err := c.Get(ctx); err != nil {
 		return series{}, err

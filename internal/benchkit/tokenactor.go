@@ -1,0 +1,40 @@
+package benchkit
+
+import (
+	"context"
+	"time"
+
+	"github.com/tokenactor/tokenactor"
+)
+
+// Tokenactor returns the engine of a tokenactor.Cache made with opts (after
+// the refresh window, which the scenario sets).
+func Tokenactor(name string, opts ...tokenactor.Option) Engine {
+	return Engine{
+		Name: name,
+		New: func(u *Upstream, window time.Duration) Cache {
+			all := append([]tokenactor.Option{tokenactor.WithRefreshWindow(window)}, opts...)
+			return tokenactor.New[string](refresher{u: u}, all...)
+		},
+	}
+}
+
+// refresher adapts an Upstream to tokenactor.Refresher. Every token it
+// returns is refreshable.
+type refresher struct{ u *Upstream }
+
+func (r refresher) Authenticate(ctx context.Context) (tokenactor.Entry[string], error) {
+	return r.fetch(ctx)
+}
+
+func (r refresher) Refresh(ctx context.Context, _ tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
+	return r.fetch(ctx)
+}
+
+func (r refresher) fetch(ctx context.Context) (tokenactor.Entry[string], error) {
+	t, err := r.u.Fetch(ctx)
+	if err != nil {
+		return tokenactor.Entry[string]{}, err
+	}
+	return tokenactor.Entry[string]{Value: t.Value, ExpiresAt: t.ExpiresAt, Refreshable: true}, nil
+}

@@ -32,8 +32,8 @@ type Cache[T any] struct {
 	// Owned by the loop goroutine (and, after it stopped for good, by the
 	// supervisor's last act in that goroutine).
 	st    state[T]
-	timer timer       // wakes the loop at the next boundary
-	job   *refreshJob // the Refresher call in flight; nil if none
+	timer timer          // wakes the loop at the next boundary
+	job   *refreshJob[T] // the Refresher call in flight; nil if none
 }
 
 // New returns a Cache that obtains its value from r. It does not call r:
@@ -47,15 +47,7 @@ func New[T any](r Refresher[T], opts ...Option) *Cache[T] {
 	if r == nil {
 		invalid("New: nil Refresher")
 	}
-	o := &defaults // shared by every cache made without options: they are read-only
-	if len(opts) > 0 {
-		custom := defaults
-		for _, opt := range opts {
-			opt.apply(&custom)
-		}
-		o = &custom
-	}
-	c := &Cache[T]{r: r, o: o}
+	c := &Cache[T]{r: r, o: configure(opts)}
 	c.mb.Init((*starter[T])(c))
 	return c
 }

@@ -13,11 +13,16 @@ import (
 // loop takes messages from the mailbox until the cache is idle (no call in
 // flight, nobody waiting, nothing queued) and then exits. The next message
 // starts a new loop; all state lives in c.st, so nothing is lost in between.
-func (c *Cache[T]) loop() {
+//
+// The loop records the message it is handling in *current, so the
+// supervisor can answer it if the loop panics.
+func (c *Cache[T]) loop(current *message) {
 	for {
 		msg, ok := c.mb.Next()
 		if ok {
+			*current = msg
 			c.handle(msg)
+			*current = nil
 			continue
 		}
 		if c.idle() && c.mb.Exit() {
@@ -33,13 +38,12 @@ func (c *Cache[T]) loop() {
 // in flight and nobody waits. A closed cache's worker reports to a closed
 // mailbox, so the loop need not wait for it; Close waits for it instead.
 func (c *Cache[T]) idle() bool {
-	return c.st.closed || (c.job == nil && len(c.st.parked) == 0)
+	return c.st.closed || c.job == nil
 }
 
 // handle processes one message and then publishes what the fast path may
 // serve.
 func (c *Cache[T]) handle(msg message) {
-	c.sup.current = msg
 	if c.o.testHook != nil {
 		c.o.testHook(msg)
 	}
@@ -63,7 +67,6 @@ func (c *Cache[T]) handle(msg message) {
 	if !c.st.closed {
 		c.publish(now)
 	}
-	c.sup.current = nil
 }
 
 // answer applies the refresh model to one Get.
@@ -80,20 +83,23 @@ func (c *Cache[T]) answer(req getRequest[T], now time.Time) {
 		c.start(OpRefresh, true, now)
 		req.reply(c.st.entry.Value, nil)
 	case wait:
-		c.st.parked = append(c.st.parked, req)
+		c.job.parked = append(c.job.parked, req)
 	case authenticate:
 		c.start(OpAuthenticate, false, now)
-		c.st.parked = append(c.st.parked, req)
+		c.job.parked = append(c.job.parked, req)
 	case refresh:
 		c.start(OpRefresh, false, now)
-		c.st.parked = append(c.st.parked, req)
+		c.job.parked = append(c.job.parked, req)
 	case fail:
 		req.reply(zero, c.st.err())
 	}
 }
 
-// A refreshJob is the Refresher call in flight. The loop owns it.
-type refreshJob struct {
+// A refreshJob is the Refresher call in flight, and the callers waiting for
+// it: callers wait only while a call is in flight, so an idle cache keeps
+// neither. The loop owns it.
+type refreshJob[T any] struct {
+	parked  []getRequest[T]
 	cancel  context.CancelCauseFunc
 	timeout stopper // cancels the call after the refresh timeout; nil without one
 	started time.Time
@@ -107,7 +113,7 @@ var errGoexit = errors.New("tokenactor: refresher called runtime.Goexit")
 // timeout or at Close.
 func (c *Cache[T]) start(op Op, background bool, now time.Time) {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	job := &refreshJob{cancel: cancel, started: now}
+	job := &refreshJob[T]{cancel: cancel, started: now}
 	if d := c.o.refreshTimeout; d > 0 {
 		job.timeout = c.afterFunc(d, func() { cancel(ErrRefreshTimeout) })
 	}
@@ -152,12 +158,14 @@ var errExpiredEntry = errors.New("tokenactor: refresher returned a value that is
 // finish installs the outcome of the call in flight and answers the callers
 // that waited for it.
 func (c *Cache[T]) finish(d *refreshDone[T], now time.Time) {
+	var parked []getRequest[T]
 	if job := c.job; job != nil {
 		if job.timeout != nil {
 			job.timeout.Stop()
 		}
 		job.cancel(context.Canceled)
 		d.took = now.Sub(job.started)
+		parked = job.parked
 		c.job = nil
 	}
 	c.st.op = 0
@@ -181,8 +189,6 @@ func (c *Cache[T]) finish(d *refreshDone[T], now time.Time) {
 	}
 	// Everyone who waited asks again against the new state: they get the new
 	// value, or the error, since a new attempt is not due during backoff.
-	parked := s.parked
-	s.parked = nil
 	for _, req := range parked {
 		c.answer(req, now)
 	}
@@ -196,16 +202,16 @@ func (c *Cache[T]) shutdown(err error) {
 	c.st.closed = true
 	c.fast.Store(nil)
 	c.timer.stop()
-	if c.job != nil {
-		if c.job.timeout != nil {
-			c.job.timeout.Stop()
+	if job := c.job; job != nil {
+		if job.timeout != nil {
+			job.timeout.Stop()
 		}
-		c.job.cancel(err)
+		job.cancel(err)
+		for _, req := range job.parked {
+			req.reply(zero, err)
+		}
+		job.parked = nil
 	}
-	for _, req := range c.st.parked {
-		req.reply(zero, err)
-	}
-	c.st.parked = nil
 	c.st.entry = nil
 	for _, msg := range c.mb.Drain() {
 		switch m := msg.(type) {
@@ -243,14 +249,14 @@ func (c *Cache[T]) emit(e Event) {
 // that comes early or twice is harmless, since the loop re-decides from the
 // clock. Owned by the loop.
 type timer struct {
-	t  stopper   // created on first use, then reused
-	at time.Time // when the pending wake-up fires; zero if none is pending
+	t  stopper // created on first use, then reused
+	at int64   // when the pending wake-up fires, in Unix nanoseconds; 0 if none is pending
 }
 
 // armTimer makes sure the loop is woken no later than at (zero: no need).
 func (c *Cache[T]) armTimer(now, at time.Time) {
 	t := &c.timer
-	if at.IsZero() || (!t.at.IsZero() && !t.at.After(at)) {
+	if at.IsZero() || (t.at != 0 && t.at <= at.UnixNano()) {
 		return
 	}
 	// Count from the clock's present, not from now: now was read when the
@@ -262,14 +268,14 @@ func (c *Cache[T]) armTimer(now, at time.Time) {
 	} else {
 		t.t.Reset(d)
 	}
-	t.at = at
+	t.at = at.UnixNano()
 }
 
 // wake is the timer's callback. It runs on a goroutine of the clock's; after
 // Close the post fails and it returns at once.
 func (c *Cache[T]) wake() { _ = c.mb.Post(timerFired{}) }
 
-func (t *timer) fired() { t.at = time.Time{} }
+func (t *timer) fired() { t.at = 0 }
 
 // A stopper is a timer from either clock: *time.Timer or *clock.Timer.
 type stopper interface {
@@ -299,5 +305,5 @@ func (t *timer) stop() {
 	if t.t != nil {
 		t.t.Stop()
 	}
-	t.at = time.Time{}
+	t.at = 0
 }

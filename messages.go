@@ -34,6 +34,12 @@ func (r getRequest[T]) reply(value T, err error) {
 	}
 }
 
+// fail answers the request with err.
+func (r getRequest[T]) fail(err error) {
+	var zero T
+	r.reply(zero, err)
+}
+
 // invalidateRequest marks the current value as rejected. The loop closes the
 // channel once no Get can be served that value any more.
 type invalidateRequest chan struct{}

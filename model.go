@@ -12,13 +12,12 @@ import (
 // It is kept small, since an idle cache is mostly this: what only matters
 // after a failure lives in a separate struct that exists only then.
 type state[T any] struct {
-	entry   *Entry[T]       // current value; nil if none. Immutable once stored: the fast path shares it.
-	window  time.Duration   // entry's refresh window: it is expired from ExpiresAt-window
-	parked  []getRequest[T] // callers waiting for the call in flight
-	failure *failure        // the last attempt's failure; nil after a success
-	op      Op              // the Refresher call in flight; zero if none
-	invalid bool            // entry was rejected by Invalidate
-	closed  bool            // Close was called; every request now gets ErrClosed
+	entry   *Entry[T]     // current value; nil if none. Immutable once stored: the fast path shares it.
+	window  time.Duration // entry's refresh window: it is expired from ExpiresAt-window
+	failure *failure      // the last attempt's failure; nil after a success
+	op      Op            // the Refresher call in flight; zero if none
+	invalid bool          // entry was rejected by Invalidate
+	closed  bool          // Close was called; every request now gets ErrClosed
 }
 
 // failure is what the loop remembers of failed attempts, for backoff.

@@ -2,6 +2,8 @@ package tokenactor
 
 import (
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -178,4 +180,62 @@ func ClockOf(opts ...Option) clock.Clock {
 		return clock.New()
 	}
 	return o.clock
+}
+
+// configure applies opts to the defaults and returns the configuration.
+//
+// Options are read-only once made, so caches configured alike share one
+// value: a process with many caches (one per tenant, say) made with the same
+// options keeps one copy, not one per cache. Only configurations on the
+// system clock and without a hook are shared (functions, and clocks of any
+// type, cannot always be compared), and at most maxSharedOptions distinct
+// ones, so the table cannot grow without bound.
+func configure(opts []Option) *options {
+	if len(opts) == 0 {
+		return &defaults
+	}
+	o := defaults
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
+	if o.hook != nil || o.testHook != nil || o.clock != nil {
+		return &o
+	}
+	key := o.key()
+	if shared, ok := sharedOptions.Load(key); ok {
+		return shared.(*options)
+	}
+	if sharedCount.Add(1) > maxSharedOptions {
+		return &o
+	}
+	shared, _ := sharedOptions.LoadOrStore(key, &o)
+	return shared.(*options)
+}
+
+// maxSharedOptions bounds the table of shared configurations.
+const maxSharedOptions = 256
+
+var (
+	sharedOptions sync.Map     // optionsKey -> *options; entries are never removed or changed
+	sharedCount   atomic.Int32 // attempts to add to sharedOptions
+)
+
+// optionsKey is what a shared configuration may differ in.
+type optionsKey struct {
+	window         time.Duration
+	refreshTimeout time.Duration
+	backoffInitial time.Duration
+	backoffMax     time.Duration
+	recheck        time.Duration
+	restartLimit   int
+	restartPeriod  time.Duration
+	noFastPath     bool
+}
+
+func (o *options) key() optionsKey {
+	return optionsKey{
+		window: o.window, refreshTimeout: o.refreshTimeout,
+		backoffInitial: o.backoffInitial, backoffMax: o.backoffMax, recheck: o.recheck,
+		restartLimit: o.restartLimit, restartPeriod: o.restartPeriod, noFastPath: o.noFastPath,
+	}
 }

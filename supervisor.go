@@ -37,7 +37,6 @@ type supervisor struct {
 	wg sync.WaitGroup
 
 	// Owned by the loop goroutine.
-	current  message   // the request being handled, answered if the loop panics
 	restarts *restarts // nil until the loop first panics
 }
 
@@ -62,17 +61,19 @@ func (s *starter[T]) StartLoop() {
 // run is the loop goroutine: the loop under supervision.
 func (c *Cache[T]) run() {
 	defer c.sup.wg.Done()
+	var current message // the message being handled, answered if the loop panics
 	for {
-		p := actor.Recover(c.loop)
+		p := actor.Recover(func() { c.loop(&current) })
 		if p == nil {
 			return
 		}
 		pe := &PanicError{Value: p.Value, Stack: p.Stack}
 		if !c.sup.allowRestart(c.now(), c.o.restartLimit, c.o.restartPeriod) {
-			c.giveUp(pe)
+			c.giveUp(current, pe)
 			return
 		}
-		c.recoverLoop(pe)
+		c.recoverLoop(current, pe)
+		current = nil
 		c.emitSafely(LoopRestarted{Err: pe, Restarts: c.sup.restarts.n})
 	}
 }
@@ -93,19 +94,22 @@ func (s *supervisor) allowRestart(now time.Time, limit int, period time.Duration
 }
 
 // recoverLoop resets the state after the loop panicked.
-func (c *Cache[T]) recoverLoop(pe *PanicError) {
+func (c *Cache[T]) recoverLoop(current message, pe *PanicError) {
 	var zero T
 	err := fmt.Errorf("tokenactor: request dropped by a panic in the cache loop: %w", pe)
-	if _, ok := c.sup.current.(*refreshDone[T]); ok && c.job != nil {
-		// The worker already reported: the call is over even though its
-		// outcome was lost with the panic.
-		c.job.cancel(context.Canceled)
-		c.job = nil
-		c.st.op = 0
-	}
-	c.answerCurrent(err)
-	for _, req := range c.st.parked {
-		req.reply(zero, err)
+	answer(current, err)
+	if job := c.job; job != nil {
+		for _, req := range job.parked {
+			req.reply(zero, err)
+		}
+		job.parked = nil
+		if _, ok := current.(*refreshDone[T]); ok {
+			// The worker already reported: the call is over even though
+			// its outcome was lost with the panic.
+			job.cancel(context.Canceled)
+			c.job = nil
+			c.st.op = 0
+		}
 	}
 	// Keep only what is known for sure: whether a call is in flight (its
 	// worker will report) and whether the cache was closed.
@@ -114,25 +118,23 @@ func (c *Cache[T]) recoverLoop(pe *PanicError) {
 }
 
 // giveUp stops the cache for good after too many restarts.
-func (c *Cache[T]) giveUp(pe *PanicError) {
-	c.answerCurrent(ErrLoopFailed)
+func (c *Cache[T]) giveUp(current message, pe *PanicError) {
+	answer(current, ErrLoopFailed)
 	c.mb.Close(ErrLoopFailed, closeRequest{})
 	c.shutdown(ErrLoopFailed)
 	c.mb.Exit()
 	c.emitSafely(LoopFailed{Err: pe})
 }
 
-// answerCurrent answers the request the loop was handling when it
-// panicked, if it expects an answer.
-func (c *Cache[T]) answerCurrent(err error) {
-	switch m := c.sup.current.(type) {
-	case getRequest[T]:
-		var zero T
-		m.reply(zero, err)
+// answer answers the message the loop was handling when it panicked, if it
+// expects an answer.
+func answer(current message, err error) {
+	switch m := current.(type) {
+	case interface{ fail(error) }:
+		m.fail(err)
 	case invalidateRequest:
 		m.done()
 	}
-	c.sup.current = nil
 }
 
 // emitSafely reports an event from the supervisor, where a panicking hook

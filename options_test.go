@@ -1,0 +1,58 @@
+package tokenactor
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tokenactor/tokenactor/fakeclock"
+)
+
+func TestConfigureSharesEqualConfigurations(t *testing.T) {
+	a := configure([]Option{WithRefreshWindow(10 * time.Second)})
+	b := configure([]Option{WithRefreshWindow(10 * time.Second)})
+	if a != b {
+		t.Error("two caches with the same options got separate configurations")
+	}
+	if c := configure([]Option{WithRefreshWindow(20 * time.Second)}); c == a || c.window != 20*time.Second {
+		t.Errorf("a different window shared the configuration (window %v)", c.window)
+	}
+	hook := func(Event) {}
+	if h1, h2 := configure([]Option{WithEventHook(hook)}), configure([]Option{WithEventHook(hook)}); h1 == h2 || h1.hook == nil {
+		t.Error("configurations with a hook must not be shared")
+	}
+	clk := fakeclock.New()
+	if c := configure([]Option{WithClock(clk)}); c.clock != clk {
+		t.Error("WithClock lost")
+	}
+	if configure(nil) != &defaults {
+		t.Error("no options: want the shared defaults")
+	}
+}
+
+func TestOptionsPanicOnInvalidValues(t *testing.T) {
+	tests := []struct {
+		name string
+		give func()
+	}{
+		{"nil clock", func() { WithClock(nil) }},
+		{"negative window", func() { WithRefreshWindow(-1) }},
+		{"negative timeout", func() { WithRefreshTimeout(-1) }},
+		{"zero initial backoff", func() { WithBackoff(0, time.Second) }},
+		{"max below initial", func() { WithBackoff(time.Second, time.Millisecond) }},
+		{"zero recheck", func() { WithRecheckInterval(0) }},
+		{"negative restart limit", func() { WithRestartLimit(-1, time.Second) }},
+		{"zero restart period", func() { WithRestartLimit(1, 0) }},
+		{"nil hook", func() { WithEventHook(nil) }},
+		{"nil refresher", func() { New[string](nil) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Error("did not panic")
+				}
+			}()
+			tt.give()
+		})
+	}
+}

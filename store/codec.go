@@ -30,7 +30,7 @@ type funcCodec[T any] struct {
 	decode func([]byte) (T, error)
 }
 
-func (c funcCodec[T]) Encode(v T) ([]byte, error)  { return c.encode(v) }
+func (c funcCodec[T]) Encode(v T) ([]byte, error) { return c.encode(v) }
 func (c funcCodec[T]) Decode(b []byte) (T, error) { return c.decode(b) }
 
 // ServiceTokenCodec encodes a [tokenactor.ServiceToken] as JSON, including

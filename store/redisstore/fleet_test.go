@@ -1,0 +1,408 @@
+package redisstore_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tokenactor/tokenactor"
+	"github.com/tokenactor/tokenactor/internal/redistest"
+	"github.com/tokenactor/tokenactor/store"
+	"github.com/tokenactor/tokenactor/store/redisstore"
+)
+
+// The simulated fleet runs on real time, scaled down: tokens live 2 s and
+// turn stale 1 s before they expire, so a refresh cycle takes about 1 s.
+const (
+	tokenLife = 2 * time.Second
+	window    = 1 * time.Second
+	// staleMargin absorbs the order of clock reads between a replica
+	// deciding a token is stale and the server deciding the request came
+	// after that.
+	staleMargin = 50 * time.Millisecond
+	getEvery    = 10 * time.Millisecond
+	runLimit    = 40 * time.Second
+	fleetKey    = "svc-a"
+)
+
+// encKey seals records in the fleet tests.
+var encKey = []byte("0123456789abcdef0123456789abcdef")
+
+// An authServer is the test authorization server. It issues tokens of
+// tokenLife and counts token requests per expiry: a request that comes when
+// the newest token issued is stale (or there is none) starts a generation;
+// one that comes while it is still fresh is a duplicate, a request the
+// fleet should not have made.
+type authServer struct {
+	*httptest.Server
+
+	mu     sync.Mutex
+	tokens map[string]time.Time // issued token -> expiry
+	latest time.Time            // expiry of the newest token
+	st     fleetStats
+}
+
+// fleetStats are the server's counts.
+type fleetStats struct {
+	Requests int       `json:"requests"`
+	Gens     int       `json:"gens"`
+	Dups     int       `json:"dups"`
+	First    time.Time `json:"first"`
+	Last     time.Time `json:"last"`
+}
+
+type tokenResponse struct {
+	AccessToken string `json:"access_token"`
+	ExpiresAtMs int64  `json:"expires_at_ms"`
+}
+
+func newAuthServer(t testing.TB) *authServer {
+	a := &authServer{tokens: map[string]time.Time{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /token", a.token)
+	mux.HandleFunc("GET /check", a.check)
+	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(a.stats())
+	})
+	a.Server = httptest.NewServer(mux)
+	t.Cleanup(a.Close)
+	return a
+}
+
+func (a *authServer) token(w http.ResponseWriter, r *http.Request) {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	now := time.Now()
+	exp := now.Add(tokenLife)
+	a.mu.Lock()
+	a.st.Requests++
+	if a.latest.IsZero() || !now.Before(a.latest.Add(-window-staleMargin)) {
+		a.st.Gens++
+	} else {
+		a.st.Dups++
+	}
+	if a.st.First.IsZero() {
+		a.st.First = now
+	}
+	a.st.Last = now
+	tok := fmt.Sprintf("tok-%d-%s", a.st.Requests, hex.EncodeToString(b[:]))
+	a.tokens[tok] = exp
+	if exp.After(a.latest) {
+		a.latest = exp
+	}
+	a.mu.Unlock()
+	_ = json.NewEncoder(w).Encode(tokenResponse{AccessToken: tok, ExpiresAtMs: exp.UnixMilli()})
+}
+
+func (a *authServer) check(w http.ResponseWriter, r *http.Request) {
+	tok, ok := bearer(r)
+	if !ok || !a.valid(tok) {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func bearer(r *http.Request) (string, bool) {
+	const p = "Bearer "
+	h := r.Header.Get("Authorization")
+	if len(h) <= len(p) || h[:len(p)] != p {
+		return "", false
+	}
+	return h[len(p):], true
+}
+
+// valid reports whether tok was issued here and has not expired.
+func (a *authServer) valid(tok string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	exp, ok := a.tokens[tok]
+	return ok && time.Now().Before(exp)
+}
+
+func (a *authServer) stats() fleetStats {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.st
+}
+
+// httpRefresher asks the auth server for a token, as a client-credentials
+// strategy would. before, if set, runs first (a fault to inject).
+type httpRefresher struct {
+	url    string
+	client *http.Client
+	before func(ctx context.Context) error
+}
+
+func (h *httpRefresher) Authenticate(ctx context.Context) (tokenactor.Entry[tokenactor.ServiceToken], error) {
+	var zero tokenactor.Entry[tokenactor.ServiceToken]
+	if h.before != nil {
+		if err := h.before(ctx); err != nil {
+			return zero, err
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url+"/token", nil)
+	if err != nil {
+		return zero, err
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return zero, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return zero, fmt.Errorf("token endpoint: %s", resp.Status)
+	}
+	var tr tokenResponse
+	if err := json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 1<<16)).Decode(&tr); err != nil {
+		return zero, err
+	}
+	exp := time.UnixMilli(tr.ExpiresAtMs)
+	return tokenactor.Entry[tokenactor.ServiceToken]{
+		Value:     tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken(tr.AccessToken), TokenType: "Bearer", ExpiresAt: exp},
+		ExpiresAt: exp,
+	}, nil
+}
+
+func (h *httpRefresher) Refresh(ctx context.Context, _ tokenactor.Entry[tokenactor.ServiceToken]) (tokenactor.Entry[tokenactor.ServiceToken], error) {
+	return h.Authenticate(ctx)
+}
+
+// fleetConfig describes the replicas of a simulation.
+type fleetConfig struct {
+	shared    bool                            // share through Redis; else each refreshes alone
+	encrypt   bool                            // seal records
+	leaseTTL  time.Duration                   // default 1 s
+	leaseWait time.Duration                   // default 1.8 s
+	before    func(ctx context.Context) error // runs before each token request
+	events    *eventCounter                   // counts store events; may be nil
+}
+
+// A replica is one cache, with its own HTTP and Redis clients, as one
+// instance of a service would have.
+type replica struct {
+	cache     *tokenactor.Cache[tokenactor.ServiceToken]
+	transport *http.Transport
+	rdb       *redis.Client
+}
+
+func newReplica(redisAddr, authURL string, cfg fleetConfig) *replica {
+	r := &replica{transport: &http.Transport{}}
+	var inner tokenactor.Refresher[tokenactor.ServiceToken] = &httpRefresher{
+		url: authURL, client: &http.Client{Transport: r.transport, Timeout: 5 * time.Second}, before: cfg.before,
+	}
+	if cfg.shared {
+		r.rdb = redis.NewClient(&redis.Options{
+			Addr: redisAddr, MaxRetries: -1, PoolSize: 4, DisableIdentity: true,
+			DialTimeout: 200 * time.Millisecond, ReadTimeout: 200 * time.Millisecond, WriteTimeout: 200 * time.Millisecond,
+		})
+		opts := []store.Option{
+			store.WithRefreshWindow(window),
+			store.WithLease(or(cfg.leaseTTL, time.Second), or(cfg.leaseWait, 1800*time.Millisecond)),
+			store.WithPollInterval(10*time.Millisecond, 50*time.Millisecond),
+			store.WithStoreTimeout(300 * time.Millisecond),
+		}
+		if cfg.encrypt {
+			opts = append(opts, store.WithEncryption(encKey))
+		}
+		if cfg.events != nil {
+			opts = append(opts, store.WithEventHook(cfg.events.add))
+		}
+		inner = store.Wrap(inner, redisstore.New(r.rdb), fleetKey, store.ServiceTokenCodec{}, opts...)
+	}
+	r.cache = tokenactor.New(inner,
+		tokenactor.WithRefreshWindow(window),
+		tokenactor.WithRefreshTimeout(5*time.Second),
+		tokenactor.WithBackoff(50*time.Millisecond, 200*time.Millisecond))
+	return r
+}
+
+func or(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+func (r *replica) close() {
+	_ = r.cache.Close()
+	r.transport.CloseIdleConnections()
+	if r.rdb != nil {
+		_ = r.rdb.Close()
+	}
+}
+
+// eventCounter counts store events by type, fallback reason and store op.
+type eventCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func newEventCounter() *eventCounter { return &eventCounter{n: map[string]int{}} }
+
+func (c *eventCounter) add(e store.Event) {
+	k := reflect.TypeOf(e).Name()
+	switch e := e.(type) {
+	case store.LocalFallback:
+		k += "/" + e.Reason.String()
+	case store.StoreFailed:
+		k += "/" + string(e.Op)
+	}
+	c.mu.Lock()
+	c.n[k]++
+	c.mu.Unlock()
+}
+
+func (c *eventCounter) get(k string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[k]
+}
+
+func (c *eventCounter) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return fmt.Sprint(c.n)
+}
+
+// A drive is replicas being asked for tokens every getEvery until stopped.
+// Each token a Get returns is checked with valid.
+type drive struct {
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	gets     atomic.Int64
+	errs     atomic.Int64
+	invalid  atomic.Int64
+	firstErr atomic.Pointer[string]
+}
+
+func startDrive(ctx context.Context, reps []*replica, valid func(tokenactor.ServiceToken) bool) *drive {
+	ctx, cancel := context.WithCancel(ctx)
+	d := &drive{cancel: cancel}
+	for _, r := range reps {
+		d.wg.Go(func() {
+			tick := time.NewTicker(getEvery)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+				gctx, gcancel := context.WithTimeout(ctx, 5*time.Second)
+				tok, err := r.cache.Get(gctx)
+				gcancel()
+				switch {
+				case ctx.Err() != nil:
+					return
+				case err != nil:
+					d.errs.Add(1)
+					msg := err.Error()
+					d.firstErr.CompareAndSwap(nil, &msg)
+				case !valid(tok):
+					d.invalid.Add(1)
+				}
+				d.gets.Add(1)
+			}
+		})
+	}
+	return d
+}
+
+// stop stops the drive and waits for its goroutines.
+func (d *drive) stop() {
+	d.cancel()
+	d.wg.Wait()
+}
+
+// check fails the test if any Get failed or returned an invalid token.
+func (d *drive) check(t testing.TB) {
+	t.Helper()
+	if d.gets.Load() == 0 {
+		t.Error("no Get was made")
+	}
+	if n := d.errs.Load(); n > 0 {
+		t.Errorf("%d of %d Gets failed; first: %s", n, d.gets.Load(), *d.firstErr.Load())
+	}
+	if n := d.invalid.Load(); n > 0 {
+		t.Errorf("%d of %d Gets returned a token the server does not accept", n, d.gets.Load())
+	}
+}
+
+// waitGens returns once the server has seen at least n generations, or
+// fails the test when ctx ends first. It polls: the fleet runs on real time.
+func waitGens(t testing.TB, ctx context.Context, a *authServer, n int) fleetStats {
+	t.Helper()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if st := a.stats(); st.Gens >= n {
+			return st
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting for %d generations: %+v", n, a.stats())
+		case <-tick.C:
+		}
+	}
+}
+
+// fleet starts n replicas against a and Redis at addr.
+func fleet(t testing.TB, n int, addr string, a *authServer, cfg fleetConfig) []*replica {
+	reps := make([]*replica, n)
+	for i := range reps {
+		reps[i] = newReplica(addr, a.URL, cfg)
+	}
+	t.Cleanup(func() {
+		for _, r := range reps {
+			r.close()
+		}
+	})
+	return reps
+}
+
+func (a *authServer) validToken(tok tokenactor.ServiceToken) bool {
+	return a.valid(tok.AccessToken.Reveal())
+}
+
+// TestFleetOneRequestPerExpiry runs 16 replicas sharing one Redis through
+// several expiry cycles: the server sees exactly one token request per
+// expiry, and no record in Redis shows the token in clear.
+func TestFleetOneRequestPerExpiry(t *testing.T) {
+	srv := redistest.Start(t)
+	a := newAuthServer(t)
+	ev := newEventCounter()
+	reps := fleet(t, 16, srv.Addr, a, fleetConfig{shared: true, encrypt: true, events: ev})
+	ctx, cancel := context.WithTimeout(context.Background(), runLimit)
+	defer cancel()
+
+	d := startDrive(ctx, reps, a.validToken)
+	st := waitGens(t, ctx, a, 5)
+	d.stop()
+	d.check(t)
+	if st.Dups != 0 || st.Requests != st.Gens {
+		t.Errorf("server saw %d token requests for %d expiries (%d duplicates); want one per expiry", st.Requests, st.Gens, st.Dups)
+	}
+	if n := ev.get("LocalFallback/store unavailable") + ev.get("LocalFallback/lease wait timed out"); n != 0 {
+		t.Errorf("%d local fallbacks with a healthy Redis; events: %v", n, ev)
+	}
+	raw, err := newClient(t, srv.Addr).Get(context.Background(), "tokenactor:token:"+fleetKey).Bytes()
+	if err != nil {
+		t.Fatalf("reading the record: %v", err)
+	}
+	if bytes.Contains(raw, []byte("tok-")) {
+		t.Error("the record in Redis holds the token in clear despite WithEncryption")
+	}
+}

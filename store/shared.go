@@ -206,15 +206,17 @@ func (s *Shared[T]) hand(id string, e tokenactor.Entry[T]) tokenactor.Entry[T] {
 // error if the store failed.
 func (s *Shared[T]) load(ctx context.Context) (*loaded[T], error) {
 	var b []byte
+	found := false
 	err := s.call(ctx, OpLoad, func(ctx context.Context) error {
 		var err error
 		b, err = s.store.Load(ctx, s.key)
+		found = err == nil
 		if errors.Is(err, ErrNotFound) {
-			b, err = nil, nil
+			err = nil
 		}
 		return err
 	})
-	if err != nil || b == nil {
+	if err != nil || !found {
 		return nil, err
 	}
 	rec, err := s.seal.decode(s.key, b)

@@ -52,6 +52,7 @@ type authServer struct {
 	tokens map[string]time.Time // issued token -> expiry
 	latest time.Time            // expiry of the newest token
 	st     fleetStats
+	times  []time.Time // when each token request came
 }
 
 // fleetStats are the server's counts.
@@ -97,6 +98,7 @@ func (a *authServer) token(w http.ResponseWriter, r *http.Request) {
 		a.st.First = now
 	}
 	a.st.Last = now
+	a.times = append(a.times, now)
 	tok := fmt.Sprintf("tok-%d-%s", a.st.Requests, hex.EncodeToString(b[:]))
 	a.tokens[tok] = exp
 	if exp.After(a.latest) {
@@ -130,6 +132,19 @@ func (a *authServer) valid(tok string) bool {
 	defer a.mu.Unlock()
 	exp, ok := a.tokens[tok]
 	return ok && time.Now().Before(exp)
+}
+
+// perExpiry returns the token requests per refresh cycle: cycles are
+// counted from the first request, every tokenLife-window (when a token
+// turns stale), and only those in which a request came count.
+func (a *authServer) perExpiry() float64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	cycles := map[int64]bool{}
+	for _, at := range a.times {
+		cycles[int64(at.Sub(a.times[0])/(tokenLife-window))] = true
+	}
+	return float64(len(a.times)) / float64(len(cycles))
 }
 
 func (a *authServer) stats() fleetStats {
@@ -173,6 +188,9 @@ func (h *httpRefresher) Authenticate(ctx context.Context) (tokenactor.Entry[toke
 	return tokenactor.Entry[tokenactor.ServiceToken]{
 		Value:     tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken(tr.AccessToken), TokenType: "Bearer", ExpiresAt: exp},
 		ExpiresAt: exp,
+		// A client-credentials token is renewed by asking again: mark it
+		// refreshable, or the engine serves it until it expires and stops.
+		Refreshable: true,
 	}, nil
 }
 

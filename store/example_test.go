@@ -36,7 +36,7 @@ func ExampleWrap() {
 	auth := &countingAuth{}
 	newReplica := func() *tokenactor.Cache[tokenactor.ServiceToken] {
 		shared := store.Wrap(auth, st, "orders-api", store.ServiceTokenCodec{})
-		return tokenactor.New(tokenactor.Refresher[tokenactor.ServiceToken](shared))
+		return tokenactor.New[tokenactor.ServiceToken](shared)
 	}
 	a, b := newReplica(), newReplica()
 	defer a.Close()

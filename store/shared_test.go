@@ -76,7 +76,7 @@ func TestOneRefreshPerExpiry(t *testing.T) {
 		var caches []*tokenactor.Cache[string]
 		for range 3 {
 			s, _ := wrap(inner, mem)
-			c := tokenactor.New(tokenactor.Refresher[string](s), tokenactor.WithRefreshWindow(window))
+			c := tokenactor.New[string](s, tokenactor.WithRefreshWindow(window))
 			defer c.Close()
 			caches = append(caches, c)
 		}

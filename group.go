@@ -136,27 +136,32 @@ func (g *Group[K, T]) Get(ctx context.Context, key K) (T, error) {
 	}
 	defer m.inUse.Add(-1)
 	closeCaches(victims)
-	if created {
-		if err := g.create(key, m); err != nil {
+	var c *Cache[T]
+	switch {
+	case created:
+		if c, err = g.create(key, m); err != nil {
 			return zero, err
 		}
-	} else {
+	case ready != nil: // another Get is making the cache
 		select {
 		case <-ready:
 		case <-ctx.Done():
 			return zero, ctx.Err()
 		}
-		if m.cache == nil {
-			return zero, m.err
+		if c, err = m.cache, m.err; c == nil {
+			return zero, err
 		}
+	default:
+		c = m.cache
 	}
-	return m.cache.Get(ctx)
+	return c.Get(ctx)
 }
 
 // use finds or adds key's member and counts a Get on it, all under the
 // lock, so the sweeper never evicts a member between lookup and use. It
-// returns the members evicted to make room, for the caller to close
-// outside the lock.
+// returns the channel to wait on if the member's cache is being made (nil
+// once made, when m.cache may be read without waiting), and the caches
+// evicted to make room, for the caller to close outside the lock.
 func (g *Group[K, T]) use(key K) (m *member[K, T], ready chan struct{}, created bool, victims []*Cache[T], err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -178,37 +183,38 @@ func (g *Group[K, T]) use(key K) (m *member[K, T], ready chan struct{}, created 
 	if created && g.o.max > 0 && len(g.members) > g.o.max {
 		victims = g.evict(func(*member[K, T]) bool { return len(g.members) > g.o.max })
 	}
-	return m, m.ready, created, victims, nil
+	if m.ready != closedReady {
+		ready = m.ready
+	}
+	return m, ready, created, victims, nil
 }
 
-// create runs the factory for a member just added, and publishes the
-// outcome to the Gets waiting for it.
-func (g *Group[K, T]) create(key K, m *member[K, T]) (err error) {
-	var c *Cache[T]
-	defer func() {
-		g.mu.Lock()
-		if err == nil && g.closed {
-			err = ErrClosed // Close ran meanwhile and could not see this cache
-		}
-		if err != nil {
-			if g.members[key] == m {
-				delete(g.members, key)
-				g.lru.remove(m)
-			}
-		}
-		m.cache, m.err = nil, err
-		if err == nil {
-			m.cache = c
-		}
-		close(m.ready)
-		m.ready = closedReady
-		g.mu.Unlock()
-		if err != nil && c != nil {
+// create runs the factory for a member just added, publishes the outcome
+// to the Gets waiting for it, and returns the cache.
+func (g *Group[K, T]) create(key K, m *member[K, T]) (*Cache[T], error) {
+	c, err := g.callFactory(key)
+	g.mu.Lock()
+	if err == nil && g.closed {
+		err = ErrClosed // Close ran meanwhile and could not see this cache
+	}
+	if err != nil && g.members[key] == m {
+		delete(g.members, key)
+		g.lru.remove(m)
+	}
+	m.err = err
+	if err == nil {
+		m.cache = c
+	}
+	close(m.ready)
+	m.ready = closedReady
+	g.mu.Unlock()
+	if err != nil {
+		if c != nil {
 			_ = c.Close()
 		}
-	}()
-	c, err = g.callFactory(key)
-	return err
+		return nil, err
+	}
+	return c, nil
 }
 
 // callFactory calls the factory, turning a panic or a nil cache into an

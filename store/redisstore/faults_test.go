@@ -126,3 +126,30 @@ func TestFleetCorruptRecord(t *testing.T) {
 		t.Errorf("%d duplicate token requests; a corrupt record should cost one request per expiry like a missing one", end.Dups)
 	}
 }
+
+// TestFleetRedisSlow pauses every Redis client for longer than the store
+// timeout, across a refresh: the replicas give up on Redis, refresh on
+// their own, and every Get still returns a valid token.
+func TestFleetRedisSlow(t *testing.T) {
+	srv := redistest.Start(t)
+	a := newAuthServer(t)
+	ev := newEventCounter()
+	reps := fleet(t, 8, srv.Addr, a, fleetConfig{shared: true, events: ev})
+	ctx, cancel := context.WithTimeout(context.Background(), runLimit)
+	defer cancel()
+	d := startDrive(ctx, reps, a.validToken)
+	defer d.stop()
+
+	st := waitGens(t, ctx, a, 2)
+	// CLIENT PAUSE holds every client's commands (this one's returns at
+	// once) for 2.5 s: more than two refresh cycles.
+	if err := newClient(t, srv.Addr).Do(ctx, "CLIENT", "PAUSE", 2500, "ALL").Err(); err != nil {
+		t.Fatalf("CLIENT PAUSE: %v", err)
+	}
+	waitGens(t, ctx, a, st.Gens+4)
+	d.stop()
+	d.check(t)
+	if ev.get("LocalFallback/store unavailable") == 0 {
+		t.Errorf("Redis paused across refreshes but no fallback reported; events: %v", ev)
+	}
+}

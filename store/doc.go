@@ -35,7 +35,10 @@
 // [WithRefreshWindow] and must equal the cache's
 // [tokenactor.WithRefreshWindow]: every replica then agrees on the instant a
 // token turns stale, which is what lets exactly one of them refresh it.
-// Both default to [tokenactor.DefaultRefreshWindow].
+// Both default to [tokenactor.DefaultRefreshWindow]. Replicas on several
+// machines read their own clocks: one whose clock runs ahead refreshes a
+// little early and the others adopt its value, so clocks need only agree
+// within a small part of the window.
 //
 // # Security
 //

@@ -21,7 +21,8 @@ type Adopted struct {
 }
 
 // Published reports a value obtained from the inner refresher under the
-// lease and saved to the store for the other replicas.
+// lease and saved to the store for the other replicas. (A value the store
+// failed to save is reported by a StoreFailed instead.)
 type Published struct {
 	Key       string
 	ExpiresAt time.Time

@@ -151,8 +151,10 @@ func (s *Shared[T]) renew(ctx context.Context, owner string, current *tokenactor
 	if err != nil {
 		return tokenactor.Entry[T]{}, err
 	}
-	id := s.publish(ctx, e)
-	s.emit(Published{Key: s.key, ExpiresAt: e.ExpiresAt})
+	id, saved := s.publish(ctx, e)
+	if saved {
+		s.emit(Published{Key: s.key, ExpiresAt: e.ExpiresAt})
+	}
 	return s.hand(id, e), nil
 }
 
@@ -169,7 +171,7 @@ func (s *Shared[T]) fallback(ctx context.Context, why FallbackReason, current *t
 	}
 	id := newID()
 	if why == LeaseWaitTimedOut {
-		id = s.publish(ctx, e)
+		id, _ = s.publish(ctx, e)
 	}
 	return s.hand(id, e), nil
 }
@@ -233,9 +235,10 @@ func (s *Shared[T]) load(ctx context.Context) (*loaded[T], error) {
 	return &loaded[T]{rec: rec, value: v}, nil
 }
 
-// publish saves e for the other replicas, for no longer than it lives, and
-// returns its record id. A failure is reported and otherwise ignored.
-func (s *Shared[T]) publish(ctx context.Context, e tokenactor.Entry[T]) string {
+// publish saves e for the other replicas, for no longer than it lives,
+// and returns its record id and whether it was saved. A failure is
+// reported and otherwise ignored.
+func (s *Shared[T]) publish(ctx context.Context, e tokenactor.Entry[T]) (id string, saved bool) {
 	now := s.o.clock.Now()
 	rec := record{id: newID(), issuedAt: now, expiresAt: e.ExpiresAt, refreshable: e.Refreshable}
 	ttl := s.o.noExpiryTTL
@@ -243,23 +246,23 @@ func (s *Shared[T]) publish(ctx context.Context, e tokenactor.Entry[T]) string {
 		ttl = e.ExpiresAt.Sub(now)
 	}
 	if ttl <= 0 {
-		return rec.id
+		return rec.id, false
 	}
 	v, err := s.codec.Encode(e.Value)
 	if err != nil {
 		s.emit(StoreFailed{Key: s.key, Op: OpSave, Err: errors.New("store: the codec cannot encode the value")})
-		return rec.id
+		return rec.id, false
 	}
 	rec.value = v
 	b, err := s.seal.encode(s.key, rec)
 	if err != nil {
 		s.emit(StoreFailed{Key: s.key, Op: OpSave, Err: err})
-		return rec.id
+		return rec.id, false
 	}
-	_ = s.call(ctx, OpSave, func(ctx context.Context) error {
+	err = s.call(ctx, OpSave, func(ctx context.Context) error {
 		return s.store.Save(ctx, s.key, b, ttl)
 	})
-	return rec.id
+	return rec.id, err == nil
 }
 
 // release gives the lease back. It runs even if ctx has ended (the cache

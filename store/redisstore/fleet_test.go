@@ -42,7 +42,7 @@ const (
 	// lease holder) can therefore come back just expired. The store's own
 	// failures would show as tokens unknown to the server or seconds old.
 	lateGrace = 100 * time.Millisecond
-	fleetKey    = "svc-a"
+	fleetKey  = "svc-a"
 )
 
 // encKey seals records in the fleet tests.

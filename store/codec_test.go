@@ -3,6 +3,7 @@ package store_test
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +58,21 @@ func TestEventsHideSecrets(t *testing.T) {
 		s := e.String()
 		if !strings.HasPrefix(s, `store: "k"`) {
 			t.Errorf("event string %q does not name its key", s)
+		}
+	}
+	var buf strings.Builder
+	log := store.LogEvents(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	for _, e := range evs {
+		log(e)
+	}
+	want := []string{"store: adopted", "store: published", "store: operation failed", "store: refreshing locally"}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("LogEvents wrote %d lines, want %d:\n%s", len(lines), len(want), buf.String())
+	}
+	for i, w := range want {
+		if !strings.Contains(lines[i], w) || !strings.Contains(lines[i], "key=k") {
+			t.Errorf("log line %d = %q, want it to hold %q and the key", i, lines[i], w)
 		}
 	}
 	if got := store.FallbackReason(9).String(); got != "FallbackReason(9)" {

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -97,4 +99,23 @@ func (e StoreFailed) String() string {
 
 func (e LocalFallback) String() string {
 	return fmt.Sprintf("store: %q refreshing locally: %v", e.Key, e.Reason)
+}
+
+// LogEvents returns an event hook that writes each event to logger:
+// failures and fallbacks at Warn level, the rest at Debug. Use it as
+// WithEventHook(store.LogEvents(logger)).
+func LogEvents(logger *slog.Logger) func(Event) {
+	return func(e Event) {
+		ctx := context.Background()
+		switch e := e.(type) {
+		case Adopted:
+			logger.LogAttrs(ctx, slog.LevelDebug, "store: adopted", slog.String("key", e.Key), slog.Time("expires_at", e.ExpiresAt))
+		case Published:
+			logger.LogAttrs(ctx, slog.LevelDebug, "store: published", slog.String("key", e.Key), slog.Time("expires_at", e.ExpiresAt))
+		case StoreFailed:
+			logger.LogAttrs(ctx, slog.LevelWarn, "store: operation failed", slog.String("key", e.Key), slog.String("op", string(e.Op)), slog.String("error", e.Err.Error()))
+		case LocalFallback:
+			logger.LogAttrs(ctx, slog.LevelWarn, "store: refreshing locally", slog.String("key", e.Key), slog.String("reason", e.Reason.String()))
+		}
+	}
 }

@@ -454,3 +454,35 @@ func TestFleetOneRequestPerExpiry(t *testing.T) {
 		t.Error("the record in Redis holds the token in clear despite WithEncryption")
 	}
 }
+
+// TestColdStartAdopts starts a new replica into a running fleet, as a
+// serverless instance would on a cold start: it gets the fleet's token
+// from Redis with no token request of its own.
+func TestColdStartAdopts(t *testing.T) {
+	srv := redistest.Start(t)
+	a := newAuthServer(t)
+	reps := fleet(t, 4, srv.Addr, a, fleetConfig{shared: true, encrypt: true})
+	ctx, cancel := context.WithTimeout(context.Background(), runLimit)
+	defer cancel()
+	d := startDrive(ctx, reps, a.validToken)
+	defer d.stop()
+	waitGens(t, ctx, a, 2)
+
+	for range 3 {
+		a.waitMidCycle(ctx) // between refreshes, as most cold starts are
+		before := a.stats().Requests
+		ev := newEventCounter()
+		cold := newReplica(srv.Addr, a.URL, fleetConfig{shared: true, encrypt: true, events: ev})
+		at := time.Now()
+		tok, err := cold.cache.Get(ctx)
+		cold.close()
+		if err != nil || !a.validToken(tok, at) {
+			t.Fatalf("cold start Get = %v; valid %t", err, err == nil && a.validToken(tok, at))
+		}
+		if got := a.stats().Requests - before; got != 0 || ev.get("Adopted") != 1 {
+			t.Errorf("cold start made %d token requests (events %v); want none, the token adopted", got, ev)
+		}
+	}
+	d.stop()
+	d.check(t)
+}

@@ -15,7 +15,7 @@ import (
 // token under the key "orders-api/client-42". (Not run: it needs a Redis.)
 func ExampleNew() {
 	var strategy tokenactor.Refresher[tokenactor.ServiceToken] // your auth strategy
-	var sealKey []byte                                          // 32 bytes from your secret manager
+	var sealKey []byte                                         // 32 bytes from your secret manager
 
 	rdb := redis.NewClient(&redis.Options{
 		Addr:        "127.0.0.1:6379",

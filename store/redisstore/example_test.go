@@ -2,7 +2,6 @@ package redisstore_test
 
 import (
 	"context"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -18,10 +17,9 @@ func ExampleNew() {
 	var sealKey []byte                                         // 32 bytes from your secret manager
 
 	rdb := redis.NewClient(&redis.Options{
-		Addr:        "127.0.0.1:6379",
-		MaxRetries:  1,
-		DialTimeout: 500 * time.Millisecond,
-		ReadTimeout: 500 * time.Millisecond,
+		Addr:                  "127.0.0.1:6379",
+		ContextTimeoutEnabled: true, // so the store timeout bounds each call
+		MaxRetries:            1,
 	})
 	defer rdb.Close()
 

@@ -250,7 +250,10 @@ func newReplica(redisAddr, authURL string, cfg fleetConfig) *replica {
 	if cfg.shared {
 		r.rdb = redis.NewClient(&redis.Options{
 			Addr: redisAddr, MaxRetries: -1, PoolSize: 4, DisableIdentity: true,
-			DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second,
+			// The store timeout bounds each call through the context; the
+			// client's own timeouts are longer, so the fault tests show that.
+			ContextTimeoutEnabled: true,
+			DialTimeout:           5 * time.Second, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second,
 		})
 		opts := []store.Option{
 			store.WithRefreshWindow(window),

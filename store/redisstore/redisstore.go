@@ -58,9 +58,10 @@ func WithPrefix(p string) Option {
 // c panics.
 //
 // Each call runs under the context the shared refresher gives it, bounded by
-// its store timeout; set the client's own timeouts and retries (MaxRetries,
-// DialTimeout, ReadTimeout) no longer than that, or a down Redis costs the
-// whole timeout on every refresh.
+// its store timeout (store.WithStoreTimeout). go-redis ignores context
+// deadlines on the network unless the client is made with
+// ContextTimeoutEnabled: true; set it, or a slow Redis holds each call for
+// the client's ReadTimeout (3 s by default) times its retries instead.
 func New(c redis.UniversalClient, opts ...Option) *Store {
 	if c == nil {
 		panic("redisstore: New: nil client")

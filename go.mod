@@ -4,6 +4,7 @@ go 1.25
 
 require (
 	github.com/benbjohnson/clock v1.3.5
+	github.com/google/go-cmp v0.7.0
 	github.com/redis/go-redis/v9 v9.17.3
 	go.uber.org/goleak v1.3.0
 )
@@ -11,5 +12,4 @@ require (
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/dgryski/go-rendezvous v0.0.0-20200823014737-9f7001d12a5f // indirect
-	github.com/google/go-cmp v0.7.0 // indirect
 )

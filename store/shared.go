@@ -110,7 +110,7 @@ func (s *Shared[T]) obtain(ctx context.Context, current *tokenactor.Entry[T]) (t
 		})
 		switch {
 		case err == nil:
-			return s.renew(ctx, owner, current, mine)
+			return s.renew(ctx, owner, current, mine, l)
 		case ctx.Err() != nil:
 			return tokenactor.Entry[T]{}, ctx.Err()
 		case !errors.Is(err, ErrLeaseHeld):
@@ -140,12 +140,15 @@ func (s *Shared[T]) adopt(l *loaded[T]) tokenactor.Entry[T] {
 }
 
 // renew runs under the lease owned by owner: look once more, else call the
-// inner refresher and publish.
-func (s *Shared[T]) renew(ctx context.Context, owner string, current *tokenactor.Entry[T], mine held) (tokenactor.Entry[T], error) {
+// inner refresher and publish. l is what the last look before the lease
+// found, kept if this look fails.
+func (s *Shared[T]) renew(ctx context.Context, owner string, current *tokenactor.Entry[T], mine held, l *loaded[T]) (tokenactor.Entry[T], error) {
 	defer s.release(ctx, owner)
-	l, err := s.load(ctx) // a sibling may have published and released just now
-	if err == nil && s.adoptable(l, mine) {
-		return s.adopt(l), nil
+	if again, err := s.load(ctx); err == nil { // a sibling may have published and released just now
+		if s.adoptable(again, mine) {
+			return s.adopt(again), nil
+		}
+		l = again
 	}
 	e, err := s.callInner(ctx, current, mine, l)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -365,4 +367,32 @@ func ExampleGroup() {
 	// globex-1
 	// acme-1
 	// caches: 2
+}
+
+// TestGroupChurn has callers hammer a small group while both kinds of
+// eviction run as fast as they can: no Get ever meets a cache closed under
+// it, and the bound holds once the callers are gone.
+func TestGroupChurn(t *testing.T) {
+	f := &tenantFactory{}
+	g := tokenactor.NewGroup(f.make, tokenactor.WithMaxCaches(4), tokenactor.WithIdleEviction(time.Millisecond))
+	defer g.Close()
+	var wg sync.WaitGroup
+	var failures atomic.Int32
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 2000 {
+				key := strconv.Itoa((w*7 + i*13) % 32)
+				if v, err := g.Get(context.Background(), key); err != nil || !strings.HasPrefix(v, key+"-") {
+					failures.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := failures.Load(); n != 0 {
+		t.Errorf("%d of 16000 Gets failed or got another key's value", n)
+	}
+	if n := g.Len(); n > 4 {
+		t.Errorf("%d caches with nobody using them and a bound of 4", n)
+	}
 }

@@ -36,7 +36,8 @@ func (c funcCodec[T]) Decode(b []byte) (T, error) { return c.decode(b) }
 // ServiceTokenCodec encodes a [tokenactor.ServiceToken] as JSON, including
 // its secret: SecretToken's own MarshalJSON masks it on purpose, so this
 // codec writes Reveal() explicitly. Pair it with [WithEncryption] unless the
-// store is trusted with plain tokens. The zero value is ready to use.
+// store is trusted with plain tokens. The zero value is ready to use and safe
+// for concurrent use.
 type ServiceTokenCodec struct{}
 
 // serviceTokenJSON is the stored form of a ServiceToken. The expiry is in

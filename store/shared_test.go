@@ -447,3 +447,40 @@ func TestInvalidOptionsPanic(t *testing.T) {
 		})
 	}
 }
+
+// TestCacheInvalidateThroughStore: a cache whose token a server rejected
+// gets a new one, not the same token back from the store, and a sibling
+// whose token is rejected too adopts the new one.
+func TestCacheInvalidateThroughStore(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		mem := store.NewMemory(nil)
+		inner := &fakeInner{life: life}
+		newCache := func() *tokenactor.Cache[string] {
+			s, _ := wrap(inner, mem)
+			return tokenactor.New[string](s, tokenactor.WithRefreshWindow(window))
+		}
+		a, b := newCache(), newCache()
+		defer a.Close()
+		defer b.Close()
+		var got []string
+		for _, step := range []func() (string, error){
+			func() (string, error) { return a.Get(ctx) },
+			func() (string, error) { return b.Get(ctx) },
+			func() (string, error) { a.Invalidate(); return a.Get(ctx) },
+			func() (string, error) { b.Invalidate(); return b.Get(ctx) },
+		} {
+			v, err := step()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, v)
+		}
+		if diff := cmp.Diff([]string{"v1", "v1", "v2", "v2"}, got); diff != "" {
+			t.Errorf("values (-want +got):\n%s", diff)
+		}
+		if inner.calls() != 2 {
+			t.Errorf("%d token requests, want 2", inner.calls())
+		}
+	})
+}

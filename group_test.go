@@ -1,0 +1,398 @@
+package tokenactor_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tokenactor/tokenactor"
+	"github.com/tokenactor/tokenactor/fakeclock"
+)
+
+// tenantRefresher issues "<tenant>-<n>" tokens living an hour. If gate is
+// set, Authenticate first waits for a value from it.
+type tenantRefresher struct {
+	tenant string
+	gate   chan struct{}
+	n      atomic.Int32
+}
+
+func (r *tenantRefresher) Authenticate(ctx context.Context) (tokenactor.Entry[string], error) {
+	if r.gate != nil {
+		select {
+		case <-r.gate:
+		case <-ctx.Done():
+			return tokenactor.Entry[string]{}, ctx.Err()
+		}
+	}
+	n := r.n.Add(1)
+	return tokenactor.Entry[string]{Value: fmt.Sprintf("%s-%d", r.tenant, n), ExpiresAt: time.Now().Add(time.Hour), Refreshable: true}, nil
+}
+
+func (r *tenantRefresher) Refresh(ctx context.Context, _ tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
+	return r.Authenticate(ctx)
+}
+
+// tenantFactory makes caches of tenantRefreshers and counts them per key.
+// Keys listed in gates get a refresher that waits on that gate.
+type tenantFactory struct {
+	opts  []tokenactor.Option
+	gates map[string]chan struct{}
+	wait  chan struct{} // if set, the factory itself waits on it
+
+	mu   sync.Mutex
+	made map[string]int
+}
+
+func (f *tenantFactory) make(key string) (*tokenactor.Cache[string], error) {
+	if f.wait != nil {
+		<-f.wait
+	}
+	f.mu.Lock()
+	if f.made == nil {
+		f.made = map[string]int{}
+	}
+	f.made[key]++
+	f.mu.Unlock()
+	return tokenactor.New[string](&tenantRefresher{tenant: key, gate: f.gates[key]}, f.opts...), nil
+}
+
+func (f *tenantFactory) count(key string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.made[key]
+}
+
+func TestGroupConcurrentFirstUseMakesOneCache(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &tenantFactory{wait: make(chan struct{})}
+		g := tokenactor.NewGroup(f.make)
+		defer g.Close()
+		const callers = 100
+		got := make([]string, callers)
+		var wg sync.WaitGroup
+		for i := range callers {
+			wg.Go(func() {
+				v, err := g.Get(context.Background(), "acme")
+				if err != nil {
+					t.Error(err)
+				}
+				got[i] = v
+			})
+		}
+		synctest.Wait() // all callers are in: one in the factory, the rest waiting
+		close(f.wait)
+		wg.Wait()
+		if n := f.count("acme"); n != 1 {
+			t.Errorf("factory called %d times for one key, want 1", n)
+		}
+		for i, v := range got {
+			if v != "acme-1" {
+				t.Fatalf("caller %d got %q, want acme-1", i, v)
+			}
+		}
+	})
+}
+
+func TestGroupIdleEviction(t *testing.T) {
+	const idle = time.Minute
+	synctest.Test(t, func(t *testing.T) {
+		clk := fakeclock.New()
+		f := &tenantFactory{}
+		g := tokenactor.NewGroup(f.make, tokenactor.WithIdleEviction(idle), tokenactor.WithGroupClock(clk))
+		defer g.Close()
+		ctx := context.Background()
+		if _, err := g.Get(ctx, "a"); err != nil { // used at 0
+			t.Fatal(err)
+		}
+		clk.Add(idle / 2) // sweep 1
+		synctest.Wait()
+		if _, err := g.Get(ctx, "b"); err != nil { // used at idle/2
+			t.Fatal(err)
+		}
+		lens := []int{g.Len()}
+		for range 3 { // sweeps at idle, 1.5·idle, 2·idle
+			clk.Add(idle / 2)
+			synctest.Wait()
+			lens = append(lens, g.Len())
+		}
+		// a goes between idle and 1.5·idle after its use, b likewise.
+		if diff := cmp.Diff([]int{2, 2, 1, 0}, lens); diff != "" {
+			t.Errorf("caches after each sweep (-want +got):\n%s", diff)
+		}
+		if v, err := g.Get(ctx, "a"); err != nil || v != "a-1" || f.count("a") != 2 {
+			t.Errorf("Get after eviction = %q, %v with %d caches made; want a new cache", v, err, f.count("a"))
+		}
+	})
+}
+
+func TestGroupEvictionSparesParkedCallers(t *testing.T) {
+	const idle = time.Minute
+	synctest.Test(t, func(t *testing.T) {
+		clk := fakeclock.New()
+		gate := make(chan struct{})
+		f := &tenantFactory{gates: map[string]chan struct{}{"busy": gate}, opts: []tokenactor.Option{tokenactor.WithRefreshTimeout(0)}}
+		g := tokenactor.NewGroup(f.make, tokenactor.WithIdleEviction(idle), tokenactor.WithGroupClock(clk))
+		defer g.Close()
+		ctx := context.Background()
+		var busy string
+		var busyErr error
+		var wg sync.WaitGroup
+		wg.Go(func() { busy, busyErr = g.Get(ctx, "busy") })
+		if _, err := g.Get(ctx, "idle"); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // the busy caller is parked on its cache's refresh
+		for range 6 {   // three idle periods
+			clk.Add(idle / 2)
+			synctest.Wait()
+		}
+		if n := g.Len(); n != 1 {
+			t.Errorf("%d caches after three idle periods, want 1 (the busy one)", n)
+		}
+		gate <- struct{}{}
+		wg.Wait()
+		if busy != "busy-1" || busyErr != nil {
+			t.Errorf("parked caller got %q, %v; want busy-1", busy, busyErr)
+		}
+		for range 3 {
+			clk.Add(idle / 2)
+			synctest.Wait()
+		}
+		if n := g.Len(); n != 0 {
+			t.Errorf("%d caches once the busy one went idle, want 0", n)
+		}
+	})
+}
+
+func TestGroupMaxCaches(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gate := make(chan struct{})
+		f := &tenantFactory{gates: map[string]chan struct{}{"busy": gate}}
+		g := tokenactor.NewGroup(f.make, tokenactor.WithMaxCaches(2))
+		defer g.Close()
+		ctx := context.Background()
+		for _, k := range []string{"a", "b", "a", "c"} { // b is least recently used when c comes
+			if _, err := g.Get(ctx, k); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, _ = g.Get(ctx, "b") // made again: it was evicted
+		made := map[string]int{"a": f.count("a"), "b": f.count("b"), "c": f.count("c")}
+		if diff := cmp.Diff(map[string]int{"a": 1, "b": 2, "c": 1}, made); diff != "" {
+			t.Errorf("caches made per key (-want +got):\n%s", diff)
+		}
+		// A cache in use is not evicted: the bound gives.
+		g1 := tokenactor.NewGroup(f.make, tokenactor.WithMaxCaches(1))
+		defer g1.Close()
+		var wg sync.WaitGroup
+		wg.Go(func() { _, _ = g1.Get(ctx, "busy") })
+		synctest.Wait()
+		var lens []int
+		for _, k := range []string{"d", "e"} {
+			_, _ = g1.Get(ctx, k)
+			lens = append(lens, g1.Len())
+		}
+		if diff := cmp.Diff([]int{2, 2}, lens); diff != "" {
+			t.Errorf("caches with one in use under a bound of 1 (-want +got):\n%s", diff)
+		}
+		gate <- struct{}{}
+		wg.Wait()
+		if n := f.count("busy"); n != 1 {
+			t.Errorf("busy cache made %d times, want 1", n)
+		}
+	})
+}
+
+func TestGroupFactoryFailure(t *testing.T) {
+	errNoTenant := errors.New("no such tenant")
+	tests := []struct {
+		name    string
+		factory func(string) (*tokenactor.Cache[string], error)
+		wantIs  error
+	}{
+		{"error", func(string) (*tokenactor.Cache[string], error) { return nil, errNoTenant }, errNoTenant},
+		{"nil cache", func(string) (*tokenactor.Cache[string], error) { return nil, nil }, nil},
+		{"panic", func(string) (*tokenactor.Cache[string], error) { panic("boom") }, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := 0
+			g := tokenactor.NewGroup(func(k string) (*tokenactor.Cache[string], error) {
+				calls++
+				return tt.factory(k)
+			})
+			defer g.Close()
+			for range 2 {
+				_, err := g.Get(context.Background(), "x")
+				if err == nil || (tt.wantIs != nil && !errors.Is(err, tt.wantIs)) {
+					t.Errorf("Get = %v, want an error matching %v", err, tt.wantIs)
+				}
+			}
+			if calls != 2 || g.Len() != 0 {
+				t.Errorf("factory called %d times and %d caches kept; want a retry per Get and none kept", calls, g.Len())
+			}
+		})
+	}
+}
+
+func TestGroupClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gate := make(chan struct{})
+		f := &tenantFactory{gates: map[string]chan struct{}{"busy": gate}}
+		g := tokenactor.NewGroup(f.make, tokenactor.WithIdleEviction(time.Minute))
+		ctx := context.Background()
+		if _, err := g.Get(ctx, "a"); err != nil {
+			t.Fatal(err)
+		}
+		var busyErr error
+		var wg sync.WaitGroup
+		wg.Go(func() { _, busyErr = g.Get(ctx, "busy") })
+		synctest.Wait()
+		if err := g.Close(); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		if !errors.Is(busyErr, tokenactor.ErrClosed) {
+			t.Errorf("parked Get after Close: %v, want ErrClosed", busyErr)
+		}
+		if _, err := g.Get(ctx, "a"); !errors.Is(err, tokenactor.ErrClosed) {
+			t.Errorf("Get after Close: %v, want ErrClosed", err)
+		}
+		if err := g.Close(); err != nil {
+			t.Errorf("second Close: %v", err)
+		}
+	})
+}
+
+func TestGroupCloseWhileMakingCache(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &tenantFactory{wait: make(chan struct{})}
+		g := tokenactor.NewGroup(f.make)
+		var err1, err2 error
+		var wg sync.WaitGroup
+		wg.Go(func() { _, err1 = g.Get(context.Background(), "a") })
+		synctest.Wait() // in the factory
+		wg.Go(func() { _, err2 = g.Get(context.Background(), "a") })
+		synctest.Wait() // waiting for the factory
+		_ = g.Close()
+		close(f.wait)
+		wg.Wait()
+		if !errors.Is(err1, tokenactor.ErrClosed) || !errors.Is(err2, tokenactor.ErrClosed) {
+			t.Errorf("Gets racing Close got %v and %v, want ErrClosed", err1, err2)
+		}
+	})
+}
+
+func TestGroupWaiterContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &tenantFactory{wait: make(chan struct{})}
+		g := tokenactor.NewGroup(f.make)
+		defer g.Close()
+		var wg sync.WaitGroup
+		wg.Go(func() { _, _ = g.Get(context.Background(), "a") })
+		synctest.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if _, err := g.Get(ctx, "a"); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("waiting Get whose context ended: %v, want DeadlineExceeded", err)
+		}
+		close(f.wait)
+		wg.Wait()
+	})
+}
+
+func TestGroupInvalidate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &tenantFactory{}
+		g := tokenactor.NewGroup(f.make)
+		defer g.Close()
+		ctx := context.Background()
+		g.Invalidate("a") // no cache yet: nothing happens
+		v1, _ := g.Get(ctx, "a")
+		g.Invalidate("a")
+		v2, _ := g.Get(ctx, "a")
+		if v1 != "a-1" || v2 != "a-2" {
+			t.Errorf("before and after Invalidate: %q, %q; want a-1, a-2", v1, v2)
+		}
+	})
+}
+
+func TestGroupInvalidOptionsPanic(t *testing.T) {
+	tests := map[string]func(){
+		"nil factory":       func() { tokenactor.NewGroup[string, string](nil) },
+		"negative idle":     func() { tokenactor.WithIdleEviction(-1) },
+		"negative max":      func() { tokenactor.WithMaxCaches(-1) },
+		"nil clock (group)": func() { tokenactor.WithGroupClock(nil) },
+	}
+	for name, f := range tests {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Error("did not panic")
+				}
+			}()
+			f()
+		})
+	}
+}
+
+func ExampleGroup() {
+	// One cache per tenant, made on first use, closed after 10 idle minutes.
+	g := tokenactor.NewGroup(func(tenant string) (*tokenactor.Cache[string], error) {
+		return tokenactor.New[string](&tenantRefresher{tenant: tenant}), nil
+	}, tokenactor.WithIdleEviction(10*time.Minute))
+	defer g.Close()
+
+	for _, tenant := range []string{"acme", "globex", "acme"} {
+		tok, err := g.Get(context.Background(), tenant)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(tok)
+	}
+	fmt.Println("caches:", g.Len())
+	// Output:
+	// acme-1
+	// globex-1
+	// acme-1
+	// caches: 2
+}
+
+// TestGroupChurn has callers hammer a small group while both kinds of
+// eviction run as fast as they can: no Get ever meets a cache closed under
+// it, and the bound holds once the callers are gone.
+func TestGroupChurn(t *testing.T) {
+	f := &tenantFactory{}
+	g := tokenactor.NewGroup(f.make, tokenactor.WithMaxCaches(4), tokenactor.WithIdleEviction(time.Millisecond))
+	defer g.Close()
+	var wg sync.WaitGroup
+	var failures atomic.Int32
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 2000 {
+				key := strconv.Itoa((w*7 + i*13) % 32)
+				if v, err := g.Get(context.Background(), key); err != nil || !strings.HasPrefix(v, key+"-") {
+					failures.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := failures.Load(); n != 0 {
+		t.Errorf("%d of 16000 Gets failed or got another key's value", n)
+	}
+	if n := g.Len(); n > 4 {
+		t.Errorf("%d caches with nobody using them and a bound of 4", n)
+	}
+}

@@ -1,0 +1,97 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/benbjohnson/clock"
+)
+
+// A Memory is a [Store] in the memory of one process: the caches of a
+// process share a token through it, and tests use it in place of Redis. It
+// forgets records and leases when their time to live ends on its clock.
+//
+// Make one with [NewMemory]; the zero value is not usable. A Memory is safe
+// for concurrent use; its calls never block on I/O.
+type Memory struct {
+	clock clock.Clock
+
+	mu     sync.Mutex
+	items  map[string]memItem // records by key; guarded by mu
+	leases map[string]memItem // leases by key, value = owner; guarded by mu
+}
+
+type memItem struct {
+	value []byte
+	until time.Time
+}
+
+var _ Store = (*Memory)(nil)
+
+// NewMemory returns an empty Memory that reads time from c (nil: the system
+// clock).
+func NewMemory(c clock.Clock) *Memory {
+	if c == nil {
+		c = clock.New()
+	}
+	return &Memory{clock: c, items: map[string]memItem{}, leases: map[string]memItem{}}
+}
+
+// live returns the item under key in m if its time to live has not ended,
+// and forgets it otherwise. mu must be held.
+func (s *Memory) live(m map[string]memItem, key string) (memItem, bool) {
+	it, ok := m[key]
+	if ok && !s.clock.Now().Before(it.until) {
+		delete(m, key)
+		return memItem{}, false
+	}
+	return it, ok
+}
+
+// Load returns a copy of the record under key, or ErrNotFound.
+func (s *Memory) Load(_ context.Context, key string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.live(s.items, key)
+	if !ok {
+		return nil, ErrNotFound
+	}
+	return append([]byte{}, it.value...), nil
+}
+
+// Save stores a copy of record under key for ttl.
+func (s *Memory) Save(_ context.Context, key string, record []byte, ttl time.Duration) error {
+	if ttl <= 0 {
+		return fmt.Errorf("store: Memory.Save: ttl must be positive, got %v", ttl)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.items[key] = memItem{value: append([]byte(nil), record...), until: s.clock.Now().Add(ttl)}
+	return nil
+}
+
+// Acquire takes the lease for owner, or returns ErrLeaseHeld.
+func (s *Memory) Acquire(_ context.Context, key, owner string, ttl time.Duration) error {
+	if ttl <= 0 {
+		return fmt.Errorf("store: Memory.Acquire: ttl must be positive, got %v", ttl)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, held := s.live(s.leases, key); held {
+		return ErrLeaseHeld
+	}
+	s.leases[key] = memItem{value: []byte(owner), until: s.clock.Now().Add(ttl)}
+	return nil
+}
+
+// Release gives up the lease if owner holds it.
+func (s *Memory) Release(_ context.Context, key, owner string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if it, ok := s.live(s.leases, key); ok && string(it.value) == owner {
+		delete(s.leases, key)
+	}
+	return nil
+}

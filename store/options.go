@@ -1,0 +1,144 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/benbjohnson/clock"
+
+	"github.com/tokenactor/tokenactor"
+)
+
+// Defaults of the options of [Wrap].
+const (
+	DefaultLeaseTTL     = 10 * time.Second
+	DefaultLeaseWait    = 15 * time.Second
+	DefaultPollMin      = 20 * time.Millisecond
+	DefaultPollMax      = 500 * time.Millisecond
+	DefaultStoreTimeout = 1 * time.Second
+	DefaultNoExpiryTTL  = 1 * time.Hour
+)
+
+// An Option configures [Wrap].
+type Option interface {
+	apply(*options)
+}
+
+type options struct {
+	window       time.Duration
+	leaseTTL     time.Duration
+	leaseWait    time.Duration
+	pollMin      time.Duration
+	pollMax      time.Duration
+	storeTimeout time.Duration
+	noExpiryTTL  time.Duration
+	key          []byte
+	clock        clock.Clock
+	hook         func(Event)
+}
+
+func defaultOptions() options {
+	return options{
+		window:       tokenactor.DefaultRefreshWindow,
+		leaseTTL:     DefaultLeaseTTL,
+		leaseWait:    DefaultLeaseWait,
+		pollMin:      DefaultPollMin,
+		pollMax:      DefaultPollMax,
+		storeTimeout: DefaultStoreTimeout,
+		noExpiryTTL:  DefaultNoExpiryTTL,
+	}
+}
+
+type optionFunc func(*options)
+
+func (f optionFunc) apply(o *options) { f(o) }
+
+func invalid(format string, args ...any) {
+	panic(fmt.Sprintf("store: "+format, args...))
+}
+
+// WithRefreshWindow sets the window that decides when a stored value stops
+// being fresh (see the package doc). Give it the same value as the cache's
+// tokenactor.WithRefreshWindow; the default is the engine's default, 90 s.
+// A negative window panics.
+func WithRefreshWindow(d time.Duration) Option {
+	if d < 0 {
+		invalid("WithRefreshWindow: negative window %v", d)
+	}
+	return optionFunc(func(o *options) { o.window = d })
+}
+
+// WithLease sets how long a lease lasts (ttl) and how long a replica waits
+// for the lease holder to publish before refreshing on its own (wait). A
+// lease holder that dies frees the lease after ttl, and a waiting replica
+// then takes it; so wait should exceed ttl, and ttl should exceed a refresh
+// call. Keep both under the cache's refresh timeout (30 s by default). The
+// defaults are 10 s and 15 s. Both must be positive, or WithLease panics.
+func WithLease(ttl, wait time.Duration) Option {
+	if ttl <= 0 || wait <= 0 {
+		invalid("WithLease: need positive ttl and wait, got ttl=%v wait=%v", ttl, wait)
+	}
+	return optionFunc(func(o *options) { o.leaseTTL, o.leaseWait = ttl, wait })
+}
+
+// WithPollInterval sets how often a waiting replica looks in the store: first
+// after min, then at doubling intervals up to max. The defaults are 20 ms and
+// 500 ms. It panics unless 0 < min <= max.
+func WithPollInterval(min, max time.Duration) Option {
+	if min <= 0 || max < min {
+		invalid("WithPollInterval: need 0 < min <= max, got min=%v max=%v", min, max)
+	}
+	return optionFunc(func(o *options) { o.pollMin, o.pollMax = min, max })
+}
+
+// WithStoreTimeout bounds each store call, so a slow store costs at most
+// this much before the replica carries on without it. The default is 1 s.
+// It must be positive, or WithStoreTimeout panics.
+func WithStoreTimeout(d time.Duration) Option {
+	if d <= 0 {
+		invalid("WithStoreTimeout: need a positive timeout, got %v", d)
+	}
+	return optionFunc(func(o *options) { o.storeTimeout = d })
+}
+
+// WithNoExpiryTTL sets how long the store keeps a value that never expires
+// (a zero ExpiresAt). The default is 1 h. It must be positive, or
+// WithNoExpiryTTL panics.
+func WithNoExpiryTTL(d time.Duration) Option {
+	if d <= 0 {
+		invalid("WithNoExpiryTTL: need a positive duration, got %v", d)
+	}
+	return optionFunc(func(o *options) { o.noExpiryTTL = d })
+}
+
+// WithEncryption seals every record with AES-GCM under key (16, 24 or 32
+// bytes: AES-128, -192 or -256), with a random nonce per record and the
+// store key as additional data. Records that are not sealed, or sealed under
+// another key, are then refused as corrupt. Every replica needs the same
+// key. Another length panics. The default is no encryption.
+func WithEncryption(key []byte) Option {
+	if _, err := newSealer(key); err != nil || key == nil {
+		invalid("WithEncryption: need a 16, 24 or 32 byte key, got %d bytes", len(key))
+	}
+	k := append([]byte(nil), key...)
+	return optionFunc(func(o *options) { o.key = k })
+}
+
+// WithClock sets the clock that decides freshness and paces polling. The
+// default is clock.New(). Give the cache the same clock. A nil clock panics.
+func WithClock(c clock.Clock) Option {
+	if c == nil {
+		invalid("WithClock: nil clock")
+	}
+	return optionFunc(func(o *options) { o.clock = c })
+}
+
+// WithEventHook sets a function that receives every [Event]. It is called
+// from the goroutine running the refresh and must return quickly. The
+// default is none. A nil hook panics.
+func WithEventHook(hook func(Event)) Option {
+	if hook == nil {
+		invalid("WithEventHook: nil hook")
+	}
+	return optionFunc(func(o *options) { o.hook = hook })
+}

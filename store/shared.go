@@ -1,0 +1,309 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/benbjohnson/clock"
+
+	"github.com/tokenactor/tokenactor"
+)
+
+// A Shared is a [tokenactor.Refresher] that shares its values with the other
+// replicas through a [Store] (see the package doc for the protocol). Make one
+// with [Wrap] per cache; the zero value is not usable. It is safe for
+// concurrent use, though a cache calls it one method at a time.
+//
+// Every entry a Shared returns is marked Refreshable, whatever the inner
+// refresher said, so the cache calls Refresh when the entry turns stale and
+// the Shared can look in the store. It then calls the inner refresher's
+// Refresh if the value it renews was refreshable, else its Authenticate.
+type Shared[T any] struct {
+	inner tokenactor.Refresher[T]
+	store Store
+	key   string
+	codec Codec[T]
+	seal  sealer
+	o     options
+
+	mu   sync.Mutex
+	held held // what the cache holds, as last returned; guarded by mu
+}
+
+// held describes the value a Shared last returned to its cache.
+type held struct {
+	id          string // record id; "" before the first value
+	refreshable bool   // the inner refresher's flag
+}
+
+// Wrap returns a Shared that keeps the value of inner under key in st,
+// encoded by codec. Wrap panics on a nil inner, st or codec, or an empty
+// key. The key names the token in the store, so the replicas that share a
+// token must use the same key; it must not contain a secret.
+func Wrap[T any](inner tokenactor.Refresher[T], st Store, key string, codec Codec[T], opts ...Option) *Shared[T] {
+	switch {
+	case inner == nil:
+		invalid("Wrap: nil Refresher")
+	case st == nil:
+		invalid("Wrap: nil Store")
+	case key == "":
+		invalid("Wrap: empty key")
+	case codec == nil:
+		invalid("Wrap: nil Codec")
+	}
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
+	if o.clock == nil {
+		o.clock = clock.New()
+	}
+	seal, _ := newSealer(o.key) // WithEncryption checked the key
+	return &Shared[T]{inner: inner, store: st, key: key, codec: codec, seal: seal, o: o}
+}
+
+// Authenticate returns a fresh value from the store, or obtains one (see the
+// package doc). It returns when it has a value, when the inner refresher
+// failed, or when ctx ends.
+func (s *Shared[T]) Authenticate(ctx context.Context) (tokenactor.Entry[T], error) {
+	return s.obtain(ctx, nil)
+}
+
+// Refresh returns a fresh value from the store other than current, or
+// renews current (see the package doc). It returns when it has a value,
+// when the inner refresher failed, or when ctx ends.
+func (s *Shared[T]) Refresh(ctx context.Context, current tokenactor.Entry[T]) (tokenactor.Entry[T], error) {
+	return s.obtain(ctx, &current)
+}
+
+// loaded is a record read from the store, with its value decoded.
+type loaded[T any] struct {
+	rec   record
+	value T
+}
+
+// obtain is the protocol of the package doc. current is the cache's value,
+// nil if it has none.
+func (s *Shared[T]) obtain(ctx context.Context, current *tokenactor.Entry[T]) (tokenactor.Entry[T], error) {
+	var mine held
+	if current != nil {
+		s.mu.Lock()
+		mine = s.held
+		s.mu.Unlock()
+	}
+	owner := newID()
+	deadline := s.o.clock.Now().Add(s.o.leaseWait)
+	poll := s.o.pollMin
+	for {
+		l, err := s.load(ctx)
+		if err != nil {
+			return s.fallback(ctx, StoreUnavailable, current, mine, nil)
+		}
+		if s.adoptable(l, mine) {
+			return s.adopt(l), nil
+		}
+		err = s.call(ctx, OpAcquire, func(ctx context.Context) error {
+			return s.store.Acquire(ctx, s.key, owner, s.o.leaseTTL)
+		})
+		switch {
+		case err == nil:
+			return s.renew(ctx, owner, current, mine, l)
+		case ctx.Err() != nil:
+			return tokenactor.Entry[T]{}, ctx.Err()
+		case !errors.Is(err, ErrLeaseHeld):
+			return s.fallback(ctx, StoreUnavailable, current, mine, l)
+		}
+		now := s.o.clock.Now()
+		if !now.Before(deadline) {
+			return s.fallback(ctx, LeaseWaitTimedOut, current, mine, l)
+		}
+		if err := s.sleep(ctx, min(poll, deadline.Sub(now))); err != nil {
+			return tokenactor.Entry[T]{}, err
+		}
+		poll = min(2*poll, s.o.pollMax)
+	}
+}
+
+// adoptable reports whether l may be handed to the cache: it is fresh and is
+// not the value the cache already holds (which it asked to replace: it
+// turned stale, or a server rejected it).
+func (s *Shared[T]) adoptable(l *loaded[T], mine held) bool {
+	return l != nil && l.rec.id != mine.id && l.rec.fresh(s.o.clock.Now(), s.o.window)
+}
+
+func (s *Shared[T]) adopt(l *loaded[T]) tokenactor.Entry[T] {
+	s.emit(Adopted{Key: s.key, ExpiresAt: l.rec.expiresAt})
+	return s.hand(l.rec.id, tokenactor.Entry[T]{Value: l.value, ExpiresAt: l.rec.expiresAt, Refreshable: l.rec.refreshable})
+}
+
+// renew runs under the lease owned by owner: look once more, else call the
+// inner refresher and publish. l is what the last look before the lease
+// found, kept if this look fails.
+func (s *Shared[T]) renew(ctx context.Context, owner string, current *tokenactor.Entry[T], mine held, l *loaded[T]) (tokenactor.Entry[T], error) {
+	defer s.release(ctx, owner)
+	if again, err := s.load(ctx); err == nil { // a sibling may have published and released just now
+		if s.adoptable(again, mine) {
+			return s.adopt(again), nil
+		}
+		l = again
+	}
+	e, err := s.callInner(ctx, current, mine, l)
+	if err != nil {
+		return tokenactor.Entry[T]{}, err
+	}
+	id, saved := s.publish(ctx, e)
+	if saved {
+		s.emit(Published{Key: s.key, ExpiresAt: e.ExpiresAt})
+	}
+	return s.hand(id, e), nil
+}
+
+// fallback obtains a value without the lease. After a lease wait timed out
+// the store still answers, so the value is published for the others.
+func (s *Shared[T]) fallback(ctx context.Context, why FallbackReason, current *tokenactor.Entry[T], mine held, l *loaded[T]) (tokenactor.Entry[T], error) {
+	if err := ctx.Err(); err != nil {
+		return tokenactor.Entry[T]{}, err
+	}
+	s.emit(LocalFallback{Key: s.key, Reason: why})
+	e, err := s.callInner(ctx, current, mine, l)
+	if err != nil {
+		return tokenactor.Entry[T]{}, err
+	}
+	id := newID()
+	if why == LeaseWaitTimedOut {
+		id, _ = s.publish(ctx, e)
+	}
+	return s.hand(id, e), nil
+}
+
+// callInner renews the newest value known, the cache's or the store's (a
+// sibling may have rotated a refresh token), with the inner refresher:
+// Refresh if that value is refreshable, else Authenticate.
+func (s *Shared[T]) callInner(ctx context.Context, current *tokenactor.Entry[T], mine held, l *loaded[T]) (tokenactor.Entry[T], error) {
+	var base *tokenactor.Entry[T]
+	if current != nil {
+		base = &tokenactor.Entry[T]{Value: current.Value, ExpiresAt: current.ExpiresAt, Refreshable: mine.refreshable}
+	}
+	if l != nil && (base == nil || !l.rec.expiresAt.Before(base.ExpiresAt)) {
+		base = &tokenactor.Entry[T]{Value: l.value, ExpiresAt: l.rec.expiresAt, Refreshable: l.rec.refreshable}
+	}
+	if base != nil && base.Refreshable {
+		return s.inner.Refresh(ctx, *base)
+	}
+	return s.inner.Authenticate(ctx)
+}
+
+// hand records what the cache is about to hold and returns it marked
+// refreshable (see Shared).
+func (s *Shared[T]) hand(id string, e tokenactor.Entry[T]) tokenactor.Entry[T] {
+	s.mu.Lock()
+	s.held = held{id: id, refreshable: e.Refreshable}
+	s.mu.Unlock()
+	e.Refreshable = true
+	return e
+}
+
+// load reads and decodes the record. It returns nil without error if there
+// is none or it cannot be read (reported; a publish will replace it), and an
+// error if the store failed.
+func (s *Shared[T]) load(ctx context.Context) (*loaded[T], error) {
+	var b []byte
+	found := false
+	err := s.call(ctx, OpLoad, func(ctx context.Context) error {
+		var err error
+		b, err = s.store.Load(ctx, s.key)
+		found = err == nil
+		if errors.Is(err, ErrNotFound) {
+			err = nil
+		}
+		return err
+	})
+	if err != nil || !found {
+		return nil, err
+	}
+	rec, err := s.seal.decode(s.key, b)
+	if err != nil {
+		s.emit(StoreFailed{Key: s.key, Op: OpDecode, Err: err})
+		return nil, nil
+	}
+	v, err := s.codec.Decode(rec.value)
+	if err != nil {
+		// The codec's error is not shown: it may quote the value.
+		s.emit(StoreFailed{Key: s.key, Op: OpDecode, Err: fmt.Errorf("%w: the codec cannot decode the value", ErrCorrupt)})
+		return nil, nil
+	}
+	return &loaded[T]{rec: rec, value: v}, nil
+}
+
+// publish saves e for the other replicas, for no longer than it lives,
+// and returns its record id and whether it was saved. A failure is
+// reported and otherwise ignored.
+func (s *Shared[T]) publish(ctx context.Context, e tokenactor.Entry[T]) (id string, saved bool) {
+	now := s.o.clock.Now()
+	rec := record{id: newID(), issuedAt: now, expiresAt: e.ExpiresAt, refreshable: e.Refreshable}
+	ttl := s.o.noExpiryTTL
+	if !e.ExpiresAt.IsZero() {
+		ttl = e.ExpiresAt.Sub(now)
+	}
+	if ttl <= 0 {
+		return rec.id, false
+	}
+	v, err := s.codec.Encode(e.Value)
+	if err != nil {
+		s.emit(StoreFailed{Key: s.key, Op: OpSave, Err: errors.New("store: the codec cannot encode the value")})
+		return rec.id, false
+	}
+	rec.value = v
+	b, err := s.seal.encode(s.key, rec)
+	if err != nil {
+		s.emit(StoreFailed{Key: s.key, Op: OpSave, Err: err})
+		return rec.id, false
+	}
+	err = s.call(ctx, OpSave, func(ctx context.Context) error {
+		return s.store.Save(ctx, s.key, b, ttl)
+	})
+	return rec.id, err == nil
+}
+
+// release gives the lease back. It runs even if ctx has ended (the cache
+// closed mid-refresh), under a context of its own bounded by the store
+// timeout, so the lease does not linger for its whole TTL.
+func (s *Shared[T]) release(ctx context.Context, owner string) {
+	_ = s.call(context.WithoutCancel(ctx), OpRelease, func(ctx context.Context) error {
+		return s.store.Release(ctx, s.key, owner)
+	})
+}
+
+// call runs one store operation under the store timeout and reports its
+// failure, unless the failure is ctx's own end or a lease held (the normal
+// answer of a busy lease).
+func (s *Shared[T]) call(ctx context.Context, op StoreOp, f func(context.Context) error) error {
+	cctx, cancel := context.WithTimeout(ctx, s.o.storeTimeout)
+	defer cancel()
+	err := f(cctx)
+	if err != nil && ctx.Err() == nil && !errors.Is(err, ErrLeaseHeld) {
+		s.emit(StoreFailed{Key: s.key, Op: op, Err: err})
+	}
+	return err
+}
+
+// sleep waits d on the clock, or until ctx ends.
+func (s *Shared[T]) sleep(ctx context.Context, d time.Duration) error {
+	t := s.o.clock.Timer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Shared[T]) emit(e Event) {
+	if s.o.hook != nil {
+		s.o.hook(e)
+	}
+}

@@ -1,0 +1,42 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// A Store keeps records shared by the replicas of a service, and leases that
+// let one replica at a time renew a record. Package redisstore implements it
+// on Redis; any store with atomic set-if-absent and compare-and-delete can.
+//
+// Keys are the logical names given to [Wrap]; a Store derives its own key
+// names from them (and documents them). Implementations must be safe for
+// concurrent use and should return soon after ctx ends.
+type Store interface {
+	// Load returns the record saved under key. It returns an error wrapping
+	// ErrNotFound if there is none (never saved, expired or deleted).
+	Load(ctx context.Context, key string) ([]byte, error)
+	// Save stores record under key, replacing any other, for ttl (positive);
+	// the store forgets it afterwards.
+	Save(ctx context.Context, key string, record []byte, ttl time.Duration) error
+	// Acquire takes the lease named key for owner, for ttl (positive), if no
+	// one holds it. It returns an error wrapping ErrLeaseHeld if another
+	// owner holds it.
+	Acquire(ctx context.Context, key, owner string, ttl time.Duration) error
+	// Release gives up the lease named key if owner still holds it, and does
+	// nothing otherwise (the lease expired, and maybe someone else took it).
+	Release(ctx context.Context, key, owner string) error
+}
+
+var (
+	// ErrNotFound is wrapped by Store.Load when there is no record.
+	ErrNotFound = errors.New("store: not found")
+	// ErrLeaseHeld is wrapped by Store.Acquire when another owner holds the
+	// lease.
+	ErrLeaseHeld = errors.New("store: lease held by another owner")
+	// ErrCorrupt reports a stored record that cannot be read: malformed,
+	// truncated, too large, sealed under another key, or not sealed while
+	// encryption is on. It never says more, so no content leaks into logs.
+	ErrCorrupt = errors.New("store: corrupt record")
+)

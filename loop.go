@@ -112,6 +112,9 @@ var errGoexit = errors.New("tokenactor: refresher called runtime.Goexit")
 // call gets a context of its own, never a caller's: it ends at the refresh
 // timeout or at Close.
 func (c *Cache[T]) start(op Op, background bool, now time.Time) {
+	// Report first: if the hook panics, no call is left registered without
+	// a worker to report its outcome.
+	c.emit(RefreshStarted{Op: op, Attempt: c.st.attempts() + 1, Background: background})
 	ctx, cancel := context.WithCancelCause(context.Background())
 	job := &refreshJob[T]{cancel: cancel, started: now}
 	if d := c.o.refreshTimeout; d > 0 {
@@ -123,7 +126,6 @@ func (c *Cache[T]) start(op Op, background bool, now time.Time) {
 	if op == OpRefresh {
 		current = *c.st.entry
 	}
-	c.emit(RefreshStarted{Op: op, Attempt: c.st.attempts() + 1, Background: background})
 	c.sup.wg.Add(1) // the loop holds a count, so this Add cannot race with Close's Wait
 	go c.work(ctx, op, current)
 }

@@ -96,6 +96,11 @@ func (s *supervisor) allowRestart(now time.Time, limit int, period time.Duration
 // recoverLoop resets the state after the loop panicked.
 func (c *Cache[T]) recoverLoop(current message, pe *PanicError) {
 	var zero T
+	// Withdraw the value before answering anyone: a caller answered (an
+	// Invalidate above all) must not be served it afterwards. The timer's
+	// bookkeeping may be torn too; publish arms it afresh.
+	c.fast.Store(nil)
+	c.timer.stop()
 	err := fmt.Errorf("tokenactor: request dropped by a panic in the cache loop: %w", pe)
 	answer(current, err)
 	if job := c.job; job != nil {
@@ -114,11 +119,16 @@ func (c *Cache[T]) recoverLoop(current message, pe *PanicError) {
 	// Keep only what is known for sure: whether a call is in flight (its
 	// worker will report) and whether the cache was closed.
 	c.st = state[T]{op: c.st.op, closed: c.st.closed}
-	c.fast.Store(nil)
+	if _, ok := current.(closeRequest); ok {
+		// Close's request was lost with the panic and the mailbox is
+		// closed: nothing else would finish the shutdown.
+		c.shutdown(ErrClosed)
+	}
 }
 
 // giveUp stops the cache for good after too many restarts.
 func (c *Cache[T]) giveUp(current message, pe *PanicError) {
+	c.fast.Store(nil)
 	answer(current, ErrLoopFailed)
 	c.mb.Close(ErrLoopFailed, closeRequest{})
 	c.shutdown(ErrLoopFailed)

@@ -4,7 +4,6 @@ go 1.25
 
 require (
 	github.com/benbjohnson/clock v1.3.5
+	github.com/google/go-cmp v0.7.0
 	go.uber.org/goleak v1.3.0
 )
-
-require github.com/google/go-cmp v0.7.0

@@ -356,6 +356,8 @@ type chaosRun struct {
 	events                    [6]atomic.Int64
 	leftAfterClose            atomic.Int64
 	servedAtExpiry            atomic.Int64 // see TestFastPathNeverServesAtExpiry
+	closedAt                  time.Time    // when Close was called; written by closeAt before closing is set
+	duringRefresh             bool         // a refresher call was in flight then; likewise
 }
 
 // errKind classifies the errors callers get.
@@ -553,7 +555,9 @@ func (run *chaosRun) watch(stop <-chan struct{}) {
 			if s := run.started[i].Load(); s != 0 && now-s > int64(limit) {
 				var buf bytes.Buffer
 				_ = pprof.Lookup("goroutine").WriteTo(&buf, 2)
-				run.bad.add("hung call", "caller %d stuck for %v (seed %d); goroutines:\n%s", i, time.Duration(now-s), run.seed, buf.String())
+				msg := fmt.Sprintf("caller %d stuck for %v (seed %d); goroutines:\n%s", i, time.Duration(now-s), run.seed, buf.String())
+				fmt.Fprintln(os.Stderr, "chaos:", msg) // in case the bubble then deadlocks
+				run.bad.add("hung call", "%s", msg)
 				run.closing.Store(true)
 				run.c.Close()
 				return
@@ -563,9 +567,15 @@ func (run *chaosRun) watch(stop <-chan struct{}) {
 }
 
 // closeAt closes the cache at a random moment and checks that Close is
-// prompt and leaves no goroutine of the cache behind.
-func (run *chaosRun) closeAt(at time.Time) {
+// prompt and leaves no goroutine of the cache behind. If inFlight is set, it
+// waits from that moment on (polling every 100 ms of fake time, for at most
+// an hour) until a refresher call is in flight, so Close has one to cancel.
+func (run *chaosRun) closeAt(at time.Time, inFlight bool) {
 	time.Sleep(time.Until(at))
+	for deadline := at.Add(time.Hour); inFlight && run.r.inFlight.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	run.closedAt, run.duringRefresh = time.Now(), run.r.inFlight.Load() > 0
 	run.closing.Store(true)
 	start := time.Now()
 	if err := run.c.Close(); err != nil {
@@ -724,7 +734,8 @@ func runChaos(t *testing.T, seed uint64, size chaosSize, bad *chaosViolations) s
 	stop := make(chan struct{})
 	var callers, others sync.WaitGroup
 	others.Go(func() { run.watch(stop) })
-	others.Go(func() { run.closeAt(closeAt) })
+	closeInFlight := rng.IntN(2) == 0
+	others.Go(func() { run.closeAt(closeAt, closeInFlight) })
 	for i := range size.callers {
 		callers.Go(func() { run.caller(i) })
 	}
@@ -768,12 +779,12 @@ func runChaos(t *testing.T, seed uint64, size chaosSize, bad *chaosViolations) s
 		"values=%d, errors=%d (%s), ctx ended while waiting=%d, "+
 		"faults injected=%d (%s; odd lifetimes among values made: %s), "+
 		"refreshes=%d (successes %d, events: succeeded %d, failed %d, panics recovered %d), "+
-		"closed at +%v, backoff: %d attempts after a failure, closest to the bound %.3f× (%.3f× where Retry-After ruled), "+
+		"closed at +%v (a refresh in flight: %t), backoff: %d attempts after a failure, closest to the bound %.3f× (%.3f× where Retry-After ruled), "+
 		"max Get wait=%v, max refresher calls in flight=%d, goroutines left after Close=%d, violations=%s%s",
 		seed, size.simulated, size.callers, run.gets.Load()+run.invalidates.Load(), run.gets.Load(), run.invalidates.Load(),
 		run.values.Load(), nerr, strings.Join(errs, ", "), run.ctxEnded.Load(),
 		injected, strings.Join(faults, ", "), strings.Join(lifetimes, ", "),
 		r.calls, r.successes, run.events[1].Load(), run.events[2].Load(), run.events[3].Load(),
-		closeAt.Sub(start), r.afterFailure, r.closestBackoff, r.closestHint,
+		run.closedAt.Sub(start), run.duringRefresh, r.afterFailure, r.closestBackoff, r.closestHint,
 		time.Duration(run.maxWait.Load()), r.maxInFlight.Load(), run.leftAfterClose.Load(), bad.summary(), known)
 }

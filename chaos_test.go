@@ -335,7 +335,6 @@ func (r *chaosRefresher) end(k uint64, f fault, life lifetime, e Entry[chaosValu
 
 // chaosRun is one run: the cache, its callers and the figures they collect.
 type chaosRun struct {
-	t    *testing.T
 	seed uint64
 	size chaosSize
 	c    *Cache[chaosValue]
@@ -446,6 +445,8 @@ func (run *chaosRun) pause(rng *rand.Rand, last chaosValue) time.Duration {
 	}
 }
 
+// caller is caller i: it pauses, then calls Get or (now and then, with the
+// last value it got) Invalidate, until the run ends.
 func (run *chaosRun) caller(i int) {
 	rng := rand.New(rand.NewPCG(run.seed, uint64(i)))
 	var last chaosValue
@@ -692,14 +693,14 @@ func TestChaos(t *testing.T) {
 	began := time.Now()
 	var summary string
 	var bad chaosViolations
-	synctest.Test(t, func(t *testing.T) {
+	synctest.Test(t, func(*testing.T) {
 		defer func() {
 			if p := recover(); p != nil {
 				fmt.Fprintf(os.Stderr, "chaos: seed=%d: %v\n", seed, p)
 				panic(p)
 			}
 		}()
-		summary = runChaos(t, seed, size, &bad)
+		summary = runChaos(seed, size, &bad)
 	})
 	summary += fmt.Sprintf(", real time=%v", time.Since(began).Round(time.Millisecond))
 	t.Log(summary)
@@ -717,9 +718,9 @@ func TestChaos(t *testing.T) {
 }
 
 // runChaos runs the callers in the bubble and returns the figures.
-func runChaos(t *testing.T, seed uint64, size chaosSize, bad *chaosViolations) string {
+func runChaos(seed uint64, size chaosSize, bad *chaosViolations) string {
 	r := &chaosRefresher{seed: seed, bad: bad}
-	run := &chaosRun{t: t, seed: seed, size: size, r: r, bad: bad}
+	run := &chaosRun{seed: seed, size: size, r: r, bad: bad}
 	run.c = New[chaosValue](r,
 		WithClock(clock.New()), // the bubble's fake time
 		WithRefreshTimeout(chaosRefreshTimeout),

@@ -569,11 +569,11 @@ func (run *chaosRun) watch(stop <-chan struct{}) {
 
 // closeAt closes the cache at a random moment and checks that Close is
 // prompt and leaves no goroutine of the cache behind. If inFlight is set, it
-// waits from that moment on (polling every 100 ms of fake time, for at most
-// an hour) until a refresher call is in flight, so Close has one to cancel.
+// waits from that moment on (polling every 100 ms of fake time, until the
+// callers stop) for a refresher call in flight, so Close has one to cancel.
 func (run *chaosRun) closeAt(at time.Time, inFlight bool) {
 	time.Sleep(time.Until(at))
-	for deadline := at.Add(time.Hour); inFlight && run.r.inFlight.Load() == 0 && time.Now().Before(deadline); {
+	for inFlight && run.r.inFlight.Load() == 0 && time.Now().Before(run.end) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	run.closedAt, run.duringRefresh = time.Now(), run.r.inFlight.Load() > 0
@@ -730,7 +730,7 @@ func runChaos(seed uint64, size chaosSize, bad *chaosViolations) string {
 	run.end = start.Add(size.simulated)
 	run.started = make([]atomic.Int64, size.callers)
 	rng := rand.New(rand.NewPCG(seed, 1<<62))
-	closeAt := start.Add(size.simulated/2 + randDuration(rng, size.simulated/2))
+	closeAt := start.Add(size.simulated*4/5 + randDuration(rng, size.simulated/5))
 
 	stop := make(chan struct{})
 	var callers, others sync.WaitGroup

@@ -72,17 +72,17 @@ func (e *chaosRetryAfter) RetryAfter() time.Duration { return e.d }
 // chaosPanic is the value of an injected refresher panic.
 type chaosPanic struct{ call uint64 }
 
-// fault is what one refresher call does.
-type fault int
+// chaosFault is what one refresher call does.
+type chaosFault int
 
 const (
-	faultNone       fault = iota // a value at once
-	faultSlow                    // a value after a delay shorter than the refresh timeout
-	faultFail                    // an error
-	faultRetryAfter              // an error asking for a delay
-	faultNotAuth                 // an error wrapping ErrNotAuthenticated
-	faultPanic                   // a panic
-	faultHang                    // wait for ctx to end (the refresh timeout, or Close)
+	faultNone       chaosFault = iota // a value at once
+	faultSlow                         // a value after a delay shorter than the refresh timeout
+	faultFail                         // an error
+	faultRetryAfter                   // an error asking for a delay
+	faultNotAuth                      // an error wrapping ErrNotAuthenticated
+	faultPanic                        // a panic
+	faultHang                         // wait for ctx to end (the refresh timeout, or Close)
 	faultCount
 )
 
@@ -91,16 +91,16 @@ var faultNames = [faultCount]string{"none", "slow", "fail", "retry-after", "not-
 // faultWeights are the odds of each fault, in faultNone..faultHang order.
 var faultWeights = [faultCount]int{50, 12, 10, 3, 3, 8, 8}
 
-// lifetime is how long a value handed out by the refresher lives.
-type lifetime int
+// chaosLifetime is how long a value handed out by the refresher lives.
+type chaosLifetime int
 
 const (
-	lifeShort   lifetime = iota // 1 s to 60 s, shorter than the refresh window
-	lifeNormal                  // 1 min to 20 min
-	lifeNano                    // 1 ns
-	lifeExpired                 // already expired: now, or up to a minute ago
-	lifeYears                   // ten years
-	lifeForever                 // zero ExpiresAt
+	lifeShort   chaosLifetime = iota // 1 s to 60 s, shorter than the refresh window
+	lifeNormal                       // 1 min to 20 min
+	lifeNano                         // 1 ns
+	lifeExpired                      // already expired: now, or up to a minute ago
+	lifeYears                        // ten years
+	lifeForever                      // zero ExpiresAt
 	lifetimeCount
 )
 
@@ -108,12 +108,12 @@ var lifetimeNames = [lifetimeCount]string{"short", "normal", "1ns", "expired", "
 
 var lifetimeWeights = [lifetimeCount]int{35, 40, 8, 8, 3, 6}
 
-// randDuration returns a duration in [0, d).
-func randDuration(rng *rand.Rand, d time.Duration) time.Duration {
+// chaosDuration returns a duration in [0, d).
+func chaosDuration(rng *rand.Rand, d time.Duration) time.Duration {
 	return time.Duration(rng.Int64N(int64(d)))
 }
 
-func pick(rng *rand.Rand, weights []int) int {
+func chaosPick(rng *rand.Rand, weights []int) int {
 	total := 0
 	for _, w := range weights {
 		total += w
@@ -223,7 +223,7 @@ func backoffBound(streak int, retryAfter time.Duration) time.Duration {
 
 func (r *chaosRefresher) call(ctx context.Context, op Op, current Entry[chaosValue]) (e Entry[chaosValue], err error) {
 	n := r.inFlight.Add(1)
-	atomicMaxInt32(&r.maxInFlight, n)
+	chaosMaxInt32(&r.maxInFlight, n)
 	if n > 1 {
 		r.bad.add("concurrent refreshes", "%d refresher calls in flight at once", n)
 	}
@@ -232,8 +232,8 @@ func (r *chaosRefresher) call(ctx context.Context, op Op, current Entry[chaosVal
 	k := r.begin(op, current, start)
 
 	rng := rand.New(rand.NewPCG(r.seed, 1<<63|k))
-	f := fault(pick(rng, faultWeights[:]))
-	life := lifetime(pick(rng, lifetimeWeights[:]))
+	f := chaosFault(chaosPick(rng, faultWeights[:]))
+	life := chaosLifetime(chaosPick(rng, lifetimeWeights[:]))
 	var retryAfter time.Duration
 	defer func() {
 		// Runs after a panic too: a panic is a failed attempt.
@@ -244,7 +244,7 @@ func (r *chaosRefresher) call(ctx context.Context, op Op, current Entry[chaosVal
 
 	switch f {
 	case faultSlow:
-		t := time.NewTimer(randDuration(rng, chaosRefreshTimeout))
+		t := time.NewTimer(chaosDuration(rng, chaosRefreshTimeout))
 		defer t.Stop()
 		select {
 		case <-t.C:
@@ -268,13 +268,13 @@ func (r *chaosRefresher) call(ctx context.Context, op Op, current Entry[chaosVal
 	var at time.Time
 	switch life {
 	case lifeShort:
-		at = now.Add(time.Second + randDuration(rng, 59*time.Second))
+		at = now.Add(time.Second + chaosDuration(rng, 59*time.Second))
 	case lifeNormal:
-		at = now.Add(time.Minute + randDuration(rng, 19*time.Minute))
+		at = now.Add(time.Minute + chaosDuration(rng, 19*time.Minute))
 	case lifeNano:
 		at = now.Add(1)
 	case lifeExpired:
-		at = now.Add(-randDuration(rng, time.Minute+1))
+		at = now.Add(-chaosDuration(rng, time.Minute+1))
 	case lifeYears:
 		at = now.AddDate(10, 0, 0)
 	}
@@ -316,7 +316,7 @@ func (r *chaosRefresher) begin(op Op, current Entry[chaosValue], now time.Time) 
 }
 
 // end records the outcome of call k.
-func (r *chaosRefresher) end(k uint64, f fault, life lifetime, e Entry[chaosValue], ok bool, at time.Time, retryAfter time.Duration) {
+func (r *chaosRefresher) end(k uint64, f chaosFault, life chaosLifetime, e Entry[chaosValue], ok bool, at time.Time, retryAfter time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.faults[f]++
@@ -349,7 +349,7 @@ type chaosRun struct {
 	started      []atomic.Int64 // per caller: fake UnixNano of the operation running, 0 if none
 
 	gets, invalidates, values atomic.Int64
-	errs                      [errKindCount]atomic.Int64
+	errs                      [gotKinds]atomic.Int64
 	maxWait                   atomic.Int64 // longest Get, in fake nanoseconds
 	ctxEnded                  atomic.Int64 // Gets whose ctx ended before they returned
 	events                    [6]atomic.Int64
@@ -359,46 +359,46 @@ type chaosRun struct {
 	duringRefresh             bool         // a refresher call was in flight then; likewise
 }
 
-// errKind classifies the errors callers get.
-type errKind int
+// chaosErrKind classifies the errors callers get.
+type chaosErrKind int
 
 const (
-	errCtx errKind = iota
-	errClosed
-	errTimeout
-	errPanic
-	errFailure
-	errNotAuth
-	errExpiredOnArrival
-	errExpired
-	errKindCount
+	gotCtx chaosErrKind = iota
+	gotClosed
+	gotTimeout
+	gotPanic
+	gotFailure
+	gotNotAuth
+	gotExpiredOnArrival
+	gotExpired
+	gotKinds
 )
 
-var errKindNames = [errKindCount]string{"ctx", "closed", "refresh timeout", "panic", "failure", "not authenticated", "expired on arrival", "expired"}
+var gotKindNames = [gotKinds]string{"ctx", "closed", "refresh timeout", "panic", "failure", "not authenticated", "expired on arrival", "expired"}
 
-// classify names an error, or returns false if the engine has no business
+// chaosClassify names an error, or returns false if the engine has no business
 // returning it.
-func classify(err error) (errKind, bool) {
+func chaosClassify(err error) (chaosErrKind, bool) {
 	var pe *PanicError
 	var ra *chaosRetryAfter
 	switch {
 	case errors.Is(err, ErrClosed):
-		return errClosed, true
+		return gotClosed, true
 	case errors.Is(err, ErrRefreshTimeout):
-		return errTimeout, true
+		return gotTimeout, true
 	case errors.As(err, &pe):
 		_, ok := pe.Value.(chaosPanic)
-		return errPanic, ok
+		return gotPanic, ok
 	case errors.Is(err, errChaosFailure), errors.As(err, &ra):
-		return errFailure, true
+		return gotFailure, true
 	case errors.Is(err, ErrNotAuthenticated):
-		return errNotAuth, true
+		return gotNotAuth, true
 	case errors.Is(err, errExpiredEntry):
-		return errExpiredOnArrival, true
+		return gotExpiredOnArrival, true
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return errCtx, true
+		return gotCtx, true
 	case errors.Is(err, ErrTokenExpired):
-		return errExpired, true
+		return gotExpired, true
 	}
 	return 0, false
 }
@@ -407,7 +407,7 @@ func classify(err error) (errKind, bool) {
 // never).
 func (run *chaosRun) context(rng *rand.Rand) (context.Context, func(), time.Time) {
 	now := time.Now()
-	d := randDuration(rng, 2*chaosRefreshTimeout)
+	d := chaosDuration(rng, 2*chaosRefreshTimeout)
 	switch n := rng.IntN(100); {
 	case n < 40:
 		return context.Background(), func() {}, time.Time{}
@@ -433,7 +433,7 @@ func (run *chaosRun) pause(rng *rand.Rand, last chaosValue) time.Duration {
 	case n < 50:
 		return time.Duration(rng.ExpFloat64() * float64(run.size.meanPause))
 	case n < 70:
-		return randDuration(rng, 10*time.Millisecond)
+		return chaosDuration(rng, 10*time.Millisecond)
 	case n < 90:
 		until := time.Until(last.expiresAt)
 		if last.expiresAt.IsZero() || until <= 1 || until > time.Hour {
@@ -476,7 +476,7 @@ func (run *chaosRun) invalidate(i int, last chaosValue) {
 	if d := time.Since(start); d != 0 {
 		run.bad.add("slow invalidate", "Invalidate took %v of fake time, want 0", d)
 	}
-	atomicMax(&run.invalidFloor, last.id)
+	chaosMax(&run.invalidFloor, last.id)
 }
 
 // get makes one Get and checks its outcome.
@@ -494,7 +494,7 @@ func (run *chaosRun) get(i int, rng *rand.Rand) (chaosValue, bool) {
 	run.started[i].Store(0)
 
 	wait := now.Sub(start)
-	atomicMaxInt(&run.maxWait, int64(wait))
+	chaosMaxInt(&run.maxWait, int64(wait))
 	if wait > chaosRefreshTimeout {
 		run.bad.add("slow get", "Get waited %v, longer than one refresh may take (%v)", wait, chaosRefreshTimeout)
 	}
@@ -508,13 +508,13 @@ func (run *chaosRun) get(i int, rng *rand.Rand) (chaosValue, bool) {
 		run.bad.add("served after close", "Get after Close returned %+v, %v; want ErrClosed", v, err)
 	}
 	if err != nil {
-		kind, ok := classify(err)
+		kind, ok := chaosClassify(err)
 		switch {
 		case !ok:
 			run.bad.add("unexpected error", "Get returned an unexpected error: %v", err)
-		case kind == errCtx && ctx.Err() == nil:
+		case kind == gotCtx && ctx.Err() == nil:
 			run.bad.add("ctx error on live ctx", "Get returned %v but its ctx is live", err)
-		case kind == errClosed && !run.closing.Load():
+		case kind == gotClosed && !run.closing.Load():
 			run.bad.add("closed early", "Get returned ErrClosed before Close was called")
 		}
 		run.errs[kind].Add(1)
@@ -535,7 +535,7 @@ func (run *chaosRun) get(i int, rng *rand.Rand) (chaosValue, bool) {
 	case v.id < returnedFloor:
 		run.bad.add("value went back", "Get returned value %d after another Get had returned the newer %d", v.id, returnedFloor)
 	}
-	atomicMax(&run.maxReturned, v.id)
+	chaosMax(&run.maxReturned, v.id)
 	return v, true
 }
 
@@ -633,7 +633,7 @@ func (run *chaosRun) hook(e Event) {
 	}
 }
 
-func atomicMax(a *atomic.Uint64, v uint64) {
+func chaosMax(a *atomic.Uint64, v uint64) {
 	for {
 		old := a.Load()
 		if v <= old || a.CompareAndSwap(old, v) {
@@ -642,7 +642,7 @@ func atomicMax(a *atomic.Uint64, v uint64) {
 	}
 }
 
-func atomicMaxInt32(a *atomic.Int32, v int32) {
+func chaosMaxInt32(a *atomic.Int32, v int32) {
 	for {
 		old := a.Load()
 		if v <= old || a.CompareAndSwap(old, v) {
@@ -651,7 +651,7 @@ func atomicMaxInt32(a *atomic.Int32, v int32) {
 	}
 }
 
-func atomicMaxInt(a *atomic.Int64, v int64) {
+func chaosMaxInt(a *atomic.Int64, v int64) {
 	for {
 		old := a.Load()
 		if v <= old || a.CompareAndSwap(old, v) {
@@ -730,7 +730,7 @@ func runChaos(seed uint64, size chaosSize, bad *chaosViolations) string {
 	run.end = start.Add(size.simulated)
 	run.started = make([]atomic.Int64, size.callers)
 	rng := rand.New(rand.NewPCG(seed, 1<<62))
-	closeAt := start.Add(size.simulated*4/5 + randDuration(rng, size.simulated/5))
+	closeAt := start.Add(size.simulated*4/5 + chaosDuration(rng, size.simulated/5))
 
 	stop := make(chan struct{})
 	var callers, others sync.WaitGroup
@@ -771,10 +771,10 @@ func runChaos(seed uint64, size chaosSize, bad *chaosViolations) string {
 		lifetimes = append(lifetimes, fmt.Sprintf("%s %d", lifetimeNames[l], r.lifetimes[l]))
 	}
 	nerr := int64(0)
-	for k := range errKindCount {
+	for k := range gotKinds {
 		n := run.errs[k].Load()
 		nerr += n
-		errs = append(errs, fmt.Sprintf("%s %d", errKindNames[k], n))
+		errs = append(errs, fmt.Sprintf("%s %d", gotKindNames[k], n))
 	}
 	return fmt.Sprintf("chaos: seed=%d, simulated=%v, callers=%d, calls=%d (gets %d, invalidates %d), "+
 		"values=%d, errors=%d (%s), ctx ended while waiting=%d, "+

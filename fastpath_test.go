@@ -21,7 +21,7 @@ func TestFastPathNeverServesAtExpiry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const callers = 1000
 		r := &supRefresher{life: 10 * time.Minute}
-		c := New[int](nonRefreshable{r})
+		c := New[int](supNonRefreshable{r})
 		defer c.Close()
 		ctx := t.Context()
 
@@ -46,15 +46,15 @@ func TestFastPathNeverServesAtExpiry(t *testing.T) {
 	})
 }
 
-// nonRefreshable hands out the entries of r marked not refreshable.
-type nonRefreshable struct{ r *supRefresher }
+// supNonRefreshable hands out the entries of r marked not refreshable.
+type supNonRefreshable struct{ r *supRefresher }
 
-func (n nonRefreshable) Authenticate(ctx context.Context) (Entry[int], error) {
+func (n supNonRefreshable) Authenticate(ctx context.Context) (Entry[int], error) {
 	e, err := n.r.call(ctx)
 	e.Refreshable = false
 	return e, err
 }
 
-func (n nonRefreshable) Refresh(ctx context.Context, _ Entry[int]) (Entry[int], error) {
+func (n supNonRefreshable) Refresh(ctx context.Context, _ Entry[int]) (Entry[int], error) {
 	return n.Authenticate(ctx)
 }

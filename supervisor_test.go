@@ -81,10 +81,10 @@ func (l *supervisorEvents) list() []string {
 	return append([]string(nil), l.got...)
 }
 
-// panicOn returns a testHook that panics with errLoopBoom on every message
+// supPanicOn returns a testHook that panics with errLoopBoom on every message
 // for which match reports true while armed is set, and counts the messages
 // it saw.
-func panicOn(armed *atomic.Bool, seen *atomic.Int32, match func(message) bool) func(message) {
+func supPanicOn(armed *atomic.Bool, seen *atomic.Int32, match func(message) bool) func(message) {
 	return func(m message) {
 		seen.Add(1)
 		if armed.Load() && match(m) {
@@ -93,33 +93,33 @@ func panicOn(armed *atomic.Bool, seen *atomic.Int32, match func(message) bool) f
 	}
 }
 
-func isGet(m message) bool { _, ok := m.(getRequest[int]); return ok }
+func supIsGet(m message) bool { _, ok := m.(getRequest[int]); return ok }
 
-func isDone(m message) bool { _, ok := m.(*refreshDone[int]); return ok }
+func supIsDone(m message) bool { _, ok := m.(*refreshDone[int]); return ok }
 
-func isInvalidate(m message) bool { _, ok := m.(invalidateRequest); return ok }
+func supIsInvalidate(m message) bool { _, ok := m.(invalidateRequest); return ok }
 
-func isTimer(m message) bool { _, ok := m.(timerFired); return ok }
+func supIsTimer(m message) bool { _, ok := m.(timerFired); return ok }
 
-// getResult is the outcome of a Get run in its own goroutine.
-type getResult struct {
+// supResult is the outcome of a Get run in its own goroutine.
+type supResult struct {
 	value int
 	err   error
 }
 
-// goGet runs Get in a new goroutine; the result arrives on the channel
+// supGo runs Get in a new goroutine; the result arrives on the channel
 // (buffer 1, never closed).
-func goGet(c *Cache[int], ctx context.Context) <-chan getResult {
-	ch := make(chan getResult, 1)
+func supGo(c *Cache[int], ctx context.Context) <-chan supResult {
+	ch := make(chan supResult, 1)
 	go func() {
 		v, err := c.Get(ctx)
-		ch <- getResult{value: v, err: err}
+		ch <- supResult{value: v, err: err}
 	}()
 	return ch
 }
 
-// wantLoopPanic fails unless err reports the injected loop panic.
-func wantLoopPanic(t *testing.T, what string, err error) {
+// supWantLoopPanic fails unless err reports the injected loop panic.
+func supWantLoopPanic(t *testing.T, what string, err error) {
 	t.Helper()
 	var pe *PanicError
 	if !errors.As(err, &pe) || !errors.Is(err, errLoopBoom) {
@@ -127,16 +127,16 @@ func wantLoopPanic(t *testing.T, what string, err error) {
 	}
 }
 
-// received returns the result waiting on ch, failing if there is none: in a
+// supReceived returns the result waiting on ch, failing if there is none: in a
 // bubble after synctest.Wait, a result not there yet will never come.
-func received(t *testing.T, what string, ch <-chan getResult) getResult {
+func supReceived(t *testing.T, what string, ch <-chan supResult) supResult {
 	t.Helper()
 	select {
 	case r := <-ch:
 		return r
 	default:
 		t.Fatalf("%s: Get has not returned", what)
-		return getResult{}
+		return supResult{}
 	}
 }
 
@@ -147,26 +147,26 @@ func TestLoopPanicAnswersCallersAndKeepsCallInFlight(t *testing.T) {
 		var armed atomic.Bool
 		var seen atomic.Int32
 		c := New[int](r, WithEventHook(events.hook))
-		c.testHook = panicOn(&armed, &seen, isGet)
+		c.testHook = supPanicOn(&armed, &seen, supIsGet)
 		defer c.Close()
 		ctx := t.Context()
 
-		parked := goGet(c, ctx)
+		parked := supGo(c, ctx)
 		synctest.Wait() // parked waits for the Authenticate call in flight
 		armed.Store(true)
 		_, err := c.Get(ctx) // the request the loop panics on
 		armed.Store(false)
-		wantLoopPanic(t, "request being handled", err)
+		supWantLoopPanic(t, "request being handled", err)
 		synctest.Wait()
-		wantLoopPanic(t, "parked caller", received(t, "parked caller", parked).err)
+		supWantLoopPanic(t, "parked caller", supReceived(t, "parked caller", parked).err)
 
 		// The call in flight survived the restart: a new caller waits for
 		// it instead of starting another one.
-		later := goGet(c, ctx)
+		later := supGo(c, ctx)
 		synctest.Wait()
 		r.gate <- struct{}{}
 		synctest.Wait()
-		got := received(t, "caller after restart", later)
+		got := supReceived(t, "caller after restart", later)
 		if got.err != nil || got.value != 1 {
 			t.Errorf("Get after restart = %d, %v; want 1, nil", got.value, got.err)
 		}
@@ -190,23 +190,23 @@ func TestLoopPanicAnswersEveryParkedCaller(t *testing.T) {
 		var armed atomic.Bool
 		var seen atomic.Int32
 		c := New[int](r)
-		c.testHook = panicOn(&armed, &seen, isGet)
+		c.testHook = supPanicOn(&armed, &seen, supIsGet)
 		defer c.Close()
 		ctx := t.Context()
 
-		results := make([]<-chan getResult, callers)
+		results := make([]<-chan supResult, callers)
 		for i := range results {
-			results[i] = goGet(c, ctx)
+			results[i] = supGo(c, ctx)
 		}
 		synctest.Wait()
 		armed.Store(true)
 		_, err := c.Get(ctx)
 		armed.Store(false)
-		wantLoopPanic(t, "request being handled", err)
+		supWantLoopPanic(t, "request being handled", err)
 		synctest.Wait()
 		failed := 0
 		for i, ch := range results {
-			got := received(t, fmt.Sprintf("parked caller %d", i), ch)
+			got := supReceived(t, fmt.Sprintf("parked caller %d", i), ch)
 			if errors.Is(got.err, errLoopBoom) {
 				failed++
 			}
@@ -228,24 +228,24 @@ func TestLoopPanicOnRefreshOutcomeStartsAnewNextTime(t *testing.T) {
 		var armed atomic.Bool
 		var seen atomic.Int32
 		c := New[int](r)
-		c.testHook = panicOn(&armed, &seen, isDone)
+		c.testHook = supPanicOn(&armed, &seen, supIsDone)
 		defer c.Close()
 		ctx := t.Context()
 
-		parked := goGet(c, ctx)
+		parked := supGo(c, ctx)
 		synctest.Wait()
 		armed.Store(true)
 		r.gate <- struct{}{} // its outcome is lost with the panic
 		synctest.Wait()
 		armed.Store(false)
-		wantLoopPanic(t, "parked caller", received(t, "parked caller", parked).err)
+		supWantLoopPanic(t, "parked caller", supReceived(t, "parked caller", parked).err)
 
 		// Nothing is in flight any more: the next Get starts a new call.
-		next := goGet(c, ctx)
+		next := supGo(c, ctx)
 		synctest.Wait()
 		r.gate <- struct{}{}
 		synctest.Wait()
-		got := received(t, "next caller", next)
+		got := supReceived(t, "next caller", next)
 		if got.err != nil || got.value != 2 {
 			t.Errorf("Get after restart = %d, %v; want 2, nil", got.value, got.err)
 		}
@@ -258,7 +258,7 @@ func TestLoopPanicOnInvalidateReturnsAndDropsValue(t *testing.T) {
 		var armed atomic.Bool
 		var seen atomic.Int32
 		c := New[int](r)
-		c.testHook = panicOn(&armed, &seen, isInvalidate)
+		c.testHook = supPanicOn(&armed, &seen, supIsInvalidate)
 		defer c.Close()
 		ctx := t.Context()
 
@@ -282,7 +282,7 @@ func TestLoopRestartsSpreadOverPeriodsAreAllowed(t *testing.T) {
 		var armed atomic.Bool
 		var seen atomic.Int32
 		c := New[int](r, WithEventHook(events.hook), WithRestartLimit(1, time.Minute), WithoutFastPath())
-		c.testHook = panicOn(&armed, &seen, isGet)
+		c.testHook = supPanicOn(&armed, &seen, supIsGet)
 		defer c.Close()
 		ctx := t.Context()
 
@@ -290,7 +290,7 @@ func TestLoopRestartsSpreadOverPeriodsAreAllowed(t *testing.T) {
 			armed.Store(true)
 			_, err := c.Get(ctx)
 			armed.Store(false)
-			wantLoopPanic(t, fmt.Sprintf("panic %d", i+1), err)
+			supWantLoopPanic(t, fmt.Sprintf("panic %d", i+1), err)
 			if _, err := c.Get(ctx); err != nil {
 				t.Errorf("Get after restart %d: %v", i+1, err)
 			}
@@ -315,13 +315,13 @@ func TestRestartLimitFailsEveryCallAtOnce(t *testing.T) {
 		var armed atomic.Bool
 		var seen atomic.Int32
 		c := New[int](r, WithEventHook(events.hook), WithRestartLimit(limit, time.Minute))
-		c.testHook = panicOn(&armed, &seen, isGet)
+		c.testHook = supPanicOn(&armed, &seen, supIsGet)
 		armed.Store(true)
 		ctx := t.Context()
 
 		for i := range limit {
 			_, err := c.Get(ctx)
-			wantLoopPanic(t, fmt.Sprintf("Get %d", i+1), err)
+			supWantLoopPanic(t, fmt.Sprintf("Get %d", i+1), err)
 		}
 		if _, err := c.Get(ctx); !errors.Is(err, ErrLoopFailed) {
 			t.Errorf("Get past the limit: got %v, want ErrLoopFailed", err)
@@ -331,14 +331,14 @@ func TestRestartLimitFailsEveryCallAtOnce(t *testing.T) {
 		// From now on every call fails at once, without the loop.
 		start := time.Now()
 		const callers = 500
-		results := make([]<-chan getResult, callers)
+		results := make([]<-chan supResult, callers)
 		for i := range results {
-			results[i] = goGet(c, ctx)
+			results[i] = supGo(c, ctx)
 		}
 		c.Invalidate()
 		synctest.Wait()
 		for i, ch := range results {
-			if got := received(t, fmt.Sprintf("caller %d", i), ch); !errors.Is(got.err, ErrLoopFailed) {
+			if got := supReceived(t, fmt.Sprintf("caller %d", i), ch); !errors.Is(got.err, ErrLoopFailed) {
 				t.Errorf("caller %d: got %v, want ErrLoopFailed", i, got.err)
 			}
 		}
@@ -379,17 +379,17 @@ func TestRestartLimitCancelsCallInFlight(t *testing.T) {
 		var armed atomic.Bool
 		var seen atomic.Int32
 		c := New[int](r, WithRestartLimit(0, time.Minute), WithRefreshTimeout(0))
-		c.testHook = panicOn(&armed, &seen, isGet)
+		c.testHook = supPanicOn(&armed, &seen, supIsGet)
 		ctx := t.Context()
 
-		parked := goGet(c, ctx)
+		parked := supGo(c, ctx)
 		synctest.Wait() // parked waits for a call that only ends with its ctx
 		armed.Store(true)
 		if _, err := c.Get(ctx); !errors.Is(err, ErrLoopFailed) {
 			t.Errorf("request being handled: got %v, want ErrLoopFailed", err)
 		}
 		synctest.Wait()
-		if got := received(t, "parked caller", parked); !errors.Is(got.err, ErrLoopFailed) {
+		if got := supReceived(t, "parked caller", parked); !errors.Is(got.err, ErrLoopFailed) {
 			t.Errorf("parked caller: got %v, want ErrLoopFailed", got.err)
 		}
 		if n := r.ended.Load(); n != 1 {
@@ -418,7 +418,7 @@ func TestPanickingEventHookRestartsLoop(t *testing.T) {
 		ctx := t.Context()
 
 		_, err := c.Get(ctx) // parked on the call whose success the hook panics on
-		wantLoopPanic(t, "caller", err)
+		supWantLoopPanic(t, "caller", err)
 		if v, err := c.Get(ctx); err != nil || v != 2 {
 			t.Errorf("Get after restart = %d, %v; want 2, nil", v, err)
 		}
@@ -465,7 +465,7 @@ func TestPanicInRefreshStartedHookDoesNotStrandCallers(t *testing.T) {
 		defer c.Close()
 
 		_, err := c.Get(t.Context())
-		wantLoopPanic(t, "caller", err)
+		supWantLoopPanic(t, "caller", err)
 		ctx, cancel := context.WithTimeout(t.Context(), time.Hour)
 		defer cancel()
 		if v, err := c.Get(ctx); err != nil || v != 1 {
@@ -486,7 +486,7 @@ func TestLoopPanicOnTimerKeepsFastPathHonest(t *testing.T) {
 		var armed atomic.Bool
 		var seen atomic.Int32
 		c := New[int](r)
-		c.testHook = panicOn(&armed, &seen, isTimer)
+		c.testHook = supPanicOn(&armed, &seen, supIsTimer)
 		defer c.Close()
 		ctx := t.Context()
 
@@ -525,7 +525,7 @@ func TestInvalidateAnsweredByRestartIsFinal(t *testing.T) {
 		var armed atomic.Bool
 		var seen atomic.Int32
 		c := New[int](r, WithRestartLimit(tries, time.Minute))
-		c.testHook = panicOn(&armed, &seen, isInvalidate)
+		c.testHook = supPanicOn(&armed, &seen, supIsInvalidate)
 		defer c.Close()
 		ctx := t.Context()
 

@@ -764,9 +764,11 @@ func runChaos(seed uint64, size chaosSize, bad *chaosViolations) string {
 		injected += r.faults[f]
 		faults = append(faults, fmt.Sprintf("%s %d", faultNames[f], r.faults[f]))
 	}
+	odd := 0 // values living 1 ns, already expired, for years or forever
 	for l := lifeNano; l < lifetimeCount; l++ {
-		injected += r.lifetimes[l]
+		odd += r.lifetimes[l]
 	}
+	injected += odd
 	for l := range lifetimeCount {
 		lifetimes = append(lifetimes, fmt.Sprintf("%s %d", lifetimeNames[l], r.lifetimes[l]))
 	}
@@ -778,13 +780,13 @@ func runChaos(seed uint64, size chaosSize, bad *chaosViolations) string {
 	}
 	return fmt.Sprintf("chaos: seed=%d, simulated=%v, callers=%d, calls=%d (gets %d, invalidates %d), "+
 		"values=%d, errors=%d (%s), ctx ended while waiting=%d, "+
-		"faults injected=%d (%s; odd lifetimes among values made: %s), "+
+		"faults injected=%d (%s, odd lifetimes %d; lifetimes of the values made: %s), "+
 		"refreshes=%d (successes %d, events: succeeded %d, failed %d, panics recovered %d), "+
 		"closed at +%v (a refresh in flight: %t), backoff: %d attempts after a failure, closest to the bound %.3f× (%.3f× where Retry-After ruled), "+
 		"max Get wait=%v, max refresher calls in flight=%d, goroutines left after Close=%d, violations=%s%s",
 		seed, size.simulated, size.callers, run.gets.Load()+run.invalidates.Load(), run.gets.Load(), run.invalidates.Load(),
 		run.values.Load(), nerr, strings.Join(errs, ", "), run.ctxEnded.Load(),
-		injected, strings.Join(faults, ", "), strings.Join(lifetimes, ", "),
+		injected, strings.Join(faults, ", "), odd, strings.Join(lifetimes, ", "),
 		r.calls, r.successes, run.events[1].Load(), run.events[2].Load(), run.events[3].Load(),
 		run.closedAt.Sub(start), run.duringRefresh, r.afterFailure, r.closestBackoff, r.closestHint,
 		time.Duration(run.maxWait.Load()), r.maxInFlight.Load(), run.leftAfterClose.Load(), bad.summary(), known)

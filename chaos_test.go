@@ -18,6 +18,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -49,8 +50,9 @@ var (
 )
 
 const (
-	chaosRefreshTimeout = 5 * time.Second
-	chaosInvalidatePct  = 3 // share of operations that are Invalidate calls
+	chaosLoopPanicPerMille = 2 // share of loop messages that panic, in TestChaosLoopPanics
+	chaosRefreshTimeout    = 5 * time.Second
+	chaosInvalidatePct     = 3 // share of operations that are Invalidate calls
 )
 
 // chaosValue is what the cache holds. It carries its own expiry so a caller
@@ -107,6 +109,14 @@ const (
 var lifetimeNames = [lifetimeCount]string{"short", "normal", "1ns", "expired", "years", "forever"}
 
 var lifetimeWeights = [lifetimeCount]int{35, 40, 8, 8, 3, 6}
+
+// chaosMix returns a well-mixed hash of (seed, n) (SplitMix64).
+func chaosMix(seed, n uint64) uint64 {
+	z := seed + n*0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
 
 // chaosDuration returns a duration in [0, d).
 func chaosDuration(rng *rand.Rand, d time.Duration) time.Duration {
@@ -196,6 +206,14 @@ type chaosRefresher struct {
 	// and where it was a Retry-After delay (met exactly when it dominates).
 	afterFailure                int
 	closestBackoff, closestHint float64
+
+	// Loop restarts, counted just before each injected loop panic. A restart
+	// drops the engine's value and backoff state, so a call that follows one
+	// is not checked against what came before it.
+	restarts                       *atomic.Int64
+	restartsAtBegin, restartsAtEnd int64
+	restartSeen                    bool // the current call began after (or as) the loop restarted
+	afterRestart                   int  // calls that followed a restart
 }
 
 func (r *chaosRefresher) Authenticate(ctx context.Context) (Entry[chaosValue], error) {
@@ -289,6 +307,20 @@ func (r *chaosRefresher) begin(op Op, current Entry[chaosValue], now time.Time) 
 	defer r.mu.Unlock()
 	k := r.calls
 	r.calls++
+	r.restartsAtBegin = r.restarts.Load()
+	r.restartSeen = r.restartsAtBegin != r.restartsAtEnd
+	if r.restartSeen {
+		// The worker may run a little after the loop restarted; whether the
+		// restart came before or after the loop started this call, the
+		// engine holds no value and no failure count once the call ends
+		// but what this call brings (see end).
+		r.afterRestart++
+		r.prevFailed, r.streak = false, 0
+		r.installed = nil
+		if op == OpRefresh {
+			r.installed = &current
+		}
+	}
 	if r.prevFailed {
 		bound := backoffBound(r.streak, r.retryAfter)
 		gap := now.Sub(r.prevEnd)
@@ -324,6 +356,13 @@ func (r *chaosRefresher) end(k uint64, f chaosFault, life chaosLifetime, e Entry
 		r.lifetimes[life]++
 	}
 	r.prevEnd, r.prevFailed, r.retryAfter = at, !ok, retryAfter
+	r.restartsAtEnd = r.restarts.Load()
+	if r.restartSeen || r.restartsAtEnd != r.restartsAtBegin {
+		// The loop restarted around this call: the engine dropped its value
+		// and its count of failures, and installs only this outcome.
+		r.streak = 0
+		r.installed = nil
+	}
 	if ok {
 		r.installed = &e
 		r.successes++
@@ -335,12 +374,15 @@ func (r *chaosRefresher) end(k uint64, f chaosFault, life chaosLifetime, e Entry
 
 // chaosRun is one run: the cache, its callers and the figures they collect.
 type chaosRun struct {
-	seed uint64
-	size chaosSize
-	c    *Cache[chaosValue]
-	r    *chaosRefresher
-	bad  *chaosViolations
-	end  time.Time // callers stop starting operations here
+	loopPanics bool // inject panics into the loop (see chaosLoopPanicPerMille)
+	restarts   atomic.Int64
+	messages   atomic.Uint64 // messages the loop began to handle
+	seed       uint64
+	size       chaosSize
+	c          *Cache[chaosValue]
+	r          *chaosRefresher
+	bad        *chaosViolations
+	end        time.Time // callers stop starting operations here
 
 	invalidFloor atomic.Uint64  // every Get from now on must return a larger id
 	maxReturned  atomic.Uint64  // largest id any Get returned
@@ -371,14 +413,15 @@ const (
 	gotNotAuth
 	gotExpiredOnArrival
 	gotExpired
+	gotLoopPanic
 	gotKinds
 )
 
-var gotKindNames = [gotKinds]string{"ctx", "closed", "refresh timeout", "panic", "failure", "not authenticated", "expired on arrival", "expired"}
+var gotKindNames = [gotKinds]string{"ctx", "closed", "refresh timeout", "panic", "failure", "not authenticated", "expired on arrival", "expired", "loop panic"}
 
 // chaosClassify names an error, or returns false if the engine has no business
-// returning it.
-func chaosClassify(err error) (chaosErrKind, bool) {
+// returning it. loopPanics tells whether the run injects panics into the loop.
+func chaosClassify(err error, loopPanics bool) (chaosErrKind, bool) {
 	var pe *PanicError
 	var ra *chaosRetryAfter
 	switch {
@@ -386,6 +429,8 @@ func chaosClassify(err error) (chaosErrKind, bool) {
 		return gotClosed, true
 	case errors.Is(err, ErrRefreshTimeout):
 		return gotTimeout, true
+	case errors.As(err, &pe) && pe.Value == errLoopBoom:
+		return gotLoopPanic, loopPanics
 	case errors.As(err, &pe):
 		_, ok := pe.Value.(chaosPanic)
 		return gotPanic, ok
@@ -508,7 +553,7 @@ func (run *chaosRun) get(i int, rng *rand.Rand) (chaosValue, bool) {
 		run.bad.add("served after close", "Get after Close returned %+v, %v; want ErrClosed", v, err)
 	}
 	if err != nil {
-		kind, ok := chaosClassify(err)
+		kind, ok := chaosClassify(err, run.loopPanics)
 		switch {
 		case !ok:
 			run.bad.add("unexpected error", "Get returned an unexpected error: %v", err)
@@ -674,7 +719,17 @@ func chaosSeed(t *testing.T) uint64 {
 	return seed
 }
 
-func TestChaos(t *testing.T) {
+func TestChaos(t *testing.T) { testChaos(t, false) }
+
+// TestChaosLoopPanics is TestChaos with panics injected into the loop itself
+// (the supervisor restarts it each time), to check the engine's promises
+// across restarts.
+func TestChaosLoopPanics(t *testing.T) {
+	skipUnlessPinsEnabled(t, "restarts answer Invalidate before clearing the fast path, and leave the timer stale")
+	testChaos(t, true)
+}
+
+func testChaos(t *testing.T, loopPanics bool) {
 	size := chaosShort
 	if *chaosLong || os.Getenv("TOKENACTOR_CHAOS_LONG") == "1" {
 		size = chaosLongSize
@@ -700,7 +755,7 @@ func TestChaos(t *testing.T) {
 				panic(p)
 			}
 		}()
-		summary = runChaos(seed, size, &bad)
+		summary = runChaos(seed, size, loopPanics, &bad)
 	})
 	summary += fmt.Sprintf(", real time=%v", time.Since(began).Round(time.Millisecond))
 	t.Log(summary)
@@ -718,14 +773,28 @@ func TestChaos(t *testing.T) {
 }
 
 // runChaos runs the callers in the bubble and returns the figures.
-func runChaos(seed uint64, size chaosSize, bad *chaosViolations) string {
-	r := &chaosRefresher{seed: seed, bad: bad}
-	run := &chaosRun{seed: seed, size: size, r: r, bad: bad}
-	run.c = New[chaosValue](r,
+func runChaos(seed uint64, size chaosSize, loopPanics bool, bad *chaosViolations) string {
+	run := &chaosRun{seed: seed, size: size, bad: bad, loopPanics: loopPanics}
+	r := &chaosRefresher{seed: seed, bad: bad, restarts: &run.restarts}
+	run.r = r
+	opts := []Option{
 		WithClock(clock.New()), // the bubble's fake time
 		WithRefreshTimeout(chaosRefreshTimeout),
 		WithEventHook(run.hook),
-	)
+	}
+	if loopPanics {
+		opts = append(opts, WithRestartLimit(math.MaxInt, time.Minute))
+	}
+	run.c = New[chaosValue](r, opts...)
+	if loopPanics {
+		run.c.testHook = func(message) {
+			n := run.messages.Add(1)
+			if chaosMix(seed, n)%1000 < chaosLoopPanicPerMille {
+				run.restarts.Add(1)
+				panic(errLoopBoom)
+			}
+		}
+	}
 	start := time.Now()
 	run.end = start.Add(size.simulated)
 	run.started = make([]atomic.Int64, size.callers)
@@ -750,8 +819,11 @@ func runChaos(seed uint64, size chaosSize, bad *chaosViolations) string {
 	if n := run.events[0].Load(); n != int64(r.calls) {
 		bad.add("event count", "%d RefreshStarted events for %d refresher calls", n, r.calls)
 	}
-	if n := run.events[4].Load() + run.events[5].Load(); n != 0 {
-		bad.add("loop restart", "%d loop restarts or failures without a loop panic", n)
+	if n, want := run.events[4].Load(), run.restarts.Load(); n != want {
+		bad.add("loop restart", "%d LoopRestarted events for %d loop panics", n, want)
+	}
+	if n := run.events[5].Load(); n != 0 {
+		bad.add("loop failed", "%d LoopFailed events under an unlimited restart limit", n)
 	}
 
 	known := ""
@@ -783,11 +855,11 @@ func runChaos(seed uint64, size chaosSize, bad *chaosViolations) string {
 		"faults injected=%d (%s, odd lifetimes %d; lifetimes of the values made: %s), "+
 		"refreshes=%d (successes %d, events: succeeded %d, failed %d, panics recovered %d), "+
 		"closed at +%v (a refresh in flight: %t), backoff: %d attempts after a failure, closest to the bound %.3f× (%.3f× where Retry-After ruled), "+
-		"max Get wait=%v, max refresher calls in flight=%d, goroutines left after Close=%d, violations=%s%s",
+		"loop panics=%d (calls after a restart, unchecked against before: %d), max Get wait=%v, max refresher calls in flight=%d, goroutines left after Close=%d, violations=%s%s",
 		seed, size.simulated, size.callers, run.gets.Load()+run.invalidates.Load(), run.gets.Load(), run.invalidates.Load(),
 		run.values.Load(), nerr, strings.Join(errs, ", "), run.ctxEnded.Load(),
 		injected, strings.Join(faults, ", "), odd, strings.Join(lifetimes, ", "),
 		r.calls, r.successes, run.events[1].Load(), run.events[2].Load(), run.events[3].Load(),
 		run.closedAt.Sub(start), run.duringRefresh, r.afterFailure, r.closestBackoff, r.closestHint,
-		time.Duration(run.maxWait.Load()), r.maxInFlight.Load(), run.leftAfterClose.Load(), bad.summary(), known)
+		run.restarts.Load(), r.afterRestart, time.Duration(run.maxWait.Load()), r.maxInFlight.Load(), run.leftAfterClose.Load(), bad.summary(), known)
 }

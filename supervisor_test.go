@@ -548,3 +548,42 @@ func TestInvalidateAnsweredByRestartIsFinal(t *testing.T) {
 		}
 	})
 }
+
+// A panic while the loop handles closeRequest loses that request: the
+// restarted loop never shuts down, so the call in flight is not cancelled
+// and, once it ends, its report is refused by the closed mailbox. The loop
+// then waits for a report that never comes and Close never returns. Fix:
+// recoverLoop finishes the shutdown when the lost request was closeRequest.
+// On the engine as it is, this test ends in a bubble deadlock.
+func TestLoopPanicOnCloseStillCloses(t *testing.T) {
+	skipUnlessPinsEnabled(t, "Close hangs after a loop panic on its request")
+	synctest.Test(t, func(t *testing.T) {
+		r := &supRefresher{life: time.Hour, gate: make(chan struct{})}
+		var armed atomic.Bool
+		var seen atomic.Int32
+		c := New[int](r, WithRefreshTimeout(0))
+		c.testHook = supPanicOn(&armed, &seen, func(m message) bool { _, ok := m.(closeRequest); return ok })
+		ctx := t.Context()
+
+		parked := supGo(c, ctx)
+		synctest.Wait() // a call is in flight; it ends only when cancelled
+		armed.Store(true)
+		closed := make(chan error, 1)
+		go func() { closed <- c.Close() }()
+		synctest.Wait()
+		select {
+		case err := <-closed:
+			if err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		default:
+			t.Fatal("Close has not returned")
+		}
+		if got := supReceived(t, "parked caller", parked); got.err == nil {
+			t.Errorf("parked caller got %d, want an error", got.value)
+		}
+		if n := r.ended.Load(); n != 1 {
+			t.Errorf("%d calls saw their ctx end, want the one in flight cancelled", n)
+		}
+	})
+}

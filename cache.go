@@ -34,6 +34,10 @@ type Cache[T any] struct {
 	st    state[T]
 	timer timer          // wakes the loop at the next boundary
 	job   *refreshJob[T] // the Refresher call in flight; nil if none
+
+	// testHook, if set, runs at the start of each message the loop handles.
+	// Internal tests set it right after New to make the loop panic.
+	testHook func(message)
 }
 
 // New returns a Cache that obtains its value from r. It does not call r:

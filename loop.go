@@ -44,8 +44,8 @@ func (c *Cache[T]) idle() bool {
 // handle processes one message and then publishes what the fast path may
 // serve.
 func (c *Cache[T]) handle(msg message) {
-	if c.o.testHook != nil {
-		c.o.testHook(msg)
+	if c.testHook != nil {
+		c.testHook(msg)
 	}
 	now := c.now()
 	switch m := msg.(type) {
@@ -160,22 +160,21 @@ var errExpiredEntry = errors.New("tokenactor: refresher returned a value that is
 // finish installs the outcome of the call in flight and answers the callers
 // that waited for it.
 func (c *Cache[T]) finish(d *refreshDone[T], now time.Time) {
-	var parked []getRequest[T]
-	if job := c.job; job != nil {
+	job := c.job
+	if job != nil {
 		if job.timeout != nil {
 			job.timeout.Stop()
 		}
 		job.cancel(context.Canceled)
 		d.took = now.Sub(job.started)
-		parked = job.parked
-		c.job = nil
-	}
-	c.st.op = 0
-	if d.panic != nil {
-		c.emit(PanicRecovered{Op: d.op, Err: d.err.(*PanicError)})
 	}
 	if d.err == nil && !d.entry.ExpiresAt.IsZero() && !now.Before(d.entry.ExpiresAt) {
 		d.err = errExpiredEntry
+	}
+	// The job stays registered while the hook runs: if it panics, the
+	// supervisor still finds the waiting callers and answers them.
+	if d.panic != nil {
+		c.emit(PanicRecovered{Op: d.op, Err: d.err.(*PanicError)})
 	}
 	s := &c.st
 	if d.err == nil {
@@ -189,10 +188,21 @@ func (c *Cache[T]) finish(d *refreshDone[T], now time.Time) {
 		s.failure = &failure{attempt: attempt, retryAt: retryAt, err: d.err}
 		c.emit(RefreshFailed{Op: d.op, Attempt: attempt, Err: d.err, NextRetry: retryAt})
 	}
-	// Everyone who waited asks again against the new state: they get the new
-	// value, or the error, since a new attempt is not due during backoff.
-	for _, req := range parked {
-		c.answer(req, now)
+	c.job, s.op = nil, 0
+	if job == nil {
+		return
+	}
+	// Everyone who waited gets the outcome: the new value (fresh, since a
+	// value is stored with a window that leaves it fresh), or the error
+	// (a new attempt is not due during backoff). Replies cannot block or
+	// call out, so no caller is left behind.
+	var zero T
+	for _, req := range job.parked {
+		if d.err == nil {
+			req.reply(s.entry.Value, nil)
+		} else {
+			req.reply(zero, s.err())
+		}
 	}
 }
 

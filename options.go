@@ -46,10 +46,6 @@ type options struct {
 	restartPeriod  time.Duration
 	hook           func(Event)
 	noFastPath     bool
-
-	// testHook, if set, runs at the start of each message the loop handles.
-	// Internal tests set it (with an optionFunc) to make the loop panic.
-	testHook func(message)
 }
 
 // defaults is the configuration of a cache made without options. It is never
@@ -198,7 +194,7 @@ func configure(opts []Option) *options {
 	for _, opt := range opts {
 		opt.apply(&o)
 	}
-	if o.hook != nil || o.testHook != nil || o.clock != nil {
+	if o.hook != nil || o.clock != nil {
 		return &o
 	}
 	key := o.key()

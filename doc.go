@@ -34,9 +34,20 @@
 // served right now without asking it, or nil. A fresh Get is one atomic load:
 // no lock, no allocation, no clock read. The loop keeps the pointer honest
 // with one timer, armed for the next moment its decision could change (the
-// value turns stale, or unusable, or a backoff ends), at which it clears the
-// pointer or publishes anew. Timers measure elapsed time, so the loop also
-// re-reads the clock at least every recheck interval (30 s by default): a
-// wall-clock step or a suspended machine is noticed within that interval.
-// Invalidate and Close clear the pointer before they return.
+// value turns stale, a backoff ends, or the value enters its last second),
+// at which it clears the pointer or publishes anew.
+//
+// What this guarantees:
+//
+//   - The fast path never serves a value in its last second before
+//     ExpiresAt: those callers ask the loop, which decides from the clock.
+//     Serving an unusable value would take a timer delivered more than a
+//     second late.
+//   - A stale value is withdrawn when its timer fires, so the first Get
+//     after that starts the background refresh; a Get racing the timer at
+//     that very instant may still be served the (usable) value.
+//   - Timers measure elapsed time, so the loop re-reads the clock at least
+//     every recheck interval (30 s by default, [WithRecheckInterval]): a
+//     wall-clock step or a suspended machine is noticed within it.
+//   - Invalidate and Close clear the pointer before they return.
 package tokenactor

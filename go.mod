@@ -1,8 +1,9 @@
 module github.com/tokenactor/tokenactor
 
-go 1.25
+go 1.25.0
 
 require (
 	github.com/benbjohnson/clock v1.3.5
+	github.com/google/go-cmp v0.7.0
 	go.uber.org/goleak v1.3.0
 )

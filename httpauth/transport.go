@@ -43,7 +43,8 @@ func (e *OriginError) Error() string {
 //
 // Only requests whose scheme, host and port match an entry of Origins
 // exactly (the host compared without regard to case, a missing port taken as
-// the scheme's default). Any other request, including the later hops of a
+// the scheme's default); an Authorization header the caller set on such a
+// request is replaced. Any other request, including the later hops of a
 // redirect that leaves the trusted origins, is passed to Base unchanged, so
 // the token never travels there. This is stricter than net/http on purpose:
 // when an [http.Client] follows a redirect it keeps a caller-set

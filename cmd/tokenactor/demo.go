@@ -364,9 +364,12 @@ func showProgress(ctx context.Context, w io.Writer, tty bool, start time.Time, s
 			}
 			return
 		case now := <-t.C:
-			left := time.Duration(m.expiresAt.Load() - now.UnixNano()).Round(100 * time.Millisecond)
-			line := fmt.Sprintf("%5.1fs  requests %-9d token requests %-4d token expires in %v",
-				now.Sub(start).Seconds(), srv.served.Load(), srv.grants.Load(), left)
+			expiry := "no token yet"
+			if exp := m.expiresAt.Load(); exp != 0 {
+				expiry = "token expires in " + time.Duration(exp-now.UnixNano()).Round(100*time.Millisecond).String()
+			}
+			line := fmt.Sprintf("%5.1fs  requests %-9d token requests %-4d %s",
+				now.Sub(start).Seconds(), srv.served.Load(), srv.grants.Load(), expiry)
 			if tty {
 				fmt.Fprint(w, "\r\033[K"+line)
 			} else {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -84,7 +83,7 @@ type Transport struct {
 
 	// Set once by the first RoundTrip, read-only afterwards.
 	once    sync.Once
-	allowed map[string]bool // origin keys, see originKey
+	allowed map[origin]bool
 	err     error           // what was wrong with Origins; nil if nothing
 }
 
@@ -186,7 +185,7 @@ func (t *Transport) parseOrigins() {
 		t.err = ErrNoOrigins
 		return
 	}
-	t.allowed = make(map[string]bool, len(t.Origins))
+	t.allowed = make(map[origin]bool, len(t.Origins))
 	for _, o := range t.Origins {
 		u, err := url.Parse(o)
 		switch {
@@ -207,21 +206,27 @@ func (t *Transport) parseOrigins() {
 	}
 }
 
-// originKey returns "scheme://host:port" with the host in lower case and
-// the port made explicit, or "" for a URL that is not http or https.
-func originKey(u *url.URL) string {
+// An origin is a URL's scheme, host and port (RFC 6454), in lower case and
+// with the port made explicit.
+type origin struct {
+	scheme, host, port string
+}
+
+// originKey returns u's origin, or the zero origin for a URL that is not
+// http or https. It allocates only for a host with upper-case letters.
+func originKey(u *url.URL) origin {
 	scheme := strings.ToLower(u.Scheme)
 	port := u.Port()
 	switch {
+	case scheme != "http" && scheme != "https":
+		return origin{}
 	case port != "":
 	case scheme == "http":
 		port = "80"
-	case scheme == "https":
-		port = "443"
 	default:
-		return ""
+		port = "443"
 	}
-	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+	return origin{scheme: scheme, host: strings.ToLower(u.Hostname()), port: port}
 }
 
 // authorization returns the header value for tok. A missing type means

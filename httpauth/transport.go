@@ -84,7 +84,7 @@ type Transport struct {
 	// Set once by the first RoundTrip, read-only afterwards.
 	once    sync.Once
 	allowed map[origin]bool
-	err     error           // what was wrong with Origins; nil if nothing
+	err     error // what was wrong with Origins; nil if nothing
 }
 
 // NewClient returns an *http.Client that sends the token from s to origin

@@ -88,10 +88,15 @@ type Transport struct {
 }
 
 // NewClient returns an *http.Client that sends the token from s to origin
-// and to nowhere else, over a clone of http.DefaultTransport. Use
+// and to nowhere else, over a clone of http.DefaultTransport (or
+// http.DefaultTransport itself, if it was replaced by a RoundTripper that is
+// not an *http.Transport). Use
 // [Transport] directly for several origins or another base transport.
 func NewClient(s tokenactor.AuthStrategy, origin string) *http.Client {
-	base := http.DefaultTransport.(*http.Transport).Clone()
+	base := http.DefaultTransport
+	if dt, ok := base.(*http.Transport); ok {
+		base = dt.Clone() // its own connection pool, closed with the client's
+	}
 	return &http.Client{Transport: &Transport{Strategy: s, Origins: []string{origin}, Base: base}}
 }
 

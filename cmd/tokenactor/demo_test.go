@@ -6,7 +6,10 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func newTestEnv() (*env, *bytes.Buffer, *bytes.Buffer) {
@@ -109,6 +112,57 @@ func TestDemoFlags(t *testing.T) {
 			if stdout.Len() != 0 {
 				t.Errorf("stdout not empty on a usage error:\n%s", stdout)
 			}
+		})
+	}
+}
+
+// TestProgress runs the progress display in fake time: no token for the
+// first tick, then a token that expires 3 s after the start.
+func TestProgress(t *testing.T) {
+	tests := []struct {
+		name          string
+		tty           bool
+		before, after time.Duration // run time without and with a token
+		want          string
+	}{
+		{
+			name:   "terminal: one line redrawn every 200ms",
+			tty:    true,
+			before: 300 * time.Millisecond,
+			after:  200 * time.Millisecond,
+			want: "\r\033[K  0.2s  requests 0         token requests 0    no token yet" +
+				"\r\033[K  0.4s  requests 0         token requests 0    token expires in 2.6s" +
+				"\r\033[K",
+		},
+		{
+			name:   "pipe: a line per second",
+			before: 1500 * time.Millisecond,
+			after:  time.Second,
+			want: "  1.0s  requests 0         token requests 0    no token yet\n" +
+				"  2.0s  requests 0         token requests 0    token expires in 1s\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var out bytes.Buffer
+				start := time.Now()
+				m := &measured{start: start}
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					showProgress(ctx, &out, tt.tty, start, &tokenServer{}, m)
+				}()
+				time.Sleep(tt.before)
+				m.expiresAt.Store(start.Add(3 * time.Second).UnixNano())
+				time.Sleep(tt.after)
+				cancel()
+				<-done
+				if diff := cmp.Diff(tt.want, out.String()); diff != "" {
+					t.Errorf("progress (-want +got):\n%s", diff)
+				}
+			})
 		})
 	}
 }

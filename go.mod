@@ -8,3 +8,5 @@ require (
 	go.uber.org/goleak v1.3.0
 	golang.org/x/oauth2 v0.36.0
 )
+
+require github.com/stretchr/testify v1.11.1 // indirect

@@ -1,0 +1,211 @@
+package strategy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/benbjohnson/clock"
+
+	"github.com/tokenactor/tokenactor"
+)
+
+// An AccessKeyConfig describes a confidential client that obtains tokens
+// with the client credentials grant (RFC 6749 §4.4).
+//
+// Printing an AccessKeyConfig with any fmt verb or log/slog masks
+// ClientSecret.
+type AccessKeyConfig struct {
+	// TokenURL is the token endpoint. It must be https, or http on a
+	// loopback host.
+	TokenURL string
+	// ClientID and ClientSecret are the client's credentials. Both are
+	// required.
+	ClientID, ClientSecret string
+	// Scopes are sent space-separated as "scope" when not empty.
+	Scopes []string
+	// Audience is sent as "audience" when set (an extension several
+	// servers use to pick the API a token is for).
+	Audience string
+	// AuthStyle says how the credentials are sent. The zero value is HTTP
+	// Basic (RFC 6749 §2.3.1).
+	AuthStyle AuthStyle
+	// HTTPClient sends the token requests. Nil means a client with a 30 s
+	// timeout that does not follow redirects.
+	HTTPClient *http.Client
+	// Clock turns expires_in into ExpiresAt. When set it is also given to
+	// the cache (tokenactor.WithClock, after the caller's options), so both
+	// read the same time. Nil means clock.New(); then do not pass another
+	// clock with tokenactor.WithClock, or the strategy and its cache
+	// disagree.
+	Clock clock.Clock
+}
+
+// accessKeyConfigView is AccessKeyConfig without its methods and with the
+// secret masked, for printing.
+type accessKeyConfigView struct {
+	TokenURL     string
+	ClientID     string
+	ClientSecret tokenactor.SecretToken
+	Scopes       []string
+	Audience     string
+	AuthStyle    AuthStyle
+	HTTPClient   *http.Client
+	Clock        clock.Clock
+}
+
+func (c AccessKeyConfig) view() accessKeyConfigView {
+	return accessKeyConfigView{
+		TokenURL: c.TokenURL, ClientID: c.ClientID, ClientSecret: tokenactor.NewSecretToken(c.ClientSecret),
+		Scopes: c.Scopes, Audience: c.Audience, AuthStyle: c.AuthStyle, HTTPClient: c.HTTPClient, Clock: c.Clock,
+	}
+}
+
+// Format prints the config with ClientSecret masked, for every verb.
+func (c AccessKeyConfig) Format(f fmt.State, verb rune) {
+	formatMasked(f, verb, c.view(), "strategy.AccessKeyConfig")
+}
+
+// LogValue makes log/slog print the config with ClientSecret masked.
+func (c AccessKeyConfig) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("token_url", c.TokenURL),
+		slog.String("client_id", c.ClientID),
+		slog.Any("client_secret", tokenactor.NewSecretToken(c.ClientSecret)),
+	)
+}
+
+// An AccessKeyStrategy obtains access tokens for a service with the OAuth 2.0
+// client credentials grant (RFC 6749 §4.4) and keeps them fresh in a
+// [tokenactor.Cache]. The client's key is its own refresh credential: every
+// token is renewable, and a refresh is a new grant.
+//
+// Create one with [NewAccessKey]; the zero value is not usable. It is safe
+// for concurrent use. Call Close when done.
+type AccessKeyStrategy struct {
+	cache *tokenactor.Cache[tokenactor.ServiceToken]
+}
+
+var _ tokenactor.AuthStrategy = (*AccessKeyStrategy)(nil)
+
+// NewAccessKey returns a strategy for cfg. It checks cfg (a *ConfigError if
+// it cannot work) and sends no request: the first GetToken does. opts tune
+// the cache (refresh window, timeout, backoff, event hook).
+func NewAccessKey(cfg AccessKeyConfig, opts ...tokenactor.Option) (*AccessKeyStrategy, error) {
+	if err := checkTokenURL("AccessKeyConfig.TokenURL", cfg.TokenURL); err != nil {
+		return nil, err
+	}
+	if cfg.ClientID == "" {
+		return nil, &ConfigError{Field: "AccessKeyConfig.ClientID", Reason: "empty"}
+	}
+	if cfg.ClientSecret == "" {
+		return nil, &ConfigError{Field: "AccessKeyConfig.ClientSecret", Reason: "empty"}
+	}
+	if cfg.AuthStyle != AuthStyleBasic && cfg.AuthStyle != AuthStyleBody {
+		return nil, &ConfigError{Field: "AccessKeyConfig.AuthStyle", Reason: "unknown style " + cfg.AuthStyle.String()}
+	}
+	clk, opts := cacheClock(cfg.Clock, opts)
+	auth := clientAuth{id: cfg.ClientID, secret: tokenactor.NewSecretToken(cfg.ClientSecret), style: cfg.AuthStyle}
+	form := url.Values{"grant_type": {"client_credentials"}}
+	if len(cfg.Scopes) > 0 {
+		form.Set("scope", strings.Join(cfg.Scopes, " "))
+	}
+	if cfg.Audience != "" {
+		form.Set("audience", cfg.Audience)
+	}
+	r := &clientCredentials{ep: newEndpoint(cfg.TokenURL, cfg.HTTPClient, auth, clk), form: form.Encode()}
+	return &AccessKeyStrategy{cache: tokenactor.New[tokenactor.ServiceToken](r, opts...)}, nil
+}
+
+// GetToken returns a valid access token, following the engine's refresh
+// model (see [tokenactor.Cache.Get]): at once while fresh, else after the
+// one grant in flight. Refusals of the server are an *OAuthError matching
+// ErrLoginRequired or ErrTemporary, wrapped with tokenactor.ErrTokenExpired
+// once a token expired.
+func (s *AccessKeyStrategy) GetToken(ctx context.Context) (tokenactor.ServiceToken, error) {
+	return s.cache.Get(ctx)
+}
+
+// Invalidate reports that a service rejected the current token (HTTP 401):
+// the next GetToken waits for a new grant.
+func (s *AccessKeyStrategy) Invalidate() { s.cache.Invalidate() }
+
+// Close stops the strategy's cache and waits for a grant in flight to be
+// cancelled. It is idempotent and returns nil.
+func (s *AccessKeyStrategy) Close() error { return s.cache.Close() }
+
+// clientCredentials is the Refresher of an AccessKeyStrategy. It is
+// immutable after construction.
+type clientCredentials struct {
+	ep   *endpoint
+	form string // the encoded grant: grant_type, scope, audience
+}
+
+// Authenticate requests a token with the client credentials grant. A
+// refresh_token in the answer is ignored: RFC 6749 §4.4.3 says there should
+// be none, and the key renews the token anyway.
+func (r *clientCredentials) Authenticate(ctx context.Context) (tokenactor.Entry[tokenactor.ServiceToken], error) {
+	form, _ := url.ParseQuery(r.form) // encoded by NewAccessKey; a fresh copy per request
+	resp, err := r.ep.token(ctx, form)
+	if err != nil {
+		return tokenactor.Entry[tokenactor.ServiceToken]{}, err
+	}
+	return tokenactor.Entry[tokenactor.ServiceToken]{Value: resp.serviceToken(), ExpiresAt: resp.expiresAt, Refreshable: true}, nil
+}
+
+// Refresh makes a new grant: for client credentials, renewing is
+// authenticating again.
+func (r *clientCredentials) Refresh(ctx context.Context, _ tokenactor.Entry[tokenactor.ServiceToken]) (tokenactor.Entry[tokenactor.ServiceToken], error) {
+	return r.Authenticate(ctx)
+}
+
+// Errors of ParseAccessKey. They never contain the key.
+var (
+	// ErrAccessKeyMissingDot reports a key without the "." between its ID
+	// and its secret.
+	ErrAccessKeyMissingDot = errors.New("strategy: access key must be <client id>.<secret>: no dot")
+	// ErrAccessKeyEmptyID reports a key whose part before the first dot is
+	// empty.
+	ErrAccessKeyEmptyID = errors.New("strategy: access key has an empty client id")
+	// ErrAccessKeyEmptySecret reports a key whose part after the first dot
+	// is empty.
+	ErrAccessKeyEmptySecret = errors.New("strategy: access key has an empty secret")
+)
+
+// An AccessKey is a client ID and secret written as one string,
+// "<id>.<secret>". Its secret prints as a mask with every fmt verb, slog and
+// encoding/json. The zero value is an empty key. It is a value, safe for
+// concurrent use.
+type AccessKey struct {
+	// ID is the client ID, the part before the first dot.
+	ID string
+	// Secret is the client secret, everything after the first dot.
+	Secret tokenactor.SecretToken
+}
+
+// ParseAccessKey splits "<id>.<secret>" at the first dot (the secret may
+// contain dots). Surrounding white space, as a trailing newline in a file or
+// environment variable, is ignored. Errors are ErrAccessKeyMissingDot,
+// ErrAccessKeyEmptyID and ErrAccessKeyEmptySecret; none contains the key.
+func ParseAccessKey(s string) (AccessKey, error) {
+	id, sec, ok := strings.Cut(strings.TrimSpace(s), ".")
+	switch {
+	case !ok:
+		return AccessKey{}, ErrAccessKeyMissingDot
+	case id == "":
+		return AccessKey{}, ErrAccessKeyEmptyID
+	case sec == "":
+		return AccessKey{}, ErrAccessKeyEmptySecret
+	}
+	return AccessKey{ID: id, Secret: tokenactor.NewSecretToken(sec)}, nil
+}
+
+// Config returns an AccessKeyConfig for this key and token endpoint, with
+// the other fields at their zero values.
+func (k AccessKey) Config(tokenURL string) AccessKeyConfig {
+	return AccessKeyConfig{TokenURL: tokenURL, ClientID: k.ID, ClientSecret: k.Secret.Reveal()}
+}

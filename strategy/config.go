@@ -1,0 +1,94 @@
+package strategy
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/benbjohnson/clock"
+
+	"github.com/tokenactor/tokenactor"
+)
+
+// A ConfigError reports a strategy configuration that cannot work. It names
+// the field, never its value.
+type ConfigError struct {
+	// Field is the configuration field at fault, for example
+	// "AccessKeyConfig.TokenURL".
+	Field string
+	// Reason says what is wrong with it.
+	Reason string
+}
+
+// Error describes the problem.
+func (e *ConfigError) Error() string { return "strategy: " + e.Field + ": " + e.Reason }
+
+// checkTokenURL requires an absolute http or https URL, and https unless the
+// host is a loopback address: credentials must not cross a network in clear
+// text (RFC 6749 §2.3.1 and §3.2 require TLS).
+func checkTokenURL(field, raw string) error {
+	if raw == "" {
+		return &ConfigError{Field: field, Reason: "empty"}
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return &ConfigError{Field: field, Reason: "not an absolute URL"}
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return nil
+		}
+		return &ConfigError{Field: field, Reason: "http is allowed only for loopback hosts; use https"}
+	}
+	return &ConfigError{Field: field, Reason: "scheme must be https"}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// newEndpoint builds the endpoint a strategy posts to, with the defaults
+// for a nil client or clock.
+func newEndpoint(tokenURL string, client *http.Client, auth clientAuth, clk clock.Clock) *endpoint {
+	if client == nil {
+		client = defaultHTTPClient()
+	}
+	return &endpoint{url: tokenURL, client: client, auth: auth, clock: clk}
+}
+
+// cacheClock returns the clock a strategy reads and the options for its
+// cache. A configured clock is appended after opts, so it wins over any
+// tokenactor.WithClock there and the cache and the strategy agree.
+func cacheClock(clk clock.Clock, opts []tokenactor.Option) (clock.Clock, []tokenactor.Option) {
+	if clk == nil {
+		return clock.New(), opts
+	}
+	return clk, append(opts[:len(opts):len(opts)], tokenactor.WithClock(clk))
+}
+
+// formatMasked formats v (a copy of a config struct in a type without
+// methods, its secrets already masked) for verb, honouring %+v and %#v,
+// which shows the type as name.
+func formatMasked(f fmt.State, verb rune, v any, name string) {
+	switch {
+	case verb == 'v' && f.Flag('#'):
+		s := fmt.Sprintf("%#v", v)
+		if i := strings.IndexByte(s, '{'); i >= 0 {
+			s = name + s[i:]
+		}
+		fmt.Fprint(f, s)
+	case verb == 'v' && f.Flag('+'):
+		fmt.Fprintf(f, "%+v", v)
+	default:
+		fmt.Fprintf(f, "%v", v)
+	}
+}

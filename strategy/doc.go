@@ -1,0 +1,39 @@
+// Package strategy obtains OAuth 2.0 access tokens for tokenactor: client
+// credentials ([AccessKeyStrategy]), a persisted refresh-token session
+// ([OAuthStrategy]), device-code login ([DeviceCodeStrategy]), detection of
+// whichever credentials are present ([AutoStrategy]), and two strategies for
+// tests and glue ([StaticStrategy], [Func]).
+//
+// Every caching strategy is one [tokenactor.Cache] with a Refresher of its
+// own, so the refresh model, backoff and shutdown of the engine apply. All
+// strategies implement [tokenactor.AuthStrategy] and have a Close method.
+//
+// # Errors
+//
+// The token endpoint's refusals (RFC 6749 §5.2) are an [*OAuthError];
+// answers that are not OAuth errors (an HTML 502 page) are an [*HTTPError];
+// a success answer that cannot be used (no access_token, an absurd
+// lifetime, a body over 1 MiB) is an [*InvalidResponseError]. Callers branch
+// on two sentinels with errors.Is:
+//
+//   - [ErrLoginRequired]: the credentials or the session were refused
+//     (invalid_grant, invalid_client, ...). Retrying will not help; log in
+//     again or fix the configuration.
+//   - [ErrTemporary]: the network failed, or the server is down or busy
+//     (5xx, 429). Try later; the engine's backoff does, honouring
+//     Retry-After (see [OAuthError.RetryAfter]).
+//
+// An error that matches neither is a configuration or server bug
+// (invalid_scope, a malformed answer).
+//
+// No error, String, GoString or JSON output of this package contains a client
+// secret, an access token, a refresh token or a device code.
+//
+// # Time
+//
+// The token endpoint's expires_in is relative; it is turned into an absolute
+// ExpiresAt once, when the answer is received, with the strategy's clock.
+// Each config has a Clock field (default clock.New()) that the strategy also
+// hands to its cache with [tokenactor.WithClock], so the cache and the
+// strategy read the same time and fake-clock tests work end to end.
+package strategy

@@ -1,0 +1,81 @@
+package strategy_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/tokenactor/tokenactor"
+	"github.com/tokenactor/tokenactor/strategy"
+)
+
+func ExampleNewAccessKey() {
+	// A token endpoint on loopback stands in for the authorization server.
+	srv := httptest.NewServer(&grantServer{lifetime: 3600})
+	defer srv.Close()
+
+	s, err := strategy.NewAccessKey(strategy.AccessKeyConfig{
+		TokenURL:     srv.URL,
+		ClientID:     "svc",
+		ClientSecret: "s3cret",
+		Scopes:       []string{"read"},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+
+	tok, err := s.GetToken(context.Background())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(tok.TokenType, tok.AccessToken.Reveal())
+	fmt.Println(tok.AccessToken) // secrets print as a mask
+	// Output:
+	// Bearer token-1
+	// [REDACTED]
+}
+
+func ExampleParseAccessKey() {
+	key, err := strategy.ParseAccessKey("svc.s3cret")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("%+v\n", key)
+	_, err = strategy.ParseAccessKey("no-dot-here")
+	fmt.Println(errors.Is(err, strategy.ErrAccessKeyMissingDot), err)
+	// Output:
+	// {ID:svc Secret:[REDACTED]}
+	// true strategy: access key must be <client id>.<secret>: no dot
+}
+
+func ExampleOAuthError() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprint(w, `{"error":"invalid_client","error_description":"unknown client"}`)
+	}))
+	defer srv.Close()
+	s, _ := strategy.NewAccessKey(strategy.AccessKeyConfig{TokenURL: srv.URL, ClientID: "svc", ClientSecret: "wrong"},
+		tokenactor.WithBackoff(1, 1))
+	defer s.Close()
+
+	_, err := s.GetToken(context.Background())
+	var oe *strategy.OAuthError
+	if errors.As(err, &oe) {
+		fmt.Println(oe.StatusCode, oe.Code)
+	}
+	switch {
+	case errors.Is(err, strategy.ErrLoginRequired):
+		fmt.Println("log in again")
+	case errors.Is(err, strategy.ErrTemporary):
+		fmt.Println("try later")
+	}
+	// Output:
+	// 401 invalid_client
+	// log in again
+}

@@ -1,0 +1,58 @@
+package strategy
+
+import (
+	"context"
+	"runtime/debug"
+
+	"github.com/tokenactor/tokenactor"
+)
+
+// A StaticStrategy returns one fixed token, for tests and for tokens that
+// something else keeps valid. It never refreshes and never checks expiry.
+//
+// The zero value returns a zero ServiceToken. A StaticStrategy is safe for
+// concurrent use.
+type StaticStrategy struct {
+	token tokenactor.ServiceToken
+}
+
+var _ tokenactor.AuthStrategy = (*StaticStrategy)(nil)
+
+// NewStatic returns a strategy that always returns tok.
+func NewStatic(tok tokenactor.ServiceToken) *StaticStrategy { return &StaticStrategy{token: tok} }
+
+// GetToken returns the token at once, or ctx's error if ctx has already
+// ended.
+func (s *StaticStrategy) GetToken(ctx context.Context) (tokenactor.ServiceToken, error) {
+	if err := ctx.Err(); err != nil {
+		return tokenactor.ServiceToken{}, err
+	}
+	return s.token, nil
+}
+
+// Close does nothing and returns nil.
+func (s *StaticStrategy) Close() error { return nil }
+
+// Func adapts a function to [tokenactor.AuthStrategy]. The function is
+// called on every GetToken, with the caller's context: there is no caching,
+// so it suits functions that cache themselves or are cheap. A panic in the
+// function is recovered and returned as a *tokenactor.PanicError with the
+// stack.
+//
+// A Func is safe for concurrent use if the function is.
+type Func func(ctx context.Context) (tokenactor.ServiceToken, error)
+
+var _ tokenactor.AuthStrategy = Func(nil)
+
+// GetToken calls f.
+func (f Func) GetToken(ctx context.Context) (tok tokenactor.ServiceToken, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			tok, err = tokenactor.ServiceToken{}, &tokenactor.PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return f(ctx)
+}
+
+// Close does nothing and returns nil.
+func (f Func) Close() error { return nil }

@@ -13,11 +13,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/oauth2"
-	"golang.org/x/oauth2/clientcredentials"
-
 	"github.com/tokenactor/tokenactor"
 	"github.com/tokenactor/tokenactor/httpauth"
+	"github.com/tokenactor/tokenactor/strategy"
 )
 
 // demoConfig is what the demo flags set.
@@ -41,9 +39,10 @@ const demoSynopsis = `demo [flags]
 
 Starts an OAuth 2.0 token endpoint (client credentials) and a protected API on
 127.0.0.1, then runs many concurrent clients against the API for a while.
-Every client gets its token from one shared tokenactor cache. Tokens are
-short-lived, so the run goes through several expiry cycles; the summary shows
-how few token requests that took and whether any caller had to wait.`
+Every client gets its token from one strategy.AccessKey (one tokenactor
+cache) through the httpauth transport. Tokens are short-lived, so the run
+goes through several expiry cycles; the summary shows how few token requests
+that took and whether any caller had to wait.`
 
 func runDemo(ctx context.Context, e *env, args []string) int {
 	var cfg demoConfig
@@ -151,13 +150,16 @@ func demo(ctx context.Context, cfg demoConfig, progress io.Writer, tty bool) (*d
 
 	start := time.Now()
 	calls := &refreshLog{start: start}
-	cache := tokenactor.New(
-		&clientCredentials{cfg: clientcredentials.Config{ClientID: "demo", ClientSecret: secret, TokenURL: origin + "/token"}, client: hc},
+	key, err := strategy.NewAccessKey(
+		strategy.AccessKeyConfig{TokenURL: origin + "/token", ClientID: "demo", ClientSecret: secret, HTTPClient: hc},
 		tokenactor.WithRefreshWindow(cfg.window),
 		tokenactor.WithEventHook(calls.record),
 	)
-	defer cache.Close()
-	strat := &measured{cache: cache, start: start}
+	if err != nil {
+		return nil, err
+	}
+	defer key.Close()
+	strat := &measured{key: key, start: start}
 	api := &http.Client{Transport: &httpauth.Transport{Strategy: strat, Origins: []string{origin}, Base: base}}
 
 	runCtx, cancel := context.WithTimeout(ctx, cfg.duration)
@@ -321,10 +323,10 @@ func (s *clientStats) fail(err error) {
 	}
 }
 
-// measured is the cache as the API client's strategy, timing each lookup
-// for the client whose request asked for it.
+// measured is the access key strategy as the API client sees it, timing
+// each lookup for the client whose request asked for it.
 type measured struct {
-	cache *tokenactor.Cache[tokenactor.ServiceToken]
+	key *strategy.AccessKeyStrategy
 	start time.Time // start of the run; spans are measured from it
 	// expiresAt is the expiry of the last token handed out, in Unix
 	// nanoseconds, for the progress line.
@@ -333,7 +335,7 @@ type measured struct {
 
 func (m *measured) GetToken(ctx context.Context) (tokenactor.ServiceToken, error) {
 	start := time.Now()
-	tok, err := m.cache.Get(ctx)
+	tok, err := m.key.GetToken(ctx)
 	took := time.Since(start)
 	if s, ok := ctx.Value(statsKey{}).(*clientStats); ok {
 		s.lookups = append(s.lookups, span{at: start.Sub(m.start), took: took})
@@ -344,8 +346,8 @@ func (m *measured) GetToken(ctx context.Context) (tokenactor.ServiceToken, error
 	return tok, err
 }
 
-// Invalidate lets the transport report a rejected token to the cache.
-func (m *measured) Invalidate() { m.cache.Invalidate() }
+// Invalidate lets the transport report a rejected token to the strategy.
+func (m *measured) Invalidate() { m.key.Invalidate() }
 
 // showProgress reports the run once per tick until ctx ends: one line
 // redrawn in place on a terminal, a new line per second otherwise.
@@ -416,32 +418,4 @@ func percentile(ds []time.Duration, p int) time.Duration {
 	slices.Sort(ds)
 	i := (len(ds)*p + 99) / 100
 	return ds[max(i-1, 0)]
-}
-
-// clientCredentials is the demo's Refresher: an OAuth 2.0 client
-// credentials grant (RFC 6749 §4.4) for every Authenticate and Refresh.
-type clientCredentials struct {
-	cfg    clientcredentials.Config
-	client *http.Client
-}
-
-func (c *clientCredentials) Authenticate(ctx context.Context) (tokenactor.Entry[tokenactor.ServiceToken], error) {
-	var e tokenactor.Entry[tokenactor.ServiceToken]
-	tok, err := c.cfg.Token(context.WithValue(ctx, oauth2.HTTPClient, c.client))
-	if err != nil {
-		return e, err
-	}
-	return tokenactor.Entry[tokenactor.ServiceToken]{
-		Value: tokenactor.ServiceToken{
-			AccessToken: tokenactor.NewSecretToken(tok.AccessToken),
-			TokenType:   tok.Type(),
-			ExpiresAt:   tok.Expiry,
-		},
-		ExpiresAt:   tok.Expiry,
-		Refreshable: true,
-	}, nil
-}
-
-func (c *clientCredentials) Refresh(ctx context.Context, _ tokenactor.Entry[tokenactor.ServiceToken]) (tokenactor.Entry[tokenactor.ServiceToken], error) {
-	return c.Authenticate(ctx)
 }

@@ -270,6 +270,10 @@ func jsonReason(err error, n int) string {
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
 	switch {
+	case errors.Is(err, io.EOF):
+		return "empty"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "truncated JSON"
 	case errors.As(err, &syntaxErr) && syntaxErr.Offset >= int64(n) && strings.HasPrefix(syntaxErr.Error(), "unexpected end"):
 		return "truncated JSON"
 	case errors.As(err, &typeErr):

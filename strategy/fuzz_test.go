@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tokenactor/tokenactor"
 
@@ -77,4 +78,41 @@ func FuzzParseAccessKey(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzParseSessionFile checks that no file content makes the session parser
+// panic, and that a session it accepts survives a save and load unchanged.
+func FuzzParseSessionFile(f *testing.F) {
+	for _, seed := range []string{
+		`{"version":1,"token_url":"https://a.example/t","client_id":"c","access_token":"at","token_type":"Bearer","expires_at":"2030-01-01T00:00:00Z","refresh_token":"rt","scope":"s"}`,
+		`{"version":1,"refresh_token":"rt"}`,
+		`{"version":2,"access_token":"at"}`,
+		`{"version":1,"access_token":"a`,
+		`{"version":1,"access_token":"at"} trailing`,
+		`{"version":1,"access_token":"at","token_url":"ftp://x"}`,
+		``,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		sess, err := parseSessionFile("session.json", []byte(data))
+		if err != nil {
+			return
+		}
+		encoded, err := encodeSession(sess)
+		if err != nil {
+			t.Fatalf("encode accepted session: %v", err)
+		}
+		again, err := parseSessionFile("session.json", encoded)
+		if err != nil {
+			t.Fatalf("reparse: %v", err)
+		}
+		if fmt.Sprint(sessionParts(sess)) != fmt.Sprint(sessionParts(again)) {
+			t.Fatalf("round trip changed the session:\n%v\n%v", sessionParts(sess), sessionParts(again))
+		}
+	})
+}
+
+func sessionParts(s Session) []string {
+	return []string{s.TokenURL, s.ClientID, s.AccessToken.Reveal(), s.TokenType, s.ExpiresAt.UTC().Format(time.RFC3339Nano), s.RefreshToken.Reveal(), s.Scope}
 }

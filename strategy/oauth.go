@@ -1,0 +1,299 @@
+package strategy
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/benbjohnson/clock"
+
+	"github.com/tokenactor/tokenactor"
+)
+
+// adoptMargin is how long a saved access token must still be valid for a
+// strategy to adopt it instead of refreshing.
+const adoptMargin = 5 * time.Second
+
+// An OAuthConfig describes a long-lived user session kept in a
+// [TokenStore] and renewed with the refresh token grant (RFC 6749 §6).
+//
+// Printing an OAuthConfig with any fmt verb masks ClientSecret.
+type OAuthConfig struct {
+	// Store holds the session. Required.
+	Store TokenStore
+	// Profile names the session in the store. Empty means "default".
+	Profile string
+	// TokenURL is the token endpoint. Empty means the one saved with the
+	// session. It must be https, or http on a loopback host.
+	TokenURL string
+	// ClientID identifies the client. Empty means the one saved with the
+	// session.
+	ClientID string
+	// ClientSecret authenticates a confidential client; empty for a public
+	// client (a CLI), which sends only client_id.
+	ClientSecret string
+	// AuthStyle says how a client secret is sent. The zero value is HTTP
+	// Basic (RFC 6749 §2.3.1).
+	AuthStyle AuthStyle
+	// HTTPClient sends the token requests. Nil means a client with a 30 s
+	// timeout that does not follow redirects.
+	HTTPClient *http.Client
+	// Clock turns expires_in into ExpiresAt and decides whether a saved
+	// token is still valid. When set it is also given to the cache
+	// (tokenactor.WithClock, after the caller's options). Nil means
+	// clock.New().
+	Clock clock.Clock
+}
+
+// oauthConfigView is OAuthConfig without methods and with the secret
+// masked, for printing.
+type oauthConfigView struct {
+	Store        TokenStore
+	Profile      string
+	TokenURL     string
+	ClientID     string
+	ClientSecret tokenactor.SecretToken
+	AuthStyle    AuthStyle
+	HTTPClient   *http.Client
+	Clock        clock.Clock
+}
+
+// Format prints the config with ClientSecret masked, for every verb.
+func (c OAuthConfig) Format(f fmt.State, verb rune) {
+	formatMasked(f, verb, oauthConfigView{
+		Store: c.Store, Profile: c.Profile, TokenURL: c.TokenURL, ClientID: c.ClientID,
+		ClientSecret: tokenactor.NewSecretToken(c.ClientSecret), AuthStyle: c.AuthStyle,
+		HTTPClient: c.HTTPClient, Clock: c.Clock,
+	}, "strategy.OAuthConfig")
+}
+
+// An OAuthStrategy serves access tokens from a persisted user session and
+// renews them with the refresh token grant (RFC 6749 §6), in a
+// [tokenactor.Cache].
+//
+// # Refresh token rotation
+//
+// Servers may rotate refresh tokens: each refresh returns a new one and
+// the old one stops working; replaying it can revoke the whole session.
+// Several processes (or strategies) can share one session through the
+// store, so every refresh runs under the profile's store lock, and under it:
+//
+//   - the session is read from the store first; if it holds another access
+//     token than the one this strategy has and that token is still valid
+//     for a few seconds, another process already refreshed: the strategy
+//     adopts that session and sends no request;
+//   - otherwise it refreshes with the refresh token from the store (never
+//     an older one it may still hold), and saves the new session durably
+//     before the lock is released and before the access token is handed
+//     to any caller.
+//
+// If saving fails, the new session is kept in memory, the refresh reports
+// the error, and the next attempt saves it before anything else. After a
+// failure in which the server may have rotated the token without the
+// answer arriving (a connection lost mid-request), the next attempt can
+// only use the refresh token it has; a server that detects reuse then
+// answers invalid_grant, and the user must log in again.
+//
+// A store with no session (never logged in, or logged out) gives an error
+// matching tokenactor.ErrNotAuthenticated; a refused refresh (invalid_grant)
+// one matching ErrLoginRequired. Another process logging in again is picked
+// up by the next refresh.
+//
+// Create one with [NewOAuth]; the zero value is not usable. It is safe for
+// concurrent use. Call Close when done.
+type OAuthStrategy struct {
+	cache *tokenactor.Cache[oauthEntry]
+}
+
+var _ tokenactor.AuthStrategy = (*OAuthStrategy)(nil)
+
+// An oauthEntry is what the cache of an OAuthStrategy holds: the session as
+// last saved, whose access token callers get.
+type oauthEntry struct {
+	sess Session
+}
+
+// NewOAuth returns a strategy for the session cfg.Store holds under
+// cfg.Profile. It checks cfg (a *ConfigError if it cannot work) but reads
+// nothing yet: the first GetToken loads the session.
+func NewOAuth(cfg OAuthConfig, opts ...tokenactor.Option) (*OAuthStrategy, error) {
+	r, opts, err := newSessionRefresher(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &OAuthStrategy{cache: tokenactor.New[oauthEntry](r, opts...)}, nil
+}
+
+func newSessionRefresher(cfg OAuthConfig, opts []tokenactor.Option) (*sessionRefresher, []tokenactor.Option, error) {
+	if cfg.Store == nil {
+		return nil, nil, &ConfigError{Field: "OAuthConfig.Store", Reason: "nil"}
+	}
+	if cfg.Profile == "" {
+		cfg.Profile = DefaultProfile
+	}
+	if err := checkProfile(cfg.Profile); err != nil {
+		return nil, nil, &ConfigError{Field: "OAuthConfig.Profile", Reason: err.(*ConfigError).Reason}
+	}
+	if cfg.TokenURL != "" {
+		if err := checkTokenURL("OAuthConfig.TokenURL", cfg.TokenURL); err != nil {
+			return nil, nil, err
+		}
+	}
+	if cfg.AuthStyle != AuthStyleBasic && cfg.AuthStyle != AuthStyleBody {
+		return nil, nil, &ConfigError{Field: "OAuthConfig.AuthStyle", Reason: "unknown style " + cfg.AuthStyle.String()}
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = defaultHTTPClient()
+	}
+	clk, opts := cacheClock(cfg.Clock, opts)
+	cfg.Clock = clk
+	return &sessionRefresher{cfg: cfg}, opts, nil
+}
+
+// GetToken returns a valid access token, following the engine's refresh
+// model (see [tokenactor.Cache.Get]).
+func (s *OAuthStrategy) GetToken(ctx context.Context) (tokenactor.ServiceToken, error) {
+	e, err := s.cache.Get(ctx)
+	if err != nil {
+		return tokenactor.ServiceToken{}, err
+	}
+	return e.sess.serviceToken(), nil
+}
+
+// Invalidate reports that a service rejected the current token (HTTP 401):
+// the next GetToken waits for a refresh, or adopts a newer session from the
+// store.
+func (s *OAuthStrategy) Invalidate() { s.cache.Invalidate() }
+
+// Close stops the strategy's cache and waits for a refresh in flight to be
+// cancelled. It is idempotent and returns nil. The saved session stays.
+func (s *OAuthStrategy) Close() error { return s.cache.Close() }
+
+// sessionRefresher is the Refresher of an OAuthStrategy. The engine calls
+// it at most once at a time, each call ordered after the previous one by
+// the cache's loop, so its one mutable field needs no lock.
+type sessionRefresher struct {
+	cfg OAuthConfig // immutable
+
+	// unsaved is a session a refresh obtained but could not save, and
+	// rotatedFrom the refresh token it replaced. Owned by the call in
+	// flight.
+	unsaved     *Session
+	rotatedFrom tokenactor.SecretToken
+}
+
+// Authenticate loads the saved session, refreshing it first (under the
+// lock) if its access token is no longer valid.
+func (r *sessionRefresher) Authenticate(ctx context.Context) (tokenactor.Entry[oauthEntry], error) {
+	return r.renew(ctx, nil)
+}
+
+// Refresh renews current: it adopts a newer saved session, or refreshes.
+func (r *sessionRefresher) Refresh(ctx context.Context, current tokenactor.Entry[oauthEntry]) (tokenactor.Entry[oauthEntry], error) {
+	return r.renew(ctx, &current.Value.sess)
+}
+
+// renew does the work of both calls under the profile's lock. current is
+// the session the cache holds, nil on Authenticate.
+func (r *sessionRefresher) renew(ctx context.Context, current *Session) (tokenactor.Entry[oauthEntry], error) {
+	unlock, err := r.cfg.Store.Lock(ctx, r.cfg.Profile)
+	if err != nil {
+		return tokenactor.Entry[oauthEntry]{}, err
+	}
+	defer unlock()
+	saved, err := r.cfg.Store.Load(ctx, r.cfg.Profile)
+	if err != nil {
+		return tokenactor.Entry[oauthEntry]{}, err
+	}
+	if r.unsaved != nil {
+		// A refresh we made is not saved yet. If the store still holds the
+		// session it replaced, ours is the newest: save it now.
+		pending := *r.unsaved
+		if saved.RefreshToken != r.rotatedFrom {
+			r.unsaved = nil // someone logged in again since; theirs wins
+		} else if err := r.cfg.Store.Save(ctx, r.cfg.Profile, pending); err != nil {
+			return tokenactor.Entry[oauthEntry]{}, err
+		} else {
+			r.unsaved = nil
+			saved = pending
+		}
+	}
+	now := r.cfg.Clock.Now()
+	if r.adoptable(saved, current, now) {
+		return entryOf(saved), nil
+	}
+	if saved.RefreshToken.IsZero() {
+		return tokenactor.Entry[oauthEntry]{}, ErrSessionExpired
+	}
+	next, err := r.refresh(ctx, saved)
+	if err != nil {
+		return tokenactor.Entry[oauthEntry]{}, err
+	}
+	if err := r.cfg.Store.Save(ctx, r.cfg.Profile, next); err != nil {
+		r.unsaved, r.rotatedFrom = &next, saved.RefreshToken
+		return tokenactor.Entry[oauthEntry]{}, fmt.Errorf("strategy: refreshed session not saved, not used yet: %w", err)
+	}
+	return entryOf(next), nil
+}
+
+// adoptable reports whether the saved session can be served as is: its
+// access token is valid for adoptMargin more and it is not the token the
+// cache holds (which is due for renewal, or was rejected).
+func (r *sessionRefresher) adoptable(saved Session, current *Session, now time.Time) bool {
+	if saved.AccessToken.IsZero() {
+		return false
+	}
+	if current != nil && saved.AccessToken.Reveal() == current.AccessToken.Reveal() {
+		return false
+	}
+	return saved.ExpiresAt.IsZero() || now.Add(adoptMargin).Before(saved.ExpiresAt)
+}
+
+// refresh makes the refresh token grant (RFC 6749 §6) for saved and returns
+// the new session. A server that does not rotate returns no refresh token;
+// the old one is kept.
+func (r *sessionRefresher) refresh(ctx context.Context, saved Session) (Session, error) {
+	tokenURL, clientID := r.cfg.TokenURL, r.cfg.ClientID
+	if tokenURL == "" {
+		tokenURL = saved.TokenURL
+	}
+	if clientID == "" {
+		clientID = saved.ClientID
+	}
+	if tokenURL == "" {
+		return Session{}, &ConfigError{Field: "OAuthConfig.TokenURL", Reason: "empty, and the saved session has none"}
+	}
+	if err := checkTokenURL("token URL", tokenURL); err != nil {
+		return Session{}, err
+	}
+	auth := clientAuth{id: clientID, secret: tokenactor.NewSecretToken(r.cfg.ClientSecret), style: r.cfg.AuthStyle}
+	ep := &endpoint{url: tokenURL, client: r.cfg.HTTPClient, auth: auth, clock: r.cfg.Clock}
+	resp, err := ep.token(ctx, url.Values{
+		"grant_type":    {"refresh_token"},
+		"refresh_token": {saved.RefreshToken.Reveal()},
+	})
+	if err != nil {
+		return Session{}, err
+	}
+	next := Session{
+		TokenURL: tokenURL, ClientID: clientID,
+		AccessToken: resp.accessToken, TokenType: resp.tokenType, ExpiresAt: resp.expiresAt,
+		RefreshToken: resp.refreshToken, Scope: resp.scope,
+	}
+	if next.RefreshToken.IsZero() {
+		next.RefreshToken = saved.RefreshToken
+	}
+	if next.Scope == "" {
+		next.Scope = saved.Scope
+	}
+	return next, nil
+}
+
+// entryOf makes the cache entry for a session. Every entry is refreshable,
+// even without a refresh token: renewing then means adopting a session
+// another process saved (a new login), or reporting ErrSessionExpired.
+func entryOf(s Session) tokenactor.Entry[oauthEntry] {
+	return tokenactor.Entry[oauthEntry]{Value: oauthEntry{sess: s}, ExpiresAt: s.ExpiresAt, Refreshable: true}
+}

@@ -326,7 +326,7 @@ func (s *clientStats) fail(err error) {
 // measured is the access key strategy as the API client sees it, timing
 // each lookup for the client whose request asked for it.
 type measured struct {
-	key *strategy.AccessKeyStrategy
+	key   *strategy.AccessKeyStrategy
 	start time.Time // start of the run; spans are measured from it
 	// expiresAt is the expiry of the last token handed out, in Unix
 	// nanoseconds, for the progress line.

@@ -20,6 +20,11 @@ type authServer struct {
 
 	clientID string
 	lifetime time.Duration
+	// autoApprove approves every device login at its second poll, as if
+	// the user entered the code in between.
+	autoApprove bool
+	// deny declines every device login, as a user clicking "deny" would.
+	deny bool
 
 	refreshes atomic.Int64 // refresh grants answered with a token
 
@@ -119,7 +124,10 @@ func (s *authServer) deviceGrant(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	d, ok := s.devices[r.PostForm.Get("device_code")]
-	approved := ok && s.approved[d.userCode]
+	if ok {
+		d.polled++
+	}
+	approved := ok && (s.approved[d.userCode] || s.autoApprove && d.polled > 1)
 	if approved {
 		delete(s.devices, r.PostForm.Get("device_code"))
 	}
@@ -127,6 +135,8 @@ func (s *authServer) deviceGrant(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case !ok:
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "unknown device code")
+	case s.deny:
+		oauthError(w, http.StatusBadRequest, "access_denied", "the user said no")
 	case !approved:
 		oauthError(w, http.StatusBadRequest, "authorization_pending", "")
 	default:

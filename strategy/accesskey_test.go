@@ -220,7 +220,10 @@ func TestSecretsAreNeverPrinted(t *testing.T) {
 	cfg := key.Config("https://auth.example/token")
 	var logged strings.Builder
 	slog.New(slog.NewJSONHandler(&logged, nil)).Info("cfg", "cfg", cfg, "key", key)
+	oauthCfg := strategy.OAuthConfig{ClientID: "svc", ClientSecret: "hunter2-secret"}
+	deviceCfg := strategy.DeviceCodeConfig{ClientID: "svc", ClientSecret: "hunter2-secret"}
 	outputs := []string{
+		fmt.Sprintf("%+v", oauthCfg), fmt.Sprintf("%#v", oauthCfg), fmt.Sprintf("%+v", deviceCfg), fmt.Sprintf("%#v", &deviceCfg),
 		fmt.Sprintf("%v", key), fmt.Sprintf("%+v", key), fmt.Sprintf("%#v", key), fmt.Sprintf("%s", key),
 		fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprintf("%s", cfg),
 		fmt.Sprint(&cfg), logged.String(),

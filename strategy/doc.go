@@ -13,8 +13,9 @@
 // The token endpoint's refusals (RFC 6749 §5.2) are an [*OAuthError];
 // answers that are not OAuth errors (an HTML 502 page) are an [*HTTPError];
 // a success answer that cannot be used (no access_token, an absurd
-// lifetime, a body over 1 MiB) is an [*InvalidResponseError]. Callers branch
-// on two sentinels with errors.Is:
+// lifetime, a body over 1 MiB) is an [*InvalidResponseError]; no answer at
+// all (connection refused, timeout) is a [*NetworkError]. Callers branch on
+// two sentinels with errors.Is:
 //
 //   - [ErrLoginRequired]: the credentials or the session were refused
 //     (invalid_grant, invalid_client, ...). Retrying will not help; log in

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 
 	"github.com/tokenactor/tokenactor"
 	"github.com/tokenactor/tokenactor/strategy"
@@ -78,4 +80,58 @@ func ExampleOAuthError() {
 	// Output:
 	// 401 invalid_client
 	// log in again
+}
+
+func ExampleNewAuto() {
+	// In a program, leave Getenv nil to read the process environment:
+	//   export TOKENACTOR_ACCESS_KEY=svc.s3cret
+	//   export TOKENACTOR_TOKEN_URL=https://auth.example/token
+	environment := map[string]string{
+		"TOKENACTOR_ACCESS_KEY": "svc.s3cret",
+		"TOKENACTOR_TOKEN_URL":  "https://auth.example/token",
+	}
+	s, err := strategy.NewAuto(strategy.AutoConfig{Getenv: func(k string) string { return environment[k] }})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	fmt.Println(s.Source())
+
+	// With nothing configured, the error matches ErrNotAuthenticated.
+	_, err = strategy.NewAuto(strategy.AutoConfig{Getenv: func(k string) string {
+		return map[string]string{"TOKENACTOR_CONFIG_DIR": "/nonexistent"}[k]
+	}})
+	fmt.Println(errors.Is(err, tokenactor.ErrNotAuthenticated))
+	// Output:
+	// environment: TOKENACTOR_ACCESS_KEY
+	// true
+}
+
+func ExampleNewFileStore() {
+	dir, err := os.MkdirTemp("", "tokenactor-example")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+
+	store := strategy.NewFileStore(dir) // strategy.DefaultConfigDir() in a program
+	ctx := context.Background()
+	err = store.Save(ctx, "work", strategy.Session{
+		TokenURL:     "https://auth.example/token",
+		ClientID:     "cli",
+		RefreshToken: tokenactor.NewSecretToken("rt-secret"),
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	sess, _ := store.Load(ctx, "work")
+	fmt.Printf("%s %s\n", filepath.Base(store.Path("work")), sess.RefreshToken)
+	_, err = store.Load(ctx, "other")
+	fmt.Println(errors.Is(err, tokenactor.ErrNotAuthenticated))
+	// Output:
+	// work.json [REDACTED]
+	// true
 }

@@ -116,3 +116,37 @@ func FuzzParseSessionFile(f *testing.F) {
 func sessionParts(s Session) []string {
 	return []string{s.TokenURL, s.ClientID, s.AccessToken.Reveal(), s.TokenType, s.ExpiresAt.UTC().Format(time.RFC3339Nano), s.RefreshToken.Reveal(), s.Scope}
 }
+
+// FuzzParseDeviceAuthorization checks that no device authorization response
+// makes the parser panic, and that what it accepts is safe to show and
+// bounded in time.
+func FuzzParseDeviceAuthorization(f *testing.F) {
+	for _, seed := range []string{
+		`{"device_code":"d","user_code":"WDJB-MJHT","verification_uri":"https://a.example/device","expires_in":1800,"interval":5}`,
+		`{"device_code":"d","user_code":"U","verification_url":"https://a.example/d","expires_in":"600"}`,
+		`{"device_code":"d","user_code":"U","verification_uri":"javascript:alert(1)","expires_in":600}`,
+		`{"device_code":"d","user_code":"\u001b[2J","verification_uri":"https://a.example/d","expires_in":600}`,
+		`{"device_code":"d","user_code":"U","verification_uri":"https://a.example/d","expires_in":600,"interval":1e300}`,
+		`{"device_code":"d"`,
+		`[]`,
+	} {
+		f.Add(seed)
+	}
+	now := fakeclock.Start
+	f.Fuzz(func(t *testing.T, body string) {
+		da, code, err := parseDeviceAuthorization([]byte(body), now)
+		if err != nil {
+			return
+		}
+		switch {
+		case code.IsZero() || da.UserCode == "":
+			t.Fatal("accepted empty codes")
+		case !printableText(da.UserCode) || !printableURL(da.VerificationURI):
+			t.Fatalf("accepted unprintable text: %q %q", da.UserCode, da.VerificationURI)
+		case da.Interval <= 0 || da.Interval > maxPollInterval:
+			t.Fatalf("accepted interval %v", da.Interval)
+		case !da.ExpiresAt.After(now) || da.ExpiresAt.Sub(now) > maxDeviceCodeLifetime:
+			t.Fatalf("accepted lifetime %v", da.ExpiresAt.Sub(now))
+		}
+	})
+}

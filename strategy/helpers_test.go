@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"time"
 )
 
 // handlerTransport is an in-memory http.RoundTripper that serves requests
@@ -130,4 +131,66 @@ func (s *rotatingServer) counts() (refreshes, replays int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.refreshes, s.replays
+}
+
+// deviceServer follows RFC 8628: /device issues a device code, /token
+// answers polls from a script ("pending", "slow_down", "denied",
+// "expired", "busy" for a 503, "ok" for a token) and "pending" once the
+// script runs out. It records when each poll came, relative to start.
+type deviceServer struct {
+	interval  int // 0: leave it out
+	expiresIn int
+	start     time.Time
+
+	mu     sync.Mutex
+	script []string
+	polls  []time.Duration
+	bad    []string // protocol violations seen
+}
+
+func (s *deviceServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r.ParseForm()
+	w.Header().Set("Content-Type", "application/json")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.PostForm.Get("client_id") != "cli" {
+		s.bad = append(s.bad, "no client_id")
+	}
+	switch r.URL.Path {
+	case "/device":
+		if r.PostForm.Get("scope") != "openid offline_access" {
+			s.bad = append(s.bad, "scope "+r.PostForm.Get("scope"))
+		}
+		resp := map[string]any{
+			"device_code": "dev-code-secret", "user_code": "WDJB-MJHT",
+			"verification_uri": "https://auth.example/device", "expires_in": s.expiresIn,
+		}
+		if s.interval > 0 {
+			resp["interval"] = s.interval
+		}
+		json.NewEncoder(w).Encode(resp)
+	case "/token":
+		if r.PostForm.Get("grant_type") != "urn:ietf:params:oauth:grant-type:device_code" || r.PostForm.Get("device_code") != "dev-code-secret" {
+			s.bad = append(s.bad, "bad poll")
+		}
+		s.polls = append(s.polls, time.Since(s.start))
+		answer := "pending"
+		if len(s.script) > 0 {
+			answer, s.script = s.script[0], s.script[1:]
+		}
+		codes := map[string]string{"pending": "authorization_pending", "slow_down": "slow_down", "denied": "access_denied", "expired": "expired_token"}
+		switch answer {
+		case "ok":
+			json.NewEncoder(w).Encode(map[string]any{
+				"access_token": "at-device", "token_type": "Bearer", "expires_in": 3600, "refresh_token": "rt-device",
+			})
+		case "busy":
+			w.WriteHeader(http.StatusServiceUnavailable)
+		default:
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `{"error":%q}`, codes[answer])
+		}
+	default:
+		http.NotFound(w, r)
+	}
 }

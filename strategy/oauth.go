@@ -104,7 +104,9 @@ func (c OAuthConfig) Format(f fmt.State, verb rune) {
 // Create one with [NewOAuth]; the zero value is not usable. It is safe for
 // concurrent use. Call Close when done.
 type OAuthStrategy struct {
-	cache *tokenactor.Cache[oauthEntry]
+	cache   *tokenactor.Cache[oauthEntry]
+	store   TokenStore
+	profile string
 }
 
 var _ tokenactor.AuthStrategy = (*OAuthStrategy)(nil)
@@ -123,7 +125,7 @@ func NewOAuth(cfg OAuthConfig, opts ...tokenactor.Option) (*OAuthStrategy, error
 	if err != nil {
 		return nil, err
 	}
-	return &OAuthStrategy{cache: tokenactor.New[oauthEntry](r, opts...)}, nil
+	return &OAuthStrategy{cache: tokenactor.New[oauthEntry](r, opts...), store: r.cfg.Store, profile: r.cfg.Profile}, nil
 }
 
 func newSessionRefresher(cfg OAuthConfig, opts []tokenactor.Option) (*sessionRefresher, []tokenactor.Option, error) {
@@ -166,6 +168,23 @@ func (s *OAuthStrategy) GetToken(ctx context.Context) (tokenactor.ServiceToken, 
 // the next GetToken waits for a refresh, or adopts a newer session from the
 // store.
 func (s *OAuthStrategy) Invalidate() { s.cache.Invalidate() }
+
+// Logout deletes the saved session under the profile's lock and drops the
+// cached token. This and every other strategy using the session then fail
+// with an error matching tokenactor.ErrNotAuthenticated at their next
+// refresh. It does not revoke the tokens at the server.
+func (s *OAuthStrategy) Logout(ctx context.Context) error {
+	unlock, err := s.store.Lock(ctx, s.profile)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := s.store.Delete(ctx, s.profile); err != nil {
+		return err
+	}
+	s.cache.Invalidate()
+	return nil
+}
 
 // Close stops the strategy's cache and waits for a refresh in flight to be
 // cancelled. It is idempotent and returns nil. The saved session stays.

@@ -258,3 +258,37 @@ func ExampleNewOAuth() {
 	fmt.Println(tok.AccessToken.Reveal(), saved.RefreshToken.Reveal())
 	// Output: at-1 rt-1
 }
+
+func TestOAuthSharedSessionOneRefreshPerExpiry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newRotatingServer(600)
+		store := strategy.NewMemoryStore()
+		store.Save(t.Context(), strategy.DefaultProfile, seedSession("https://auth.example/token", time.Now()))
+		cfg := strategy.OAuthConfig{Store: store, HTTPClient: memClient(srv)}
+		a, b := newOAuth(t, cfg), newOAuth(t, cfg)
+
+		const periods = 5
+		var seen [][]string
+		for range periods {
+			seen = append(seen, []string{mustToken(t, a), mustToken(t, b)})
+			// Into the refresh window (the last 90 s): both start a
+			// background refresh at the same instant.
+			time.Sleep(600*time.Second - 90*time.Second + time.Second)
+			a.GetToken(t.Context())
+			b.GetToken(t.Context())
+			synctest.Wait()
+		}
+		var want [][]string
+		for i := range periods {
+			n := fmt.Sprintf("at-%d", i+1)
+			want = append(want, []string{n, n})
+		}
+		if diff := cmp.Diff(want, seen); diff != "" {
+			t.Errorf("tokens per period (-want +got):\n%s", diff)
+		}
+		refreshes, replays := srv.counts()
+		if diff := cmp.Diff([2]int{periods + 1, 0}, [2]int{refreshes, replays}); diff != "" {
+			t.Errorf("refreshes, replays (-want +got):\n%s", diff)
+		}
+	})
+}

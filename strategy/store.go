@@ -112,11 +112,13 @@ func checkProfile(p string) error {
 // one process that should share one session. The zero value is not usable;
 // create one with [NewMemoryStore]. It is safe for concurrent use.
 type MemoryStore struct {
-	// locks holds one lock per profile: a channel with buffer 1, full while
-	// the lock is held. Created under mu, never removed.
-	mu       chan struct{} // buffer 1: guards sessions and locks; full while held
+	// mu guards sessions and locks: a channel with buffer 1, full while
+	// held (see guard).
+	mu       chan struct{}
 	sessions map[string]Session
-	locks    map[string]chan struct{}
+	// locks holds one lock per profile: a channel with buffer 1, full while
+	// the profile is locked. Created under mu, never removed.
+	locks map[string]chan struct{}
 }
 
 // NewMemoryStore returns an empty store.

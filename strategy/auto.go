@@ -1,0 +1,227 @@
+package strategy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/benbjohnson/clock"
+
+	"github.com/tokenactor/tokenactor"
+)
+
+// Environment variables read by [NewAuto] and [DefaultConfigDir].
+const (
+	// EnvAccessKey holds a one-string access key, "<client id>.<secret>"
+	// (see ParseAccessKey).
+	EnvAccessKey = "TOKENACTOR_ACCESS_KEY"
+	// EnvClientID and EnvClientSecret hold client credentials as two
+	// variables, an alternative to EnvAccessKey.
+	EnvClientID     = "TOKENACTOR_CLIENT_ID"
+	EnvClientSecret = "TOKENACTOR_CLIENT_SECRET"
+	// EnvTokenURL is the token endpoint for credentials from the
+	// environment, and overrides the one saved with a profile's session.
+	EnvTokenURL = "TOKENACTOR_TOKEN_URL"
+	// EnvProfile names the profile to use; "default" if unset.
+	EnvProfile = "TOKENACTOR_PROFILE"
+	// EnvConfigDir is the directory of saved sessions; by default
+	// os.UserConfigDir()/tokenactor.
+	EnvConfigDir = "TOKENACTOR_CONFIG_DIR"
+)
+
+// ErrNoCredentials reports that NewAuto found no credentials anywhere. It
+// matches tokenactor.ErrNotAuthenticated.
+var ErrNoCredentials = fmt.Errorf("strategy: no credentials found: %w", tokenactor.ErrNotAuthenticated)
+
+// DefaultConfigDir returns the directory of saved sessions: $TOKENACTOR_CONFIG_DIR
+// if set, else os.UserConfigDir()/tokenactor (~/.config/tokenactor on
+// Linux, ~/Library/Application Support/tokenactor on macOS,
+// %AppData%\tokenactor on Windows).
+func DefaultConfigDir() (string, error) { return configDir(os.Getenv) }
+
+func configDir(getenv func(string) string) (string, error) {
+	if dir := getenv(EnvConfigDir); dir != "" {
+		return dir, nil
+	}
+	base, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("strategy: no config directory (set %s): %w", EnvConfigDir, err)
+	}
+	return filepath.Join(base, "tokenactor"), nil
+}
+
+// An AutoConfig says where [NewAuto] looks for credentials. Every field is
+// optional; the zero value detects from the environment and the default
+// profile store.
+type AutoConfig struct {
+	// AccessKey, if not nil, is used as is: explicit configuration wins.
+	AccessKey *AccessKeyConfig
+	// OAuth, if not nil and AccessKey is nil, is used as is.
+	OAuth *OAuthConfig
+	// TokenURL is the token endpoint for credentials found in the
+	// environment when TOKENACTOR_TOKEN_URL is unset.
+	TokenURL string
+	// Scopes and Audience are requested with credentials found in the
+	// environment.
+	Scopes   []string
+	Audience string
+	// Store holds saved sessions. Nil means a FileStore in
+	// DefaultConfigDir().
+	Store TokenStore
+	// Profile names the saved session. Empty means $TOKENACTOR_PROFILE, or
+	// "default".
+	Profile string
+	// HTTPClient and Clock are given to the strategy chosen from the
+	// environment or the store (see AccessKeyConfig).
+	HTTPClient *http.Client
+	Clock      clock.Clock
+	// Getenv reads environment variables. Nil means os.Getenv.
+	Getenv func(string) string
+}
+
+// closingStrategy is what every strategy of this package is.
+type closingStrategy interface {
+	tokenactor.AuthStrategy
+	Close() error
+}
+
+// An AutoStrategy is the strategy [NewAuto] chose. GetToken, Invalidate
+// and Close go to it.
+//
+// Create one with NewAuto; the zero value is not usable. It is safe for
+// concurrent use. Call Close when done.
+type AutoStrategy struct {
+	inner  closingStrategy
+	source string
+}
+
+var _ tokenactor.AuthStrategy = (*AutoStrategy)(nil)
+
+// NewAuto picks credentials in this order and returns a strategy for the
+// first found:
+//
+//  1. cfg.AccessKey, then cfg.OAuth: explicit configuration;
+//  2. TOKENACTOR_ACCESS_KEY, then TOKENACTOR_CLIENT_ID with
+//     TOKENACTOR_CLIENT_SECRET: client credentials (an AccessKeyStrategy)
+//     at TOKENACTOR_TOKEN_URL or cfg.TokenURL;
+//  3. a session saved in the store under the profile (an OAuthStrategy),
+//     refreshed at TOKENACTOR_TOKEN_URL if set, else at the URL saved
+//     with it;
+//
+// and otherwise fails with an error matching ErrNoCredentials and
+// tokenactor.ErrNotAuthenticated. Credentials that are present but broken
+// (a malformed key, a client ID without a secret, a corrupt session file)
+// are reported, not skipped. NewAuto reads the store but sends no request.
+func NewAuto(cfg AutoConfig, opts ...tokenactor.Option) (*AutoStrategy, error) {
+	getenv := cfg.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	switch {
+	case cfg.AccessKey != nil:
+		s, err := NewAccessKey(*cfg.AccessKey, opts...)
+		return wrapAuto(s, err, "config: access key")
+	case cfg.OAuth != nil:
+		s, err := NewOAuth(*cfg.OAuth, opts...)
+		return wrapAuto(s, err, "config: OAuth session")
+	}
+
+	tokenURL := getenv(EnvTokenURL)
+	if tokenURL == "" {
+		tokenURL = cfg.TokenURL
+	}
+	envKey := func(source, id, secret string) (*AutoStrategy, error) {
+		if tokenURL == "" {
+			return nil, &ConfigError{Field: EnvTokenURL, Reason: "unset, and needed with " + source}
+		}
+		s, err := NewAccessKey(AccessKeyConfig{
+			TokenURL: tokenURL, ClientID: id, ClientSecret: secret, Scopes: cfg.Scopes,
+			Audience: cfg.Audience, HTTPClient: cfg.HTTPClient, Clock: cfg.Clock,
+		}, opts...)
+		return wrapAuto(s, err, "environment: "+source)
+	}
+	if raw := getenv(EnvAccessKey); raw != "" {
+		key, err := ParseAccessKey(raw)
+		if err != nil {
+			return nil, fmt.Errorf("strategy: %s: %w", EnvAccessKey, err)
+		}
+		return envKey(EnvAccessKey, key.ID, key.Secret.Reveal())
+	}
+	id, secret := getenv(EnvClientID), getenv(EnvClientSecret)
+	switch {
+	case id != "" && secret != "":
+		return envKey(EnvClientID, id, secret)
+	case id != "":
+		return nil, &ConfigError{Field: EnvClientSecret, Reason: "unset while " + EnvClientID + " is set"}
+	case secret != "":
+		return nil, &ConfigError{Field: EnvClientID, Reason: "unset while " + EnvClientSecret + " is set"}
+	}
+
+	profile := cfg.Profile
+	if profile == "" {
+		profile = getenv(EnvProfile)
+	}
+	if profile == "" {
+		profile = DefaultProfile
+	}
+	store, where := cfg.Store, "the configured store"
+	if store == nil {
+		dir, err := configDir(getenv)
+		if err != nil {
+			return nil, err
+		}
+		fs := NewFileStore(dir)
+		store, where = fs, fs.Path(profile)
+	}
+	if err := checkProfile(profile); err != nil {
+		return nil, err
+	}
+	if _, err := store.Load(context.Background(), profile); err != nil {
+		if errors.Is(err, ErrNoSession) {
+			return nil, fmt.Errorf("%w: set %s, or %s and %s, or log in to save a session in %s",
+				ErrNoCredentials, EnvAccessKey, EnvClientID, EnvClientSecret, where)
+		}
+		return nil, err
+	}
+	s, err := NewOAuth(OAuthConfig{
+		Store: store, Profile: profile, TokenURL: getenv(EnvTokenURL),
+		HTTPClient: cfg.HTTPClient, Clock: cfg.Clock,
+	}, opts...)
+	return wrapAuto(s, err, "profile "+profile+" in "+where)
+}
+
+// wrapAuto returns s as an AutoStrategy, or err (s is then a nil pointer
+// and is not used).
+func wrapAuto(s closingStrategy, err error, source string) (*AutoStrategy, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &AutoStrategy{inner: s, source: source}, nil
+}
+
+// Source says where the credentials came from, for example
+// "environment: TOKENACTOR_ACCESS_KEY" or "profile default in
+// /home/me/.config/tokenactor/default.json". It never contains a secret.
+func (s *AutoStrategy) Source() string { return s.source }
+
+// Strategy returns the strategy chosen: an *AccessKeyStrategy or an
+// *OAuthStrategy.
+func (s *AutoStrategy) Strategy() tokenactor.AuthStrategy { return s.inner }
+
+// GetToken returns a token from the chosen strategy.
+func (s *AutoStrategy) GetToken(ctx context.Context) (tokenactor.ServiceToken, error) {
+	return s.inner.GetToken(ctx)
+}
+
+// Invalidate reports that a service rejected the current token.
+func (s *AutoStrategy) Invalidate() {
+	if inv, ok := s.inner.(interface{ Invalidate() }); ok {
+		inv.Invalidate()
+	}
+}
+
+// Close closes the chosen strategy.
+func (s *AutoStrategy) Close() error { return s.inner.Close() }

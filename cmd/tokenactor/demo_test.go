@@ -14,7 +14,7 @@ import (
 
 func newTestEnv() (*env, *bytes.Buffer, *bytes.Buffer) {
 	var stdout, stderr bytes.Buffer
-	return &env{stdout: &stdout, stderr: &stderr, stdin: strings.NewReader(""), getenv: func(string) string { return "" }}, &stdout, &stderr
+	return &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}, &stdout, &stderr
 }
 
 // TestDemoRuns runs the demo command as a user would, with small flags.

@@ -8,8 +8,9 @@
 // Run "tokenactor --help" for the commands and "tokenactor <command> --help"
 // for a command's flags. Start with "tokenactor demo": it needs no setup.
 //
-// Exit status: 0 success, 1 failure, 2 usage error, 3 not authenticated
-// (run "tokenactor login" or set credentials).
+// Exit status: 0 success, 1 failure, 2 usage or configuration error, 3 not
+// authenticated (run "tokenactor login" or set credentials), 4 server or
+// network unavailable (try again later).
 package main
 
 import (
@@ -24,24 +25,25 @@ import (
 	"syscall"
 )
 
-// Exit codes. A shell user branches on them: 2 means fix the command line,
-// 3 means log in, 1 is anything else (network, server, file system).
+// Exit codes. A shell user branches on them: 2 means fix the command line
+// or a setting, 3 means log in, 4 means try again later, 1 is anything else.
 const (
 	exitOK               = 0
 	exitFailure          = 1
 	exitUsage            = 2
 	exitNotAuthenticated = 3
+	exitTemporary        = 4
 )
 
 // env is what a command may touch of the outside world. Tests fill it with
 // buffers and a fake environment.
 type env struct {
 	stdout, stderr io.Writer
-	stdin          io.Reader
 	// getenv reads an environment variable.
 	getenv func(string) string
-	// tty reports that stdout is a terminal, so progress may redraw one line.
-	tty bool
+	// tty and errTTY report that stdout and stderr are terminals, where
+	// progress may redraw one line.
+	tty, errTTY bool
 }
 
 // A command is one subcommand.
@@ -55,12 +57,17 @@ type command struct {
 func commands() []command {
 	return []command{
 		{name: "demo", summary: "run hundreds of clients against an embedded token server (no setup needed)", run: runDemo},
+		{name: "token", summary: "print a valid access token for the detected credentials", run: runToken},
+		{name: "login", summary: "log in with a code shown here and entered in a browser (device flow)", run: runLogin},
+		{name: "logout", summary: "remove the saved session", run: runLogout},
+		{name: "status", summary: "show which credentials are used, whose, until when, and where stored", run: runStatus},
 	}
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	e := &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin, getenv: os.Getenv, tty: isTerminal(os.Stdout)}
+	e := &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
+		tty: isTerminal(os.Stdout), errTTY: isTerminal(os.Stderr)}
 	code := run(ctx, e, os.Args[1:])
 	stop()
 	os.Exit(code)
@@ -94,7 +101,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, "\nRun 'tokenactor <command> --help' for a command's flags.\n")
-	fmt.Fprint(w, "Exit status: 0 success, 1 failure, 2 usage error, 3 not authenticated.\n")
+	fmt.Fprint(w, "Exit status: 0 success, 1 failure, 2 usage or configuration error,\n3 not authenticated (log in or set credentials), 4 server or network unavailable.\n")
 }
 
 // parseFlags parses a command's flags. It returns done and the exit code

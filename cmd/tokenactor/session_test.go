@@ -417,3 +417,39 @@ func TestParallelTokenRefreshesOnce(t *testing.T) {
 		t.Errorf("%d refresh grants for %d parallel runs, want 1", got, n)
 	}
 }
+
+func TestStatusOfSessionWithoutRefreshToken(t *testing.T) {
+	tests := []struct {
+		name      string
+		expiresIn time.Duration
+		wantCode  int
+		wantOut   string
+	}{
+		{name: "still valid", expiresIn: time.Hour, wantCode: exitOK, wantOut: "valid until"},
+		{name: "expired", expiresIn: -time.Hour, wantCode: exitNotAuthenticated, wantOut: "expired at"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCLI(t)
+			store := strategy.NewFileStore(c.env[strategy.EnvConfigDir])
+			err := store.Save(context.Background(), "default", strategy.Session{
+				TokenURL: "https://auth.example.com/token", ClientID: "cli",
+				AccessToken: tokenactor.NewSecretToken("only-access-token"), TokenType: "Bearer",
+				ExpiresAt: time.Now().Add(tt.expiresIn),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := c.run("status")
+			if r.code != tt.wantCode {
+				t.Errorf("exit %d, want %d; stderr:\n%s", r.code, tt.wantCode, r.stderr)
+			}
+			for _, want := range []string{tt.wantOut, "no refresh token: log in again when the access token expires"} {
+				if !strings.Contains(r.stdout, want) {
+					t.Errorf("status lacks %q:\n%s", want, r.stdout)
+				}
+			}
+			noSecrets(t, r.stdout+r.stderr, "only-access-token")
+		})
+	}
+}

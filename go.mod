@@ -1,6 +1,6 @@
 module github.com/tokenactor/tokenactor
 
-go 1.25
+go 1.25.0
 
 require (
 	github.com/benbjohnson/clock v1.3.5
@@ -8,6 +8,7 @@ require (
 	github.com/google/go-cmp v0.7.0
 	github.com/redis/go-redis/v9 v9.17.3
 	go.uber.org/goleak v1.3.0
+	golang.org/x/oauth2 v0.36.0
 )
 
 require (

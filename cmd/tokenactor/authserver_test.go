@@ -1,0 +1,183 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// authServer is the authorization server the login, token and status tests
+// run against on loopback: the device authorization grant (RFC 8628) for a
+// public client, the refresh token grant with rotation (RFC 6749 §6), and
+// the demo's client credentials grant.
+type authServer struct {
+	*httptest.Server
+	cc *tokenServer // client credentials and the protected API
+
+	clientID string
+	lifetime time.Duration
+	// autoApprove approves every device login at its second poll, as if
+	// the user entered the code in between.
+	autoApprove bool
+	// deny declines every device login, as a user clicking "deny" would.
+	deny bool
+
+	refreshes atomic.Int64 // refresh grants answered with a token
+
+	mu       sync.Mutex
+	devices  map[string]*deviceAuth // device code → state
+	refresh  map[string]bool        // live refresh tokens
+	approved map[string]bool        // user codes the "user" approved
+}
+
+type deviceAuth struct {
+	userCode string
+	expires  time.Time
+	polled   int
+}
+
+func newAuthServer(t *testing.T) *authServer {
+	t.Helper()
+	secret, err := newToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &authServer{
+		cc:       &tokenServer{clientID: "svc", clientSecret: secret, lifetime: time.Hour},
+		clientID: "cli",
+		lifetime: time.Hour,
+		devices:  map[string]*deviceAuth{},
+		refresh:  map[string]bool{},
+		approved: map[string]bool{},
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /device", s.deviceAuthorization)
+	mux.HandleFunc("POST /token", s.token)
+	mux.HandleFunc("GET /api", s.cc.api)
+	s.Server = httptest.NewServer(mux)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// approve is the user entering code at the verification URI.
+func (s *authServer) approve(code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.approved[code] = true
+}
+
+// revokeAll ends every session, as an administrator would.
+func (s *authServer) revokeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.refresh)
+}
+
+func (s *authServer) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil || r.PostForm.Get("client_id") != s.clientID {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "")
+		return
+	}
+	deviceCode, _ := newToken()
+	userCode, _ := newToken()
+	userCode = userCode[:8]
+	s.mu.Lock()
+	s.devices[deviceCode] = &deviceAuth{userCode: userCode, expires: time.Now().Add(10 * time.Minute)}
+	s.mu.Unlock()
+	writeJSON(w, map[string]any{
+		"device_code":               deviceCode,
+		"user_code":                 userCode,
+		"verification_uri":          s.URL + "/activate",
+		"verification_uri_complete": s.URL + "/activate?user_code=" + userCode,
+		"expires_in":                600,
+		"interval":                  1,
+	})
+}
+
+func (s *authServer) token(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "")
+		return
+	}
+	switch r.PostForm.Get("grant_type") {
+	case "client_credentials":
+		s.cc.token(w, r)
+	case "urn:ietf:params:oauth:grant-type:device_code":
+		s.deviceGrant(w, r)
+	case "refresh_token":
+		s.refreshGrant(w, r)
+	default:
+		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "")
+	}
+}
+
+func (s *authServer) deviceGrant(w http.ResponseWriter, r *http.Request) {
+	if r.PostForm.Get("client_id") != s.clientID {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "")
+		return
+	}
+	s.mu.Lock()
+	d, ok := s.devices[r.PostForm.Get("device_code")]
+	if ok {
+		d.polled++
+	}
+	approved := ok && (s.approved[d.userCode] || s.autoApprove && d.polled > 1)
+	if approved {
+		delete(s.devices, r.PostForm.Get("device_code"))
+	}
+	s.mu.Unlock()
+	switch {
+	case !ok:
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "unknown device code")
+	case s.deny:
+		oauthError(w, http.StatusBadRequest, "access_denied", "the user said no")
+	case !approved:
+		oauthError(w, http.StatusBadRequest, "authorization_pending", "")
+	default:
+		s.issue(w)
+	}
+}
+
+func (s *authServer) refreshGrant(w http.ResponseWriter, r *http.Request) {
+	rt := r.PostForm.Get("refresh_token")
+	s.mu.Lock()
+	live := s.refresh[rt]
+	delete(s.refresh, rt) // rotation: a refresh token works once
+	s.mu.Unlock()
+	if !live {
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "refresh token revoked or used")
+		return
+	}
+	s.refreshes.Add(1)
+	s.issue(w)
+}
+
+// issue answers with a new access token, valid at /api, and a new refresh
+// token.
+func (s *authServer) issue(w http.ResponseWriter) {
+	at, _ := newToken()
+	rt, _ := newToken()
+	s.cc.store(at, time.Now().Add(s.lifetime))
+	s.mu.Lock()
+	s.refresh[rt] = true
+	s.mu.Unlock()
+	writeJSON(w, map[string]any{
+		"access_token":  at,
+		"token_type":    "Bearer",
+		"expires_in":    int64(s.lifetime / time.Second),
+		"refresh_token": rt,
+		"scope":         "read",
+	})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,270 @@
+// Package httpauth sends requests with an Authorization header from any
+// [tokenactor.AuthStrategy], and only to the origins it is told to trust.
+package httpauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/tokenactor/tokenactor"
+)
+
+// ErrNoOrigins is returned by [Transport.RoundTrip] when Transport.Origins is
+// empty: a transport that trusts no origin would silently send every request
+// without a token, which hides a configuration mistake behind 401 answers.
+var ErrNoOrigins = errors.New("httpauth: Transport.Origins is empty")
+
+// An OriginError reports an entry of Transport.Origins that is not an
+// absolute http or https URL with a host.
+type OriginError struct {
+	// Origin is the offending entry. It is configuration, not a secret.
+	Origin string
+	// Reason says what is wrong with it.
+	Reason string
+}
+
+// Error describes the entry and what is wrong with it.
+func (e *OriginError) Error() string {
+	return fmt.Sprintf("httpauth: origin %q: %s", e.Origin, e.Reason)
+}
+
+// A Transport is an [http.RoundTripper] that adds
+// "Authorization: <type> <token>" to each request bound for one of its
+// Origins, with the token from Strategy.
+//
+// # Which requests get the token
+//
+// Only requests whose scheme, host and port match an entry of Origins
+// exactly (the host compared without regard to case, a missing port taken as
+// the scheme's default); an Authorization header the caller set on such a
+// request is replaced. Any other request, including the later hops of a
+// redirect that leaves the trusted origins, is passed to Base unchanged, so
+// the token never travels there. This is stricter than net/http on purpose:
+// when an [http.Client] follows a redirect it keeps a caller-set
+// Authorization header for the same host name on any port, for subdomains,
+// and from https to http. Headers this Transport adds are never seen by the
+// Client, so they are never copied; each hop comes back through RoundTrip
+// and is judged by Origins.
+//
+// # Rejected tokens
+//
+// When the server answers 401 Unauthorized, RoundTrip asks Strategy for a
+// token again. If it gets the same token and Strategy has a method
+// Invalidate() (as [tokenactor.Cache] and the caching strategies do), it
+// calls it, so the rejected token is not served again, and asks once more.
+// If it then holds a different token and the request body can be sent again
+// (no body, or [http.Request.GetBody] set, as [http.NewRequest] does for
+// in-memory bodies), it retries the request once with that token and
+// returns the second answer, whatever it is. Otherwise it returns the 401.
+// Comparing tokens first means many requests rejected at once cause one
+// refresh, not one each.
+//
+// # Zero value and concurrency
+//
+// Strategy and Origins must be set; Base may be nil. Do not change the
+// fields after the first request. A Transport is safe for concurrent use.
+type Transport struct {
+	// Strategy supplies the tokens. Required.
+	Strategy tokenactor.AuthStrategy
+
+	// Origins lists where the token may be sent, each an absolute URL of
+	// which only scheme, host and port count: "https://api.example.com",
+	// "http://127.0.0.1:8080". A path, if any, is ignored. Required.
+	Origins []string
+
+	// Base sends the requests. Nil means http.DefaultTransport.
+	Base http.RoundTripper
+
+	// Set once by the first RoundTrip, read-only afterwards.
+	once    sync.Once
+	allowed map[origin]bool
+	err     error // what was wrong with Origins; nil if nothing
+}
+
+// NewClient returns an *http.Client that sends the token from s to origin
+// and to nowhere else, over a clone of http.DefaultTransport (or
+// http.DefaultTransport itself, if it was replaced by a RoundTripper that is
+// not an *http.Transport). Use
+// [Transport] directly for several origins or another base transport.
+func NewClient(s tokenactor.AuthStrategy, origin string) *http.Client {
+	base := http.DefaultTransport
+	if dt, ok := base.(*http.Transport); ok {
+		base = dt.Clone() // its own connection pool, closed with the client's
+	}
+	return &http.Client{Transport: &Transport{Strategy: s, Origins: []string{origin}, Base: base}}
+}
+
+// RoundTrip sends req, with the token when req goes to a trusted origin. It
+// does not modify req: it sends a clone. It returns when the answer's header
+// has arrived or sending failed; a failure to get a token is returned
+// wrapped, so errors.Is and errors.As see the strategy's error (for example
+// tokenactor.ErrNotAuthenticated). As the RoundTripper contract requires,
+// req.Body is closed even on error.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.once.Do(t.parseOrigins)
+	if t.err != nil {
+		closeBody(req)
+		return nil, t.err
+	}
+	if t.Strategy == nil {
+		closeBody(req)
+		return nil, errors.New("httpauth: Transport.Strategy is nil")
+	}
+	if !t.allowed[originKey(req.URL)] {
+		return t.base().RoundTrip(req)
+	}
+
+	ctx := req.Context()
+	tok, err := t.Strategy.GetToken(ctx)
+	if err != nil {
+		closeBody(req)
+		return nil, fmt.Errorf("httpauth: get token: %w", err)
+	}
+	resp, err := t.send(req, req.Body, tok)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+
+	next, ok := t.replacement(ctx, tok)
+	if !ok || !replayable(req) {
+		return resp, nil
+	}
+	body := req.Body
+	if req.GetBody != nil && body != nil && body != http.NoBody {
+		if body, err = req.GetBody(); err != nil {
+			return resp, nil // the 401 is the more useful answer
+		}
+	}
+	discard(resp)
+	return t.send(req, body, next)
+}
+
+// replacement returns a token other than the rejected one, invalidating the
+// strategy's cached token if it still hands out the rejected one. It reports
+// false if there is none (no Invalidate method, or getting a token failed):
+// the caller then returns the 401.
+func (t *Transport) replacement(ctx context.Context, rejected tokenactor.ServiceToken) (tokenactor.ServiceToken, bool) {
+	tok, err := t.Strategy.GetToken(ctx)
+	if err != nil {
+		return tokenactor.ServiceToken{}, false
+	}
+	if !sameToken(tok, rejected) {
+		return tok, true // another request already caused a refresh
+	}
+	inv, ok := t.Strategy.(interface{ Invalidate() })
+	if !ok {
+		return tokenactor.ServiceToken{}, false
+	}
+	inv.Invalidate()
+	tok, err = t.Strategy.GetToken(ctx)
+	if err != nil || sameToken(tok, rejected) {
+		return tokenactor.ServiceToken{}, false
+	}
+	return tok, true
+}
+
+// send sends a clone of req with body and the token's Authorization header.
+func (t *Transport) send(req *http.Request, body io.ReadCloser, tok tokenactor.ServiceToken) (*http.Response, error) {
+	out := req.Clone(req.Context())
+	out.Body = body
+	out.Header.Set("Authorization", authorization(tok))
+	return t.base().RoundTrip(out)
+}
+
+func (t *Transport) base() http.RoundTripper {
+	if t.Base != nil {
+		return t.Base
+	}
+	return http.DefaultTransport
+}
+
+// parseOrigins fills allowed from Origins, or sets err.
+func (t *Transport) parseOrigins() {
+	if len(t.Origins) == 0 {
+		t.err = ErrNoOrigins
+		return
+	}
+	t.allowed = make(map[origin]bool, len(t.Origins))
+	for _, o := range t.Origins {
+		u, err := url.Parse(o)
+		switch {
+		case err != nil:
+			t.err = &OriginError{Origin: o, Reason: "not a URL"}
+		case u.Scheme != "http" && u.Scheme != "https":
+			t.err = &OriginError{Origin: o, Reason: `scheme must be "http" or "https"`}
+		case u.Hostname() == "":
+			t.err = &OriginError{Origin: o, Reason: "no host"}
+		case u.User != nil:
+			t.err = &OriginError{Origin: o, Reason: "user info is not allowed"}
+		}
+		if t.err != nil {
+			t.allowed = nil
+			return
+		}
+		t.allowed[originKey(u)] = true
+	}
+}
+
+// An origin is a URL's scheme, host and port (RFC 6454), in lower case and
+// with the port made explicit.
+type origin struct {
+	scheme, host, port string
+}
+
+// originKey returns u's origin, or the zero origin for a URL that is not
+// http or https. It allocates only for a host with upper-case letters.
+func originKey(u *url.URL) origin {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	switch {
+	case scheme != "http" && scheme != "https":
+		return origin{}
+	case port != "":
+	case scheme == "http":
+		port = "80"
+	default:
+		port = "443"
+	}
+	return origin{scheme: scheme, host: strings.ToLower(u.Hostname()), port: port}
+}
+
+// authorization returns the header value for tok. A missing type means
+// Bearer; "bearer" in any case is written "Bearer", as some servers compare
+// it case-sensitively although RFC 6750 §2.1 does not.
+func authorization(tok tokenactor.ServiceToken) string {
+	typ := tok.TokenType
+	if typ == "" || strings.EqualFold(typ, "bearer") {
+		typ = "Bearer"
+	}
+	return typ + " " + tok.AccessToken.Reveal()
+}
+
+func sameToken(a, b tokenactor.ServiceToken) bool {
+	return a.AccessToken.Reveal() == b.AccessToken.Reveal()
+}
+
+// replayable reports whether req's body can be sent a second time.
+func replayable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+// maxDrain bounds how much of a 401 body is read so the connection can be
+// reused; a longer body costs the connection instead.
+const maxDrain = 64 << 10
+
+func discard(resp *http.Response) {
+	io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
+	resp.Body.Close()
+}

@@ -1,0 +1,111 @@
+// Package oauth2adapt connects tokenactor to golang.org/x/oauth2, both ways.
+package oauth2adapt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"golang.org/x/oauth2"
+
+	"github.com/tokenactor/tokenactor"
+)
+
+// ErrNoAccessToken is returned when an oauth2.TokenSource hands back a token
+// without an access token.
+var ErrNoAccessToken = errors.New("oauth2adapt: token source returned no access token")
+
+// TokenSource returns s as an [oauth2.TokenSource], for code written against
+// x/oauth2 (oauth2.NewClient, cloud client libraries, gRPC credentials).
+//
+// oauth2.TokenSource.Token takes no context, so Token calls s.GetToken with
+// context.Background(): it returns when s has a token or fails. For the
+// caching strategies that is bounded by the cache's refresh timeout (see
+// tokenactor.WithRefreshTimeout). Errors from s are returned unwrapped, so
+// errors.Is and errors.As see them as they are.
+//
+// Do not wrap the result in oauth2.ReuseTokenSource: s already caches, with
+// a background refresh where ReuseTokenSource blocks every caller. The
+// returned source is safe for concurrent use if s is.
+func TokenSource(s tokenactor.AuthStrategy) oauth2.TokenSource {
+	return strategySource{s}
+}
+
+// strategySource does not keep a context: a TokenSource outlives any one
+// request, and a stored context would cancel every later Token call.
+type strategySource struct {
+	s tokenactor.AuthStrategy
+}
+
+func (src strategySource) Token() (*oauth2.Token, error) {
+	tok, err := src.s.GetToken(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	return &oauth2.Token{
+		AccessToken: tok.AccessToken.Reveal(),
+		TokenType:   tok.TokenType,
+		Expiry:      tok.ExpiresAt,
+	}, nil
+}
+
+// Refresher returns ts as a [tokenactor.Refresher], so a [tokenactor.Cache]
+// can keep a token from any x/oauth2 source fresh:
+//
+//	cache := tokenactor.New(oauth2adapt.Refresher(cfg.TokenSource(ctx)))
+//
+// Authenticate and Refresh both call ts.Token; every entry is Refreshable
+// and expires at the token's Expiry (never, if Expiry is zero). A token
+// without an access token is an error matching [ErrNoAccessToken]; other
+// errors from ts are wrapped, so errors.As still finds an
+// *oauth2.RetrieveError.
+//
+// # What ts should be
+//
+// oauth2.TokenSource.Token takes no context, so the cache's refresh timeout
+// and Close cannot interrupt it: give ts an HTTP client with a timeout (the
+// oauth2.HTTPClient context value). Prefer a source that fetches a new token
+// on every call, such as a func calling clientcredentials.Config.Token.
+// A caching source (oauth2.ReuseTokenSource, which Config.TokenSource
+// returns) hands back its current token until 10 s before expiry; the cache
+// then stores the same token again, shrinks its refresh window to half the
+// remaining lifetime (see tokenactor.WithRefreshWindow), and asks again
+// later: a few extra calls per token, never a loop.
+func Refresher(ts oauth2.TokenSource) tokenactor.Refresher[tokenactor.ServiceToken] {
+	return sourceRefresher{ts}
+}
+
+type sourceRefresher struct {
+	ts oauth2.TokenSource
+}
+
+func (r sourceRefresher) Authenticate(ctx context.Context) (tokenactor.Entry[tokenactor.ServiceToken], error) {
+	return r.fetch(ctx)
+}
+
+func (r sourceRefresher) Refresh(ctx context.Context, _ tokenactor.Entry[tokenactor.ServiceToken]) (tokenactor.Entry[tokenactor.ServiceToken], error) {
+	return r.fetch(ctx)
+}
+
+func (r sourceRefresher) fetch(ctx context.Context) (tokenactor.Entry[tokenactor.ServiceToken], error) {
+	var e tokenactor.Entry[tokenactor.ServiceToken]
+	if err := ctx.Err(); err != nil {
+		return e, err
+	}
+	tok, err := r.ts.Token()
+	if err != nil {
+		return e, fmt.Errorf("oauth2adapt: token source: %w", err)
+	}
+	if tok == nil || tok.AccessToken == "" {
+		return e, ErrNoAccessToken
+	}
+	return tokenactor.Entry[tokenactor.ServiceToken]{
+		Value: tokenactor.ServiceToken{
+			AccessToken: tokenactor.NewSecretToken(tok.AccessToken),
+			TokenType:   tok.Type(),
+			ExpiresAt:   tok.Expiry,
+		},
+		ExpiresAt:   tok.Expiry,
+		Refreshable: true,
+	}, nil
+}

@@ -252,7 +252,7 @@ func (s *DeviceCodeStrategy) authorize(ctx context.Context) (DeviceAuthorization
 	}
 	now := s.cfg.Clock.Now()
 	if status < 200 || status > 299 {
-		return DeviceAuthorization{}, tokenactor.SecretToken{}, errorResponse(status, header, body, now)
+		return DeviceAuthorization{}, tokenactor.SecretToken{}, s.deviceAuth.refusal(status, header, body, now, form)
 	}
 	return parseDeviceAuthorization(body, now)
 }

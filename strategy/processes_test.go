@@ -43,9 +43,14 @@ func longRun() bool { return os.Getenv("TOKENACTOR_LONG") == "1" }
 type chainServer struct {
 	lifetime int // seconds
 
+	// reached, if not nil, is closed when target refreshes have been made.
+	target  int
+	reached chan struct{}
+
 	mu        sync.Mutex
-	issued    int // n of the last rt-n/at-n issued
-	newest    int // n of the newest refresh token used, -1 before any
+	times     []time.Time // when each refresh was made
+	issued    int         // n of the last rt-n/at-n issued
+	newest    int         // n of the newest refresh token used, -1 before any
 	used      map[int]bool
 	refreshes int
 	reuses    int
@@ -73,6 +78,10 @@ func (s *chainServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.used[n] = true
 	s.newest = n
 	s.refreshes++
+	s.times = append(s.times, time.Now())
+	if s.reached != nil && s.refreshes == s.target {
+		close(s.reached)
+	}
 	s.issued++
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]any{
@@ -396,5 +405,146 @@ func TestFileStoreClockChild(t *testing.T) {
 			continue
 		}
 		fmt.Printf("token %s\n", tok.AccessToken.Reveal())
+	}
+}
+
+const realClockChildEnv = "TOKENACTOR_TEST_REAL_CLOCK_CHILD"
+
+// TestFileStoreEightProcessesRealExpiry is the long version of the
+// shared-file test on the real clock: eight processes ask for a token every
+// 20 ms while tokens live 8 s and are renewed in the background at half
+// their life, until the server has made 8 refreshes. No refresh token may
+// be used twice, no process may get an error or an expired token, every
+// process must have followed the renewals, and no two refreshes may come
+// closer than a quarter of the lifetime (which two processes refreshing
+// for the same expiry would). It runs only with TOKENACTOR_LONG=1: real
+// expiry takes real time.
+func TestFileStoreEightProcessesRealExpiry(t *testing.T) {
+	if !longRun() {
+		t.Skip("takes half a minute; set TOKENACTOR_LONG=1")
+	}
+	const procs, refreshes = 8, 8
+	const lifetime = 8 * time.Second
+	srv := newChainServer(int(lifetime / time.Second))
+	srv.target, srv.reached = refreshes, make(chan struct{})
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	dir := t.TempDir()
+	store := strategy.NewFileStore(dir)
+	if err := store.Save(t.Context(), strategy.DefaultProfile, seedSession(ts.URL, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+
+	type report struct {
+		tokens, bad  int
+		generations  map[int]bool
+		firstProblem string
+	}
+	reports := make([]report, procs)
+	var ins []io.WriteCloser
+	var wg sync.WaitGroup
+	var cmds []*exec.Cmd
+	for i := range procs {
+		cmd, in, out := startChild(t, "TestFileStoreRealClockChild", realClockChildEnv+"="+dir)
+		ins, cmds = append(ins, in), append(cmds, cmd)
+		wg.Go(func() {
+			r := report{generations: map[int]bool{}}
+			for sc := bufio.NewScanner(out); sc.Scan(); {
+				kind, line, _ := strings.Cut(sc.Text(), " ")
+				switch kind {
+				case "token":
+				case "error", "expired":
+					r.bad++
+					if r.firstProblem == "" {
+						r.firstProblem = sc.Text()
+					}
+					continue
+				default:
+					continue // the child's test framework talking
+				}
+				r.tokens++
+				r.generations[tokenNumber(line)] = true
+			}
+			reports[i] = r
+		})
+	}
+	select {
+	case <-srv.reached:
+	case <-time.After(time.Duration(refreshes+4) * lifetime):
+		t.Errorf("only %d refreshes in %v", srv.counts().Refreshes, time.Duration(refreshes+4)*lifetime)
+	}
+	for _, in := range ins {
+		in.Close()
+	}
+	wg.Wait()
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("child %d: %v", i, err)
+		}
+	}
+
+	c := srv.counts()
+	srv.mu.Lock()
+	minGap := time.Duration(1 << 62)
+	for i := 1; i < len(srv.times); i++ {
+		minGap = min(minGap, srv.times[i].Sub(srv.times[i-1]))
+	}
+	srv.mu.Unlock()
+	tokens, bad := 0, 0
+	for i, r := range reports {
+		tokens += r.tokens
+		bad += r.bad
+		if r.bad > 0 {
+			t.Errorf("child %d: %d bad answers, the first: %s", i, r.bad, r.firstProblem)
+		}
+		// The last refresh may come just before the stop.
+		if len(r.generations) < refreshes-1 {
+			t.Errorf("child %d saw %d generations of tokens, want at least %d", i, len(r.generations), refreshes-1)
+		}
+	}
+	t.Logf("shared file, real clock: processes=%d, lifetime=%v, tokens handed out=%d, refreshes=%d, replayed=%d, refused=%d, errors or expired=%d, closest refreshes=%v",
+		procs, lifetime, tokens, c.Refreshes, c.Reuses, c.Refused, bad, minGap.Round(time.Millisecond))
+	if c.Reuses != 0 || c.Refused != 0 {
+		t.Errorf("replayed=%d, refused=%d: want 0", c.Reuses, c.Refused)
+	}
+	if minGap < lifetime/4 {
+		t.Errorf("two refreshes %v apart: one expiry was refreshed twice", minGap)
+	}
+}
+
+// TestFileStoreRealClockChild is the child side of the real-clock test: it
+// asks for a token every 20 ms until its stdin closes, and prints each, or
+// the error, or "expired" for a token past its expiry. Run directly, it
+// does nothing.
+func TestFileStoreRealClockChild(t *testing.T) {
+	dir := os.Getenv(realClockChildEnv)
+	if dir == "" {
+		return
+	}
+	client := &http.Client{Transport: &http.Transport{}}
+	t.Cleanup(client.CloseIdleConnections)
+	s := newOAuth(t, strategy.OAuthConfig{Store: strategy.NewFileStore(dir), HTTPClient: client})
+	done := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		close(done)
+	}()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+		}
+		tok, err := s.GetToken(t.Context())
+		switch {
+		case err != nil:
+			fmt.Printf("error %v\n", err)
+		case !time.Now().Before(tok.ExpiresAt):
+			fmt.Printf("expired %s\n", tok.AccessToken.Reveal())
+		default:
+			fmt.Printf("token %s\n", tok.AccessToken.Reveal())
+		}
 	}
 }

@@ -142,7 +142,7 @@ func (s *AccessKeyStrategy) Close() error { return s.cache.Close() }
 // otherwise print its unexported state, credentials included, for a verb
 // it does not support on pointers (%s, %q).
 func (s *AccessKeyStrategy) Format(f fmt.State, verb rune) {
-	formatMasked(f, verb, struct{}{}, "strategy.AccessKeyStrategy")
+	formatMasked(f, verb, accessKeyStrategyView{}, "strategy.AccessKeyStrategy")
 }
 
 // clientCredentials is the Refresher of an AccessKeyStrategy. It is

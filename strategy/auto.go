@@ -229,5 +229,5 @@ func (s *AutoStrategy) Close() error { return s.inner.Close() }
 // Format prints where the credentials came from, for every verb (see
 // [AccessKeyStrategy.Format]).
 func (s *AutoStrategy) Format(f fmt.State, verb rune) {
-	formatMasked(f, verb, struct{ Source string }{s.source}, "strategy.AutoStrategy")
+	formatMasked(f, verb, autoStrategyView{Source: s.source}, "strategy.AutoStrategy")
 }

@@ -137,3 +137,13 @@ func (c DeviceCodeConfig) MarshalJSON() ([]byte, error) {
 		Scopes: c.Scopes, Audience: c.Audience, Profile: c.Profile,
 	})
 }
+
+// The views strategies print as (see [AccessKeyStrategy.Format]): named
+// types, so %#v shows a type name formatMasked can replace.
+type (
+	accessKeyStrategyView  struct{}
+	oauthStrategyView      struct{ Profile string }
+	autoStrategyView       struct{ Source string }
+	staticStrategyView     struct{ Token tokenactor.ServiceToken }
+	deviceCodeStrategyView struct{ DeviceAuthURL, TokenURL, ClientID, Profile string }
+)

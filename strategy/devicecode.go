@@ -203,9 +203,9 @@ func NewDeviceCode(cfg DeviceCodeConfig, opts ...tokenactor.Option) (*DeviceCode
 // Format prints the strategy's endpoints, client ID and profile, for every
 // verb (see [AccessKeyStrategy.Format]).
 func (s *DeviceCodeStrategy) Format(f fmt.State, verb rune) {
-	formatMasked(f, verb, struct {
-		DeviceAuthURL, TokenURL, ClientID, Profile string
-	}{s.cfg.DeviceAuthURL, s.cfg.TokenURL, s.cfg.ClientID, s.cfg.Profile}, "strategy.DeviceCodeStrategy")
+	formatMasked(f, verb, deviceCodeStrategyView{
+		DeviceAuthURL: s.cfg.DeviceAuthURL, TokenURL: s.cfg.TokenURL, ClientID: s.cfg.ClientID, Profile: s.cfg.Profile,
+	}, "strategy.DeviceCodeStrategy")
 }
 
 // Login runs the device flow (see [DeviceCodeStrategy]) and saves the

@@ -193,7 +193,7 @@ func (s *OAuthStrategy) Close() error { return s.cache.Close() }
 // Format prints the strategy's profile only, for every verb (see
 // [AccessKeyStrategy.Format]).
 func (s *OAuthStrategy) Format(f fmt.State, verb rune) {
-	formatMasked(f, verb, struct{ Profile string }{s.profile}, "strategy.OAuthStrategy")
+	formatMasked(f, verb, oauthStrategyView{Profile: s.profile}, "strategy.OAuthStrategy")
 }
 
 // sessionRefresher is the Refresher of an OAuthStrategy. The engine calls

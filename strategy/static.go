@@ -38,7 +38,7 @@ func (s *StaticStrategy) Close() error { return nil }
 // prints unexported fields without calling their methods, so without it
 // %v of a *StaticStrategy would show the token in clear.)
 func (s *StaticStrategy) Format(f fmt.State, verb rune) {
-	formatMasked(f, verb, struct{ Token tokenactor.ServiceToken }{s.token}, "strategy.StaticStrategy")
+	formatMasked(f, verb, staticStrategyView{Token: s.token}, "strategy.StaticStrategy")
 }
 
 // Func adapts a function to [tokenactor.AuthStrategy]. The function is

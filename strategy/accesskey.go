@@ -137,6 +137,13 @@ func (s *AccessKeyStrategy) Invalidate() { s.cache.Invalidate() }
 // cancelled. It is idempotent and returns nil.
 func (s *AccessKeyStrategy) Close() error { return s.cache.Close() }
 
+// Format prints the strategy's type only, for every verb: fmt would
+// otherwise print its unexported state, credentials included, for a verb
+// it does not support on pointers (%s, %q).
+func (s *AccessKeyStrategy) Format(f fmt.State, verb rune) {
+	formatMasked(f, verb, accessKeyStrategyView{}, "strategy.AccessKeyStrategy")
+}
+
 // clientCredentials is the Refresher of an AccessKeyStrategy. It is
 // immutable after construction.
 type clientCredentials struct {

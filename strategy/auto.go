@@ -225,3 +225,9 @@ func (s *AutoStrategy) Invalidate() {
 
 // Close closes the chosen strategy.
 func (s *AutoStrategy) Close() error { return s.inner.Close() }
+
+// Format prints where the credentials came from, for every verb (see
+// [AccessKeyStrategy.Format]).
+func (s *AutoStrategy) Format(f fmt.State, verb rune) {
+	formatMasked(f, verb, autoStrategyView{Source: s.source}, "strategy.AutoStrategy")
+}

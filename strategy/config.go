@@ -1,6 +1,7 @@
 package strategy
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -94,3 +95,57 @@ func formatMasked(f fmt.State, verb rune, v any, name string) {
 		fmt.Fprintf(f, "%v", v)
 	}
 }
+
+// configJSON is the JSON form of every config of this package: its data
+// fields, the client secret masked. Clients, clocks, stores and callbacks
+// are left out.
+type configJSON struct {
+	DeviceAuthURL string                 `json:"device_auth_url,omitempty"`
+	TokenURL      string                 `json:"token_url,omitempty"`
+	ClientID      string                 `json:"client_id,omitempty"`
+	ClientSecret  tokenactor.SecretToken `json:"client_secret"`
+	AuthStyle     string                 `json:"auth_style"`
+	Scopes        []string               `json:"scopes,omitempty"`
+	Audience      string                 `json:"audience,omitempty"`
+	Profile       string                 `json:"profile,omitempty"`
+}
+
+// MarshalJSON encodes the config with ClientSecret masked, so a config
+// logged as JSON (log/slog's JSON handler, an encoder of a larger struct)
+// never carries the secret. It is one-way: a config is data to configure
+// with, not a place to persist a secret.
+func (c AccessKeyConfig) MarshalJSON() ([]byte, error) {
+	return json.Marshal(configJSON{
+		TokenURL: c.TokenURL, ClientID: c.ClientID, ClientSecret: tokenactor.NewSecretToken(c.ClientSecret),
+		AuthStyle: c.AuthStyle.String(), Scopes: c.Scopes, Audience: c.Audience,
+	})
+}
+
+// MarshalJSON encodes the config with ClientSecret masked (see
+// [AccessKeyConfig.MarshalJSON]).
+func (c OAuthConfig) MarshalJSON() ([]byte, error) {
+	return json.Marshal(configJSON{
+		TokenURL: c.TokenURL, ClientID: c.ClientID, ClientSecret: tokenactor.NewSecretToken(c.ClientSecret),
+		AuthStyle: c.AuthStyle.String(), Profile: c.Profile,
+	})
+}
+
+// MarshalJSON encodes the config with ClientSecret masked (see
+// [AccessKeyConfig.MarshalJSON]).
+func (c DeviceCodeConfig) MarshalJSON() ([]byte, error) {
+	return json.Marshal(configJSON{
+		DeviceAuthURL: c.DeviceAuthURL, TokenURL: c.TokenURL, ClientID: c.ClientID,
+		ClientSecret: tokenactor.NewSecretToken(c.ClientSecret), AuthStyle: c.AuthStyle.String(),
+		Scopes: c.Scopes, Audience: c.Audience, Profile: c.Profile,
+	})
+}
+
+// The views strategies print as (see [AccessKeyStrategy.Format]): named
+// types, so %#v shows a type name formatMasked can replace.
+type (
+	accessKeyStrategyView  struct{}
+	oauthStrategyView      struct{ Profile string }
+	autoStrategyView       struct{ Source string }
+	staticStrategyView     struct{ Token tokenactor.ServiceToken }
+	deviceCodeStrategyView struct{ DeviceAuthURL, TokenURL, ClientID, Profile string }
+)

@@ -180,6 +180,10 @@ func NewDeviceCode(cfg DeviceCodeConfig, opts ...tokenactor.Option) (*DeviceCode
 	}
 	cfg.Clock = clk
 	auth := clientAuth{id: cfg.ClientID, secret: tokenactor.NewSecretToken(cfg.ClientSecret), style: cfg.AuthStyle}
+	// The secret lives on in auth only, masked: fmt prints unexported
+	// fields without calling their methods, so a copy in cfg would show in
+	// clear with %v of the strategy.
+	cfg.ClientSecret = ""
 	form := url.Values{}
 	if len(cfg.Scopes) > 0 {
 		form.Set("scope", strings.Join(cfg.Scopes, " "))
@@ -194,6 +198,14 @@ func NewDeviceCode(cfg DeviceCodeConfig, opts ...tokenactor.Option) (*DeviceCode
 		token:         &endpoint{url: cfg.TokenURL, client: cfg.HTTPClient, auth: auth, clock: clk},
 		form:          form.Encode(),
 	}, nil
+}
+
+// Format prints the strategy's endpoints, client ID and profile, for every
+// verb (see [AccessKeyStrategy.Format]).
+func (s *DeviceCodeStrategy) Format(f fmt.State, verb rune) {
+	formatMasked(f, verb, deviceCodeStrategyView{
+		DeviceAuthURL: s.cfg.DeviceAuthURL, TokenURL: s.cfg.TokenURL, ClientID: s.cfg.ClientID, Profile: s.cfg.Profile,
+	}, "strategy.DeviceCodeStrategy")
 }
 
 // Login runs the device flow (see [DeviceCodeStrategy]) and saves the
@@ -252,7 +264,7 @@ func (s *DeviceCodeStrategy) authorize(ctx context.Context) (DeviceAuthorization
 	}
 	now := s.cfg.Clock.Now()
 	if status < 200 || status > 299 {
-		return DeviceAuthorization{}, tokenactor.SecretToken{}, errorResponse(status, header, body, now)
+		return DeviceAuthorization{}, tokenactor.SecretToken{}, s.deviceAuth.refusal(status, header, body, now, form)
 	}
 	return parseDeviceAuthorization(body, now)
 }

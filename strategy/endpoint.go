@@ -135,10 +135,26 @@ func (e *endpoint) token(ctx context.Context, form url.Values) (tokenResponse, e
 	// The lifetime counts from receipt: the moment the answer is here.
 	now := e.clock.Now()
 	if status < 200 || status > 299 {
-		return tokenResponse{}, errorResponse(status, header, body, now)
+		return tokenResponse{}, e.refusal(status, header, body, now, form)
 	}
 	return parseTokenResponse(status, body, now)
 }
+
+// refusal is errorResponse for an answer to form, with every secret the
+// request carried (the client secret, a refresh token, a device code)
+// masked in the text the server sent back: a server that echoes its input
+// in error_description must not put a credential into an error message,
+// a log line or an event.
+func (e *endpoint) refusal(status int, h http.Header, body []byte, now time.Time, form url.Values) error {
+	secrets := []string{e.auth.secret.Reveal()}
+	for _, name := range secretParams {
+		secrets = append(secrets, form[name]...)
+	}
+	return redact(errorResponse(status, h, body, now), secrets)
+}
+
+// secretParams are the request parameters that carry credentials.
+var secretParams = []string{"client_secret", "refresh_token", "device_code", "code", "code_verifier", "password", "assertion", "client_assertion"}
 
 // post sends form with the client's credentials and returns the answer,
 // its body read up to maxBodySize. A body over the limit comes back as nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -214,4 +215,29 @@ func printable(s string, n int) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// redact returns err with every non-empty secret in secrets, as is or
+// URL-encoded, replaced by a mask in the fields a server controls: an
+// *OAuthError's code, description and URI, an *HTTPError's content type.
+// Other errors are returned unchanged.
+func redact(err error, secrets []string) error {
+	mask := func(s string) string {
+		for _, sec := range secrets {
+			if sec == "" {
+				continue
+			}
+			s = strings.ReplaceAll(s, sec, "[REDACTED]")
+			s = strings.ReplaceAll(s, url.QueryEscape(sec), "[REDACTED]")
+			s = strings.ReplaceAll(s, url.PathEscape(sec), "[REDACTED]")
+		}
+		return s
+	}
+	switch e := err.(type) {
+	case *OAuthError:
+		e.Code, e.Description, e.URI = mask(e.Code), mask(e.Description), mask(e.URI)
+	case *HTTPError:
+		e.ContentType = mask(e.ContentType)
+	}
+	return err
 }

@@ -175,12 +175,34 @@ func (s *FileStore) Save(ctx context.Context, profile string, sess Session) erro
 		os.Remove(tmp)
 		return fmt.Errorf("strategy: save session: %w", err)
 	}
-	return syncDir(s.dir)
+	if err := syncDir(s.dir); err != nil {
+		return err
+	}
+	s.removeStaleTemps(profile)
+	return nil
+}
+
+// staleTemp is the age past which a temporary file is left over from a
+// save that crashed: a save takes milliseconds.
+const staleTemp = 10 * time.Minute
+
+// removeStaleTemps removes temporary files of profile older than staleTemp,
+// left by processes that died while saving. They hold tokens (mode 0600),
+// so they should not pile up. Best effort: errors are ignored, and a file
+// young enough to belong to a save in progress is kept.
+func (s *FileStore) removeStaleTemps(profile string) {
+	names, _ := filepath.Glob(filepath.Join(s.dir, "."+profile+".json.tmp-*"))
+	for _, name := range names {
+		if fi, err := os.Lstat(name); err == nil && fi.Mode().IsRegular() && time.Since(fi.ModTime()) > staleTemp {
+			os.Remove(name)
+		}
+	}
 }
 
 // writeTemp writes data to a new, synced temporary file beside profile's
 // session file and returns its name. A crash after it leaves the old
-// session untouched and a stray temporary file, which Load ignores.
+// session untouched and a stray temporary file, which Load ignores and a
+// later Save removes once it is older than 10 minutes.
 func (s *FileStore) writeTemp(profile string, data []byte) (string, error) {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return "", fmt.Errorf("strategy: save session: %w", err)

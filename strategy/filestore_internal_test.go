@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -46,5 +47,37 @@ func TestFileStoreCrashBeforeRename(t *testing.T) {
 	}
 	if matches, _ := filepath.Glob(filepath.Join(store.Dir(), "*.json")); len(matches) != 1 {
 		t.Errorf("visible session files: %v", matches)
+	}
+}
+
+// TestFileStoreRemovesStaleTemps leaves temporary files as crashed saves
+// do: a save removes those older than staleTemp and keeps a young one,
+// which may belong to a save in progress.
+func TestFileStoreRemovesStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	store := NewFileStore(dir)
+	old := filepath.Join(dir, ".default.json.tmp-old")
+	young := filepath.Join(dir, ".default.json.tmp-young")
+	other := filepath.Join(dir, ".work.json.tmp-old")
+	for _, name := range []string{old, young, other} {
+		if err := os.WriteFile(name, []byte("{}"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	past := time.Now().Add(-2 * staleTemp)
+	os.Chtimes(old, past, past)
+	os.Chtimes(other, past, past)
+
+	if err := store.Save(t.Context(), "default", Session{AccessToken: tokenactor.NewSecretToken("at")}); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	want := []string{".default.json.tmp-young", ".work.json.tmp-old", "default.json"}
+	if diff := cmp.Diff(want, left); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
 	}
 }

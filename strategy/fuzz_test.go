@@ -1,11 +1,15 @@
 package strategy
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tokenactor/tokenactor"
 
@@ -147,6 +151,100 @@ func FuzzParseDeviceAuthorization(f *testing.F) {
 			t.Fatalf("accepted interval %v", da.Interval)
 		case !da.ExpiresAt.After(now) || da.ExpiresAt.Sub(now) > maxDeviceCodeLifetime:
 			t.Fatalf("accepted lifetime %v", da.ExpiresAt.Sub(now))
+		}
+	})
+}
+
+// FuzzParseRetryAfter checks that no Retry-After value makes the parser
+// panic, that the delay it returns is within [0, maxRetryAfter] and only
+// for 429 and 503, and that a delay written in either RFC 9110 form (delay
+// seconds or an HTTP date) reads back as written.
+func FuzzParseRetryAfter(f *testing.F) {
+	now := fakeclock.Start
+	for _, seed := range []string{
+		"7", "0", "-5", "120", "99999999999999999", "1e3", " 30 ", "+30", "soon", "",
+		now.Add(30 * time.Second).Format(http.TimeFormat),
+		now.Add(-time.Hour).Format(http.TimeFormat),
+		"Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994",
+	} {
+		f.Add(429, seed, int64(30))
+	}
+	f.Add(503, "", int64(-1))
+	f.Add(500, "7", int64(1<<40))
+	f.Fuzz(func(t *testing.T, status int, value string, secs int64) {
+		h := http.Header{}
+		h.Set("Retry-After", value)
+		got := parseRetryAfter(status, h, now)
+		if got < 0 || got > maxRetryAfter {
+			t.Fatalf("Retry-After %q gave %v, outside [0, %v]", value, got, maxRetryAfter)
+		}
+		if status != http.StatusTooManyRequests && status != http.StatusServiceUnavailable && got != 0 {
+			t.Fatalf("status %d with Retry-After %q gave %v, want 0", status, value, got)
+		}
+
+		// Round trip: a delay the server writes is the delay read.
+		want := min(max(time.Duration(min(max(secs, 0), int64(maxRetryAfter/time.Second)))*time.Second, 0), maxRetryAfter)
+		for _, written := range []string{
+			strconv.FormatInt(secs, 10),
+			now.Add(time.Duration(min(max(secs, -1e9), 1e9)) * time.Second).Format(http.TimeFormat),
+		} {
+			h.Set("Retry-After", written)
+			if got := parseRetryAfter(http.StatusTooManyRequests, h, now); got != want {
+				t.Fatalf("Retry-After %q gave %v, want %v", written, got, want)
+			}
+		}
+	})
+}
+
+// FuzzErrorResponse checks that no error answer of a token or device
+// endpoint (any status, content type and body, as polls of RFC 8628 §3.5
+// get too) makes the parser panic, that the result is always an *OAuthError
+// or *HTTPError whose message is bounded and free of control characters,
+// and that an *HTTPError never quotes the body.
+func FuzzErrorResponse(f *testing.F) {
+	for _, seed := range []string{
+		`{"error":"invalid_grant","error_description":"refresh token revoked"}`,
+		`{"error":"authorization_pending"}`,
+		`{"error":"slow_down","error_uri":"https://a.example/e"}`,
+		`{"error":"access_denied"}`,
+		`{"error":"expired_token"}`,
+		`{"error":""}`,
+		`{"error":5}`,
+		`{"error":"x\u001b[2J\nforged log line"}`,
+		`<html>502 Bad Gateway</html>`,
+		``,
+	} {
+		f.Add(400, "application/json", seed)
+	}
+	f.Add(503, "text/html", `<html>busy</html>`)
+	f.Add(401, "", ``)
+	now := fakeclock.Start
+	f.Fuzz(func(t *testing.T, status int, contentType, body string) {
+		h := http.Header{}
+		h.Set("Content-Type", contentType)
+		err := errorResponse(status, h, []byte(body), now)
+		var oe *OAuthError
+		var he *HTTPError
+		switch {
+		case errors.As(err, &oe):
+			if oe.Code == "" {
+				t.Fatal("OAuthError without a code")
+			}
+		case errors.As(err, &he):
+			if len(body) > 16 && strings.Contains(err.Error(), body) {
+				t.Fatalf("HTTPError quotes the body: %v", err)
+			}
+		default:
+			t.Fatalf("got %T, want *OAuthError or *HTTPError", err)
+		}
+		msg := err.Error()
+		if utf8.RuneCountInString(msg) > 512 {
+			t.Fatalf("message of %d runes", utf8.RuneCountInString(msg))
+		}
+		for _, r := range msg {
+			if unicode.IsControl(r) {
+				t.Fatalf("control character %U in %q", r, msg)
+			}
 		}
 	})
 }

@@ -190,6 +190,12 @@ func (s *OAuthStrategy) Logout(ctx context.Context) error {
 // cancelled. It is idempotent and returns nil. The saved session stays.
 func (s *OAuthStrategy) Close() error { return s.cache.Close() }
 
+// Format prints the strategy's profile only, for every verb (see
+// [AccessKeyStrategy.Format]).
+func (s *OAuthStrategy) Format(f fmt.State, verb rune) {
+	formatMasked(f, verb, oauthStrategyView{Profile: s.profile}, "strategy.OAuthStrategy")
+}
+
 // sessionRefresher is the Refresher of an OAuthStrategy. The engine calls
 // it at most once at a time, each call ordered after the previous one by
 // the cache's loop, so its one mutable field needs no lock.

@@ -2,6 +2,7 @@ package strategy
 
 import (
 	"context"
+	"fmt"
 	"runtime/debug"
 
 	"github.com/tokenactor/tokenactor"
@@ -32,6 +33,13 @@ func (s *StaticStrategy) GetToken(ctx context.Context) (tokenactor.ServiceToken,
 
 // Close does nothing and returns nil.
 func (s *StaticStrategy) Close() error { return nil }
+
+// Format prints the strategy with its token masked, for every verb. (fmt
+// prints unexported fields without calling their methods, so without it
+// %v of a *StaticStrategy would show the token in clear.)
+func (s *StaticStrategy) Format(f fmt.State, verb rune) {
+	formatMasked(f, verb, staticStrategyView{Token: s.token}, "strategy.StaticStrategy")
+}
 
 // Func adapts a function to [tokenactor.AuthStrategy]. The function is
 // called on every GetToken, with the caller's context: there is no caching,

@@ -1,6 +1,6 @@
 module github.com/tokenactor/tokenactor/integration
 
-go 1.25
+go 1.25.0
 
 replace github.com/tokenactor/tokenactor => ../
 

@@ -93,26 +93,32 @@ func (PanicRecovered) event()   {}
 func (LoopRestarted) event()    {}
 func (LoopFailed) event()       {}
 
+// String describes the event, without any secret.
 func (e RefreshStarted) String() string {
 	return fmt.Sprintf("%v started (attempt %d, background %t)", e.Op, e.Attempt, e.Background)
 }
 
+// String describes the event, without any secret.
 func (e RefreshSucceeded) String() string {
 	return fmt.Sprintf("%v succeeded (attempt %d, took %v, expires %v)", e.Op, e.Attempt, e.Took, e.ExpiresAt.Format(time.RFC3339))
 }
 
+// String describes the event, without any secret.
 func (e RefreshFailed) String() string {
 	return fmt.Sprintf("%v failed (attempt %d, next retry %v): %v", e.Op, e.Attempt, e.NextRetry.Format(time.RFC3339), e.Err)
 }
 
+// String describes the event, without any secret.
 func (e PanicRecovered) String() string {
 	return fmt.Sprintf("%v panicked: %v", e.Op, e.Err)
 }
 
+// String describes the event, without any secret.
 func (e LoopRestarted) String() string {
 	return fmt.Sprintf("loop restarted (restart %d): %v", e.Restarts, e.Err)
 }
 
+// String describes the event, without any secret.
 func (e LoopFailed) String() string {
 	return fmt.Sprintf("loop failed: %v", e.Err)
 }

@@ -85,18 +85,22 @@ func (Published) event()     {}
 func (StoreFailed) event()   {}
 func (LocalFallback) event() {}
 
+// String describes the event, without any secret.
 func (e Adopted) String() string {
 	return fmt.Sprintf("store: %q adopted from the store (expires %v)", e.Key, e.ExpiresAt.Format(time.RFC3339))
 }
 
+// String describes the event, without any secret.
 func (e Published) String() string {
 	return fmt.Sprintf("store: %q refreshed and published (expires %v)", e.Key, e.ExpiresAt.Format(time.RFC3339))
 }
 
+// String describes the event, without any secret.
 func (e StoreFailed) String() string {
 	return fmt.Sprintf("store: %q %s failed: %v", e.Key, e.Op, e.Err)
 }
 
+// String describes the event, without any secret.
 func (e LocalFallback) String() string {
 	return fmt.Sprintf("store: %q refreshing locally: %v", e.Key, e.Reason)
 }

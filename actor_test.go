@@ -3,6 +3,7 @@ package tokenactor_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -688,4 +689,58 @@ func (f funcRefresher) Authenticate(ctx context.Context) (tokenactor.Entry[strin
 
 func (f funcRefresher) Refresh(ctx context.Context, _ tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
 	return f(ctx)
+}
+
+// TestRefresherPanicAfterTimeout: a refresher that panics once its context
+// is cancelled by the refresh timeout is an ordinary failed attempt: the
+// callers get the panic, marked as a timeout, and the loop itself is fine.
+func TestRefresherPanicAfterTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var events []string
+		clk := fakeclock.New()
+		r := funcRefresher(func(ctx context.Context) (tokenactor.Entry[string], error) {
+			<-ctx.Done()
+			panic("nil response after timeout")
+		})
+		c := tokenactor.New[string](r, tokenactor.WithClock(clk), tokenactor.WithRefreshTimeout(time.Second),
+			tokenactor.WithEventHook(func(e tokenactor.Event) { events = append(events, fmtS("%T", e)) }))
+		defer c.Close()
+
+		ch := goGet(context.Background(), c)
+		synctest.Wait()
+		clk.Add(time.Second)
+		synctest.Wait()
+		r1, ok := answered(ch)
+		var pe *tokenactor.PanicError
+		if !ok || !errors.As(r1.err, &pe) || !errors.Is(r1.err, tokenactor.ErrRefreshTimeout) {
+			t.Fatalf("Get = %+v (answered %t), want a *PanicError marked ErrRefreshTimeout", r1, ok)
+		}
+		want := []string{"tokenactor.RefreshStarted", "tokenactor.PanicRecovered", "tokenactor.RefreshFailed"}
+		if diff := cmp.Diff(want, events); diff != "" {
+			t.Fatalf("events (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestGoexitInEventHookStopsTheCache: runtime.Goexit in a hook ends the
+// loop goroutine whatever happens; the cache then fails every call instead
+// of stranding them.
+func TestGoexitInEventHookStopsTheCache(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, _, _ := newCache(tokenactor.WithEventHook(func(e tokenactor.Event) {
+			if _, ok := e.(tokenactor.RefreshStarted); ok {
+				runtime.Goexit()
+			}
+		}))
+		if _, err := c.Get(context.Background()); !errors.Is(err, tokenactor.ErrLoopFailed) {
+			t.Fatalf("Get whose loop called Goexit: %v, want ErrLoopFailed", err)
+		}
+		if _, err := c.Get(context.Background()); !errors.Is(err, tokenactor.ErrLoopFailed) {
+			t.Fatalf("later Get: %v, want ErrLoopFailed", err)
+		}
+		c.Invalidate()
+		if err := c.Close(); err != nil {
+			t.Fatalf("Close() = %v", err)
+		}
+	})
 }

@@ -101,11 +101,14 @@ func (c *Cache[T]) get(ctx context.Context) (T, error) {
 // refresh cause one refresh. Backoff still applies: after a failed attempt,
 // callers get the last error until the next attempt is due.
 //
-// Invalidate returns promptly: the loop never waits on I/O. It does nothing
-// after Close.
+// Invalidate returns promptly: the loop never waits on I/O. After Close it
+// only waits for Close to finish.
 func (c *Cache[T]) Invalidate() {
 	done := make(invalidateRequest)
 	if c.mb.Post(done) != nil {
+		// Closed: wait until the loop has withdrawn the value, so the
+		// promise above holds for a Close racing this call too.
+		c.sup.wg.Wait()
 		return
 	}
 	<-done

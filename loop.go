@@ -174,7 +174,7 @@ func (c *Cache[T]) finish(d *refreshDone[T], now time.Time) {
 	// The job stays registered while the hook runs: if it panics, the
 	// supervisor still finds the waiting callers and answers them.
 	if d.panic != nil {
-		c.emit(PanicRecovered{Op: d.op, Err: d.err.(*PanicError)})
+		c.emit(PanicRecovered{Op: d.op, Err: &PanicError{Value: d.panic.Value, Stack: d.panic.Stack}})
 	}
 	s := &c.st
 	if d.err == nil {

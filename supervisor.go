@@ -2,6 +2,7 @@ package tokenactor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -60,16 +61,28 @@ func (s *starter[T]) StartLoop() {
 
 // run is the loop goroutine: the loop under supervision.
 func (c *Cache[T]) run() {
-	defer c.sup.wg.Done()
 	var current message // the message being handled, answered if the loop panics
+	returned := false
+	defer func() {
+		if !returned {
+			// runtime.Goexit (an event hook calling t.FailNow, say) is
+			// not a panic and cannot be recovered: the goroutine ends
+			// whatever we do. Stop the cache for good rather than leave
+			// a mailbox that believes its loop still runs.
+			c.giveUp(current, &PanicError{Value: errLoopGoexit})
+		}
+		c.sup.wg.Done()
+	}()
 	for {
 		p := actor.Recover(func() { c.loop(&current) })
 		if p == nil {
+			returned = true
 			return
 		}
 		pe := &PanicError{Value: p.Value, Stack: p.Stack}
 		if !c.sup.allowRestart(c.now(), c.o.restartLimit, c.o.restartPeriod) {
 			c.giveUp(current, pe)
+			returned = true
 			return
 		}
 		c.recoverLoop(current, pe)
@@ -77,6 +90,10 @@ func (c *Cache[T]) run() {
 		c.emitSafely(LoopRestarted{Err: pe, Restarts: c.sup.restarts.n})
 	}
 }
+
+// errLoopGoexit is the cause of a cache stopped because its loop goroutine
+// called runtime.Goexit.
+var errLoopGoexit = errors.New("tokenactor: runtime.Goexit called in the cache loop")
 
 // allowRestart counts a restart at now and reports whether it is within the
 // limit.
@@ -111,6 +128,9 @@ func (c *Cache[T]) recoverLoop(current message, pe *PanicError) {
 		if _, ok := current.(*refreshDone[T]); ok {
 			// The worker already reported: the call is over even though
 			// its outcome was lost with the panic.
+			if job.timeout != nil {
+				job.timeout.Stop()
+			}
 			job.cancel(context.Canceled)
 			c.job = nil
 			c.st.op = 0

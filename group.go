@@ -28,9 +28,10 @@ type Group[K comparable, T any] struct {
 	mu      sync.Mutex
 	members map[K]*member[K, T] // guarded by mu
 	lru     lruList[K, T]       // members, most recently used first; guarded by mu
-	epoch   uint64              // sweeps so far; guarded by mu
+	epoch   atomic.Uint64       // sweeps so far; written under mu, read by Gets without it
 	closed  bool                // guarded by mu
 	sweeper *sweeper            // the eviction goroutine; nil until needed; guarded by mu
+	pending sync.WaitGroup      // caches being made or evicted outside mu; Close waits for them
 }
 
 // A member is one key's cache and its bookkeeping.
@@ -130,12 +131,15 @@ func NewGroup[K comparable, T any](factory func(key K) (*Cache[T], error), opts 
 // ErrClosed after Close.
 func (g *Group[K, T]) Get(ctx context.Context, key K) (T, error) {
 	var zero T
-	m, ready, created, victims, err := g.use(key)
+	m, ready, created, victims, epoch, err := g.use(key)
 	if err != nil {
 		return zero, err
 	}
-	defer m.inUse.Add(-1)
-	closeCaches(victims)
+	defer g.release(m, epoch)
+	if victims != nil {
+		closeCaches(victims)
+		g.pending.Done()
+	}
 	var c *Cache[T]
 	switch {
 	case created:
@@ -162,11 +166,11 @@ func (g *Group[K, T]) Get(ctx context.Context, key K) (T, error) {
 // returns the channel to wait on if the member's cache is being made (nil
 // once made, when m.cache may be read without waiting), and the caches
 // evicted to make room, for the caller to close outside the lock.
-func (g *Group[K, T]) use(key K) (m *member[K, T], ready chan struct{}, created bool, victims []*Cache[T], err error) {
+func (g *Group[K, T]) use(key K) (m *member[K, T], ready chan struct{}, created bool, victims []*Cache[T], epoch uint64, err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.closed {
-		return nil, nil, false, nil, ErrClosed
+		return nil, nil, false, nil, 0, ErrClosed
 	}
 	m = g.members[key]
 	if m == nil {
@@ -174,24 +178,45 @@ func (g *Group[K, T]) use(key K) (m *member[K, T], ready chan struct{}, created 
 		g.members[key] = m
 		g.lru.pushFront(m)
 		created = true
+		g.pending.Add(1) // done by create
 		g.startSweeper()
 	} else {
 		g.lru.moveToFront(m)
 	}
 	m.inUse.Add(1) // before evicting: m itself is now in use
-	m.epoch = g.epoch
+	epoch = g.epoch.Load()
+	m.epoch = epoch
 	if created && g.o.max > 0 && len(g.members) > g.o.max {
 		victims = g.evict(func(*member[K, T]) bool { return len(g.members) > g.o.max })
+		if victims != nil {
+			g.pending.Add(1) // done by Get once it has closed them
+		}
 	}
 	if m.ready != closedReady {
 		ready = m.ready
 	}
-	return m, ready, created, victims, nil
+	return m, ready, created, victims, epoch, nil
+}
+
+// release ends a Get on m that started in epoch. A Get that outlived a
+// sweep (one that waited for a refresh) counts as a use when it ends, so the
+// member is not evicted sooner than idle after its last use.
+func (g *Group[K, T]) release(m *member[K, T], epoch uint64) {
+	if g.epoch.Load() != epoch {
+		g.mu.Lock()
+		if !g.closed && g.members[m.key] == m {
+			m.epoch = g.epoch.Load()
+			g.lru.moveToFront(m)
+		}
+		g.mu.Unlock()
+	}
+	m.inUse.Add(-1)
 }
 
 // create runs the factory for a member just added, publishes the outcome
 // to the Gets waiting for it, and returns the cache.
 func (g *Group[K, T]) create(key K, m *member[K, T]) (*Cache[T], error) {
+	defer g.pending.Done()
 	c, err := g.callFactory(key)
 	g.mu.Lock()
 	if err == nil && g.closed {
@@ -263,8 +288,9 @@ func (g *Group[K, T]) Len() int {
 
 // Close closes every cache of the group and stops its eviction goroutine.
 // Gets in progress return ErrClosed (see Cache.Close), and so do later
-// ones. Close returns when all caches are closed; it is idempotent and
-// always returns nil.
+// ones. Close returns when all caches are closed, including those still
+// being made (it waits for their factory) or being evicted by a Get; it is
+// idempotent and always returns nil.
 func (g *Group[K, T]) Close() error {
 	g.mu.Lock()
 	if g.closed {
@@ -291,6 +317,7 @@ func (g *Group[K, T]) Close() error {
 		<-sw.done
 	}
 	closeCaches(caches)
+	g.pending.Wait() // caches still being made, or evicted by a Get, are closed by their Get
 	return nil
 }
 
@@ -369,8 +396,8 @@ func (g *Group[K, T]) sweep() {
 		g.mu.Unlock()
 		return
 	}
-	g.epoch++
-	victims := g.evict(func(m *member[K, T]) bool { return m.epoch+3 <= g.epoch })
+	epoch := g.epoch.Add(1)
+	victims := g.evict(func(m *member[K, T]) bool { return m.epoch+3 <= epoch })
 	g.mu.Unlock()
 	closeCaches(victims)
 }

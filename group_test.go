@@ -164,7 +164,14 @@ func TestGroupEvictionSparesParkedCallers(t *testing.T) {
 		if busy != "busy-1" || busyErr != nil {
 			t.Errorf("parked caller got %q, %v; want busy-1", busy, busyErr)
 		}
-		for range 3 {
+		// Its last use is when that Get ended, not when it began: the next
+		// sweep must keep it.
+		clk.Add(idle / 2)
+		synctest.Wait()
+		if n := g.Len(); n != 1 {
+			t.Errorf("%d caches half an idle period after the busy Get returned, want 1", n)
+		}
+		for range 2 {
 			clk.Add(idle / 2)
 			synctest.Wait()
 		}
@@ -284,8 +291,19 @@ func TestGroupCloseWhileMakingCache(t *testing.T) {
 		synctest.Wait() // in the factory
 		wg.Go(func() { _, err2 = g.Get(context.Background(), "a") })
 		synctest.Wait() // waiting for the factory
-		_ = g.Close()
+		closed := make(chan struct{})
+		go func() {
+			_ = g.Close()
+			close(closed)
+		}()
+		synctest.Wait()
+		select {
+		case <-closed:
+			t.Fatal("Close returned while a cache was still being made")
+		default:
+		}
 		close(f.wait)
+		<-closed
 		wg.Wait()
 		if !errors.Is(err1, tokenactor.ErrClosed) || !errors.Is(err2, tokenactor.ErrClosed) {
 			t.Errorf("Gets racing Close got %v and %v, want ErrClosed", err1, err2)

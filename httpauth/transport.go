@@ -23,7 +23,11 @@ var ErrNoOrigins = errors.New("httpauth: Transport.Origins is empty")
 // An OriginError reports an entry of Transport.Origins that is not an
 // absolute http or https URL with a host.
 type OriginError struct {
-	// Origin is the offending entry. It is configuration, not a secret.
+	// Index is the entry's position in Origins.
+	Index int
+	// Origin is the offending entry with any password masked (as
+	// url.URL.Redacted does), or empty if it is not a URL at all: an entry
+	// may hold a credential by mistake, and errors end up in logs.
 	Origin string
 	// Reason says what is wrong with it.
 	Reason string
@@ -31,7 +35,10 @@ type OriginError struct {
 
 // Error describes the entry and what is wrong with it.
 func (e *OriginError) Error() string {
-	return fmt.Sprintf("httpauth: origin %q: %s", e.Origin, e.Reason)
+	if e.Origin == "" {
+		return fmt.Sprintf("httpauth: origin %d: %s", e.Index, e.Reason)
+	}
+	return fmt.Sprintf("httpauth: origin %d %q: %s", e.Index, e.Origin, e.Reason)
 }
 
 // A Transport is an [http.RoundTripper] that adds
@@ -191,17 +198,17 @@ func (t *Transport) parseOrigins() {
 		return
 	}
 	t.allowed = make(map[origin]bool, len(t.Origins))
-	for _, o := range t.Origins {
+	for i, o := range t.Origins {
 		u, err := url.Parse(o)
 		switch {
 		case err != nil:
-			t.err = &OriginError{Origin: o, Reason: "not a URL"}
+			t.err = &OriginError{Index: i, Reason: "not a URL"}
 		case u.Scheme != "http" && u.Scheme != "https":
-			t.err = &OriginError{Origin: o, Reason: `scheme must be "http" or "https"`}
+			t.err = &OriginError{Index: i, Origin: u.Redacted(), Reason: `scheme must be "http" or "https"`}
 		case u.Hostname() == "":
-			t.err = &OriginError{Origin: o, Reason: "no host"}
+			t.err = &OriginError{Index: i, Origin: u.Redacted(), Reason: "no host"}
 		case u.User != nil:
-			t.err = &OriginError{Origin: o, Reason: "user info is not allowed"}
+			t.err = &OriginError{Index: i, Origin: u.Redacted(), Reason: "user info is not allowed"}
 		}
 		if t.err != nil {
 			t.allowed = nil

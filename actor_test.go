@@ -51,26 +51,14 @@ func TestFirstGetAuthenticatesOnceForAllCallers(t *testing.T) {
 		defer c.Close()
 
 		const callers = 500
-		chs := make([]<-chan result, callers)
-		for i := range chs {
-			chs[i] = goGet(context.Background(), c)
-		}
+		chs := goGets(c, callers)
 		synctest.Wait()
 		call := s.next(t)
 		s.none(t)
-		for i, ch := range chs {
-			if _, ok := answered(ch); ok {
-				t.Fatalf("caller %d answered before Authenticate returned", i)
-			}
-		}
+		wantWaiting(t, chs)
 		call.ok("v1", at(time.Hour), true)
 		synctest.Wait()
-		for i, ch := range chs {
-			r, ok := answered(ch)
-			if !ok || r != (result{value: "v1"}) {
-				t.Fatalf("caller %d got %+v (answered %t), want v1", i, r, ok)
-			}
-		}
+		wantAll(t, chs, "v1")
 		mustGet(t, c, "v1")
 		synctest.Wait()
 		s.none(t)
@@ -82,10 +70,7 @@ func TestAuthenticateErrorIsSharedAndPassedThrough(t *testing.T) {
 		c, s, _ := newCache()
 		defer c.Close()
 
-		chs := make([]<-chan result, 100)
-		for i := range chs {
-			chs[i] = goGet(context.Background(), c)
-		}
+		chs := goGets(c, 100)
 		synctest.Wait()
 		s.next(t).fail(fmtErr("no credentials: %w", tokenactor.ErrNotAuthenticated))
 		synctest.Wait()
@@ -179,24 +164,13 @@ func TestRefreshCrossingExpiryParksCallers(t *testing.T) {
 
 		clk.AdvanceTo(at(1000 * time.Second)) // the refresh is still in flight at expiry
 		synctest.Wait()
-		chs := make([]<-chan result, 300)
-		for i := range chs {
-			chs[i] = goGet(context.Background(), c)
-		}
+		chs := goGets(c, 300)
 		synctest.Wait()
-		for i, ch := range chs {
-			if _, ok := answered(ch); ok {
-				t.Fatalf("caller %d got an unusable value instead of waiting", i)
-			}
-		}
+		wantWaiting(t, chs)
 		s.none(t)
 		call.ok("v2", at(2000*time.Second), true)
 		synctest.Wait()
-		for i, ch := range chs {
-			if r, ok := answered(ch); !ok || r != (result{value: "v2"}) {
-				t.Fatalf("caller %d got %+v (answered %t), want v2", i, r, ok)
-			}
-		}
+		wantAll(t, chs, "v2")
 	})
 }
 
@@ -207,10 +181,7 @@ func TestUnusableRefreshableBlocksOnOneRefresh(t *testing.T) {
 		prime(t, c, s, "v1", at(1000*time.Second), true)
 		clk.AdvanceTo(at(5000 * time.Second))
 
-		chs := make([]<-chan result, 300)
-		for i := range chs {
-			chs[i] = goGet(context.Background(), c)
-		}
+		chs := goGets(c, 300)
 		synctest.Wait()
 		call := s.next(t)
 		s.none(t)
@@ -219,11 +190,7 @@ func TestUnusableRefreshableBlocksOnOneRefresh(t *testing.T) {
 		}
 		call.ok("v2", at(6000*time.Second), true)
 		synctest.Wait()
-		for i, ch := range chs {
-			if r, ok := answered(ch); !ok || r != (result{value: "v2"}) {
-				t.Fatalf("caller %d got %+v (answered %t), want v2", i, r, ok)
-			}
-		}
+		wantAll(t, chs, "v2")
 	})
 }
 
@@ -236,10 +203,7 @@ func TestFailedRefreshIsSharedNotReplayed(t *testing.T) {
 		prime(t, c, s, "v1", at(1000*time.Second), true)
 		clk.AdvanceTo(at(5000 * time.Second))
 
-		chs := make([]<-chan result, 300)
-		for i := range chs {
-			chs[i] = goGet(context.Background(), c)
-		}
+		chs := goGets(c, 300)
 		synctest.Wait()
 		s.next(t).fail(&errUpstream{code: "invalid_grant"})
 		synctest.Wait()
@@ -404,10 +368,7 @@ func TestParkedCallerContextEnds(t *testing.T) {
 func TestCloseWhileParkedAndRefreshHangs(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c, s, _ := newCache(tokenactor.WithRefreshTimeout(0))
-		chs := make([]<-chan result, 50)
-		for i := range chs {
-			chs[i] = goGet(context.Background(), c)
-		}
+		chs := goGets(c, 50)
 		synctest.Wait()
 		call := s.next(t) // never answered: the refresh hangs until its ctx ends
 

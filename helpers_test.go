@@ -102,6 +102,37 @@ func goGet(ctx context.Context, c *tokenactor.Cache[string]) <-chan result {
 	return ch
 }
 
+// goGets starts n Gets, each in its own goroutine.
+func goGets(c *tokenactor.Cache[string], n int) []<-chan result {
+	chs := make([]<-chan result, n)
+	for i := range chs {
+		chs[i] = goGet(context.Background(), c)
+	}
+	return chs
+}
+
+// wantWaiting fails the test if any of the Gets has returned. Call it after
+// synctest.Wait.
+func wantWaiting(t *testing.T, chs []<-chan result) {
+	t.Helper()
+	for i, ch := range chs {
+		if r, ok := answered(ch); ok {
+			t.Fatalf("caller %d returned %+v; want it still waiting", i, r)
+		}
+	}
+}
+
+// wantAll fails the test unless every Get has returned value and no error.
+// Call it after synctest.Wait.
+func wantAll(t *testing.T, chs []<-chan result, value string) {
+	t.Helper()
+	for i, ch := range chs {
+		if r, ok := answered(ch); !ok || r != (result{value: value}) {
+			t.Fatalf("caller %d got %+v (answered %t), want %s", i, r, ok, value)
+		}
+	}
+}
+
 // answered returns the result if Get has returned. Call it after
 // synctest.Wait.
 func answered(ch <-chan result) (result, bool) {

@@ -26,6 +26,11 @@ import (
 // the loop again on the same mailbox; a call still in flight is kept and its
 // outcome installed when it arrives, so there is still at most one.
 //
+// runtime.Goexit in the loop (an event hook calling t.FailNow, say) cannot
+// be recovered: the goroutine ends whatever happens. The supervisor then
+// stops the cache for good, as below, so no message waits for a loop that
+// is gone.
+//
 // # Restart intensity
 //
 // More than restartLimit restarts within restartPeriod (defaults: 5 per

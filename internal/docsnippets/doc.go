@@ -1,0 +1,32 @@
+// Package docsnippets holds the tests that keep the documentation honest:
+// every Go snippet in README.md and docs/*.md compiles, the README's fleet
+// recipe runs against a real redis-server, and relative links resolve. It
+// has no code of its own.
+//
+// # Writing snippets
+//
+// A ```go block that starts with a package clause is a complete file and is
+// built as it is, in a package of its own. Any other block is a fragment:
+// declarations are put into a file of their own, statements into the body
+// of a function
+//
+//	func snippet(ctx context.Context) error
+//
+// which returns nil after the last statement unless that statement is a
+// return. Imports are added for the packages a fragment names (tokenactor,
+// strategy, store, redisstore, httpauth, oauth2adapt, fakeclock, redis,
+// oauth2, clientcredentials, clock, and the usual standard library
+// packages).
+//
+// An HTML comment right before a block says more about it:
+//
+//	<!-- snippet name=fleet
+//	var rdb *redis.Client
+//	-->
+//
+// The first line may give the snippet a name (name=fleet: the test that runs
+// the README's fleet recipe finds it by that name); the lines after it are Go
+// declarations put beside the snippet, for names the text has introduced
+// before (a variable, a function of the reader's). The comment does not show
+// on a rendered page.
+package docsnippets

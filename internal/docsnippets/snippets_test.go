@@ -1,0 +1,260 @@
+package docsnippets
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"go/format"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// genDir is where the snippets' packages appear to be, inside the module, so
+// the module's go.mod and go.sum serve them and no network is needed. The
+// files exist only in the build's overlay: nothing is written to the tree.
+const genDir = "internal/docsnippets/gen"
+
+// buildTimeout bounds one go build or go vet of the snippets.
+const buildTimeout = 5 * time.Minute
+
+// repoRoot returns the repository root: this package is two levels below it.
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatalf("repository root not found at %s: %v", root, err)
+	}
+	return root
+}
+
+// markdownFiles returns README.md and every .md file under docs/, relative
+// to root, slash-separated.
+func markdownFiles(t testing.TB, root string) []string {
+	t.Helper()
+	files := []string{"README.md"}
+	err := filepath.WalkDir(filepath.Join(root, "docs"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(p, ".md") {
+			rel, err := filepath.Rel(root, p)
+			if err != nil {
+				return err
+			}
+			files = append(files, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// allSnippets returns the Go snippets of every Markdown file.
+func allSnippets(t testing.TB, root string) []snippet {
+	t.Helper()
+	var all []snippet
+	names := map[string]snippet{}
+	for _, f := range markdownFiles(t, root) {
+		ss, err := extract(root, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range ss {
+			if s.name != "" {
+				if prev, ok := names[s.name]; ok {
+					t.Fatalf("%s: snippet name %q already used at %s", s, s.name, prev)
+				}
+				names[s.name] = s
+			}
+		}
+		all = append(all, ss...)
+	}
+	return all
+}
+
+// goTool returns the go command's path.
+func goTool(t testing.TB) string {
+	t.Helper()
+	p, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to build the snippets: %v", err)
+	}
+	return p
+}
+
+// build writes ss as packages in an overlay and builds them all with one go
+// build. A snippet that does not compile fails the test, with errors that
+// name the Markdown file and line. With binDir set, the programs are written
+// there, each named after its snippet's dir; otherwise nothing is written.
+// (go vet cannot check them: it changes into each package's directory, and
+// these exist only in the overlay.)
+func build(t *testing.T, root string, ss []snippet, binDir string) {
+	t.Helper()
+	tmp := t.TempDir()
+	overlay := map[string]string{}
+	var pkgs []string
+	for _, s := range ss {
+		src, err := source(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		real := filepath.Join(tmp, s.dir()+".go")
+		if err := os.WriteFile(real, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		pkg := path.Join(genDir, s.dir())
+		overlay[filepath.Join(root, filepath.FromSlash(pkg), "snippet.go")] = real
+		pkgs = append(pkgs, "./"+pkg)
+	}
+	data, err := json.Marshal(map[string]any{"Replace": overlay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	overlayFile := filepath.Join(tmp, "overlay.json")
+	if err := os.WriteFile(overlayFile, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"build", "-overlay", overlayFile}
+	if binDir != "" {
+		// With -o, go build skips packages that are not main: only use
+		// it for programs.
+		args = append(args, "-o", binDir+string(filepath.Separator))
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), buildTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, goTool(t), append(args, pkgs...)...)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build of the snippets: %v\n%s", err, out)
+	}
+}
+
+// TestSnippetsCompile builds every Go snippet of README.md and docs/, and
+// checks that the complete programs are gofmt-formatted.
+func TestSnippetsCompile(t *testing.T) {
+	root := repoRoot(t)
+	ss := allSnippets(t, root)
+	if len(ss) == 0 {
+		t.Fatal("no Go snippets found")
+	}
+	for _, s := range ss {
+		if !isProgram(s.code) {
+			continue
+		}
+		formatted, err := format.Source([]byte(s.code))
+		if err != nil {
+			continue // the build reports it, with its line
+		}
+		if string(formatted) != s.code {
+			t.Errorf("%s: the program is not gofmt-formatted; gofmt would write:\n%s", s, formatted)
+		}
+	}
+	build(t, root, ss, "")
+	t.Logf("%d snippets compiled", len(ss))
+}
+
+// TestREADMEExamplesArePrograms checks that the README shows only complete
+// programs, so a reader can copy one and run it, and that the three named
+// examples the run tests use are there.
+func TestREADMEExamplesArePrograms(t *testing.T) {
+	root := repoRoot(t)
+	ss, err := extract(root, "README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := map[string]bool{}
+	for _, s := range ss {
+		if !isProgram(s.code) {
+			t.Errorf("%s: README snippets must be complete programs (package main)", s)
+		}
+		named[s.name] = true
+	}
+	for _, want := range []string{"cache", "oauth", "fleet"} {
+		if !named[want] {
+			t.Errorf("README.md has no snippet named %q", want)
+		}
+	}
+}
+
+// readmeLimit is the README's size bound: it should fit on a few screens;
+// the rest belongs in docs/.
+const readmeLimit = 12 * 1024
+
+func TestREADMESize(t *testing.T) {
+	fi, err := os.Stat(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() > readmeLimit {
+		t.Errorf("README.md is %d bytes, over %d: move detail to docs/", fi.Size(), readmeLimit)
+	}
+}
+
+// testCommand is how the README tells a reader to run the tests; .ci/run
+// runs the same command in every module.
+const testCommand = "go test -race -count=1 ./..."
+
+func TestREADMETestCommandIsWhatCIRuns(t *testing.T) {
+	root := repoRoot(t)
+	for _, f := range []string{"README.md", ".ci/run"} {
+		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(data), testCommand) {
+			t.Errorf("%s does not contain the test command %q", f, testCommand)
+		}
+	}
+}
+
+// TestRelativeLinksResolve checks that every relative link of README.md and
+// docs/ names a file or directory that exists.
+func TestRelativeLinksResolve(t *testing.T) {
+	root := repoRoot(t)
+	for _, f := range markdownFiles(t, root) {
+		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, target := range links(string(data)) {
+			p := filepath.Join(root, filepath.FromSlash(path.Dir(f)), filepath.FromSlash(target))
+			if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("%s: link to %s: no such file", f, target)
+			}
+		}
+	}
+}
+
+var (
+	linkRe = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	// codeRe matches fenced blocks and code spans, whose text is not links.
+	codeRe = regexp.MustCompile("(?s)```.*?```|`[^`\n]*`")
+)
+
+// links returns the relative link targets of a Markdown text, without
+// their #fragment.
+func links(md string) []string {
+	var out []string
+	md = codeRe.ReplaceAllString(md, "")
+	for _, m := range linkRe.FindAllStringSubmatch(md, -1) {
+		target := m[1]
+		if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") || strings.HasPrefix(target, "#") {
+			continue
+		}
+		target, _, _ = strings.Cut(target, "#")
+		out = append(out, target)
+	}
+	return out
+}

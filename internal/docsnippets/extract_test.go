@@ -160,6 +160,8 @@ var knownImports = map[string]string{
 	"strategy":          "github.com/tokenactor/tokenactor/strategy",
 	"strings":           "strings",
 	"sync":              "sync",
+	"synctest":          "testing/synctest",
+	"testing":           "testing",
 	"time":              "time",
 	"tokenactor":        "github.com/tokenactor/tokenactor",
 }

@@ -1,5 +1,7 @@
 // Package actor holds the small building blocks the tokenactor engine is made
 // of: a [Mailbox] whose loop goroutine runs only while there is work, [Recover]
 // to turn a panic in user code into a value with its stack, and [Await] to wait
-// for a reply without outliving the caller's context.
+// for a reply without outliving the caller's context. Programs use the engine
+// through tokenactor.Cache and need nothing from this package; it is for
+// reading how the engine works, and for building another actor the same way.
 package actor

@@ -1,5 +1,8 @@
-// Package fakeclock is a deterministic clock for tests of code that takes a
-// github.com/benbjohnson/clock Clock.
+// Package fakeclock is a clock that tests move by hand, for code that takes
+// a github.com/benbjohnson/clock Clock: give it to a cache with
+// tokenactor.WithClock (and to a strategy's config Clock, or store.WithClock),
+// then move it to a refresh window or past an expiry and assert on what Get
+// does, without sleeping.
 //
 // A [Clock] starts at [Start] and moves only when the test moves it. Timers
 // fire in order as it moves. [Clock.Jump] moves the wall clock without firing

@@ -1,5 +1,15 @@
-// Package httpauth sends requests with an Authorization header from any
-// [tokenactor.AuthStrategy], and only to the origins it is told to trust.
+// Package httpauth sends HTTP requests with an access token: make a client
+// with [NewClient] (one origin) or a [Transport] (several origins, your own
+// base transport), and every request to a trusted origin carries
+// "Authorization: <type> <token>", and no other request does. On a 401 the
+// rejected token is dropped once for all the requests that saw it
+// ([tokenactor.Reject]) and the request is retried with a new one.
+//
+// The tokens come from any [tokenactor.AuthStrategy]: a strategy of package
+// strategy (client credentials, a user session), a
+// *tokenactor.Cache[tokenactor.ServiceToken] (for example one sharing its
+// token through package store), or your own. For code written against
+// golang.org/x/oauth2, see package oauth2adapt.
 package httpauth
 
 import (

@@ -1,4 +1,10 @@
-// Package oauth2adapt connects tokenactor to golang.org/x/oauth2, both ways.
+// Package oauth2adapt connects tokenactor to golang.org/x/oauth2, both ways:
+// [TokenSource] hands a tokenactor strategy to code that wants an
+// oauth2.TokenSource (oauth2.NewClient, cloud client libraries, gRPC
+// credentials), and [Refresher] lets a [tokenactor.Cache] keep a token from
+// any oauth2.TokenSource fresh, with background refresh, one call in flight
+// and backoff. The strategies themselves are in package strategy; package
+// httpauth is the transport to use when x/oauth2 is not needed.
 package oauth2adapt
 
 import (

@@ -1,15 +1,24 @@
-// Package store shares one token among the replicas of a service through a
-// [Store], so that per expiry one replica asks the authorization server and
-// the others reuse what it obtained.
+// Package store lets the replicas of a service share one token: wrap the
+// refresher each replica's cache uses with [Wrap], under the same key and a
+// shared [Store], and per expiry one replica asks the authorization server
+// while the others reuse what it obtained. A short-lived instance (a
+// serverless function, a job) starting into a running fleet gets the token
+// with no request of its own.
 //
 // [Wrap] turns any [tokenactor.Refresher] into one that looks in the store
 // first, coordinates the replicas with a lease, and falls back to the inner
 // refresher on its own when the store fails. Put the result into
 // [tokenactor.New] as usual; the engine does not know the store exists.
+// The refreshers to wrap come from strategy.AccessKeyConfig.Refresher
+// (client credentials), oauth2adapt.Refresher (any golang.org/x/oauth2
+// token source), or your own. Package redisstore is the Store on Redis;
+// [NewMemory] shares a value between the caches of one process. A
+// Cache[tokenactor.ServiceToken] is a tokenactor.AuthStrategy, so the cache
+// goes straight into httpauth.NewClient.
 //
 // # How a replica obtains a value
 //
-// When the cache asks (Authenticate, or Refresh once its value turned
+// When the cache asks for a value (the first Get, or once its value turned
 // stale), the shared refresher:
 //
 //  1. loads the record under its key; if it is fresh and is not the value the

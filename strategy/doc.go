@@ -1,12 +1,18 @@
-// Package strategy obtains OAuth 2.0 access tokens for tokenactor: client
-// credentials ([AccessKeyStrategy]), a persisted refresh-token session
-// ([OAuthStrategy]), device-code login ([DeviceCodeStrategy]), detection of
-// whichever credentials are present ([AutoStrategy]), and two strategies for
-// tests and glue ([StaticStrategy], [Func]).
+// Package strategy gets OAuth 2.0 access tokens for a program and keeps them
+// fresh: make a strategy from credentials, call Get whenever a token is
+// needed, Close it when done. For a service, client credentials
+// ([NewAccessKey]); for a user, a saved refresh-token session ([NewOAuth])
+// made by a device-code login ([NewDeviceCode]); to use whichever
+// credentials are present, [NewAuto]; for tests and glue, [NewStatic] and
+// [Func].
 //
 // Every caching strategy is one [tokenactor.Cache] with a Refresher of its
 // own, so the refresh model, backoff and shutdown of the engine apply. All
 // strategies implement [tokenactor.AuthStrategy] and have a Close method.
+// Package httpauth sends their tokens with HTTP requests; package
+// oauth2adapt hands them to code written for golang.org/x/oauth2; package
+// store shares one token among the replicas of a service, around the
+// refresher [AccessKeyConfig.Refresher] returns.
 //
 // # Errors
 //

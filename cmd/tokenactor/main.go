@@ -1,5 +1,12 @@
-// Command tokenactor gets OAuth 2.0 access tokens for shell scripts and shows
-// the tokenactor refresh model at work.
+// Command tokenactor prints OAuth 2.0 access tokens for shell scripts, logs a
+// user in with the device flow, and shows the tokenactor refresh model at
+// work:
+//
+//	curl -H "Authorization: Bearer $(tokenactor token)" https://api.example.com/v1/things
+//	tokenactor demo
+//
+// It finds credentials the way strategy.NewAuto does; Go programs use package
+// strategy directly.
 //
 // Usage:
 //

@@ -75,7 +75,9 @@ func WithClient(id, secret string) Option {
 }
 
 // WithClock sets the clock that decides issue times, expiry and the device
-// flow's polling interval. The default is [time.Now]; nil keeps it. The
+// flow's polling interval. The default is [time.Now]; nil keeps it. A
+// fake clock plugs in by its method value, such as mock.Now of a
+// github.com/benbjohnson/clock Mock. The
 // clock does not drive [WithLatency], which waits in real time (fake time
 // inside a testing/synctest bubble).
 func WithClock(now func() time.Time) Option {

@@ -1,21 +1,23 @@
 // Package docsnippets holds the tests that keep the documentation honest:
-// every Go snippet in README.md and docs/*.md compiles, the README's fleet
-// recipe runs against a real redis-server, and relative links resolve. It
-// has no code of its own.
+// every Go snippet in README.md and docs/*.md compiles, the snippets that
+// are tests pass, the README's three programs run (the fleet recipe as two
+// replicas against a real redis-server), and relative links resolve. It has
+// no code of its own.
 //
 // # Writing snippets
 //
 // A ```go block that starts with a package clause is a complete file and is
 // built as it is, in a package of its own. Any other block is a fragment:
-// declarations are put into a file of their own, statements into the body
-// of a function
+// declarations are put into a file of their own (a _test.go file, run with
+// go test, if they declare a TestX function), statements into the body of
+// a function
 //
 //	func snippet(ctx context.Context) error
 //
 // which returns nil after the last statement unless that statement is a
 // return. Imports are added for the packages a fragment names (tokenactor,
-// strategy, store, redisstore, httpauth, oauth2adapt, fakeclock, redis,
-// oauth2, clientcredentials, clock, and the usual standard library
+// strategy, store, redisstore, httpauth, oauth2adapt, oauthtest, fakeclock,
+// redis, oauth2, clientcredentials, clock, and the usual standard library
 // packages).
 //
 // An HTML comment right before a block says more about it:

@@ -151,6 +151,7 @@ var knownImports = map[string]string{
 	"log":               "log",
 	"oauth2":            "golang.org/x/oauth2",
 	"oauth2adapt":       "github.com/tokenactor/tokenactor/oauth2adapt",
+	"oauthtest":         "github.com/tokenactor/tokenactor/oauthtest",
 	"os":                "os",
 	"redis":             "github.com/redis/go-redis/v9",
 	"redisstore":        "github.com/tokenactor/tokenactor/store/redisstore",
@@ -261,4 +262,22 @@ func endsInReturn(body string) bool {
 	}
 	_, ok := fn.Body.List[len(fn.Body.List)-1].(*ast.ReturnStmt)
 	return ok
+}
+
+// hasTests reports whether s declares a test function, func TestX(t
+// *testing.T), to be run.
+func hasTests(s snippet) bool {
+	if isProgram(s.code) || !isDecls(s.preamble+"\n"+s.code) {
+		return false
+	}
+	f, err := parser.ParseFile(token.NewFileSet(), "", "package p\n"+s.preamble+"\n"+s.code, parser.SkipObjectResolution)
+	if err != nil {
+		return false
+	}
+	for _, d := range f.Decls {
+		if fn, ok := d.(*ast.FuncDecl); ok && fn.Recv == nil && strings.HasPrefix(fn.Name.Name, "Test") {
+			return true
+		}
+	}
+	return false
 }

@@ -94,17 +94,13 @@ func goTool(t testing.TB) string {
 	return p
 }
 
-// build writes ss as packages in an overlay and builds them all with one go
-// build. A snippet that does not compile fails the test, with errors that
-// name the Markdown file and line. With binDir set, the programs are written
-// there, each named after its snippet's dir; otherwise nothing is written.
-// (go vet cannot check them: it changes into each package's directory, and
-// these exist only in the overlay.)
-func build(t *testing.T, root string, ss []snippet, binDir string) {
+// overlay writes ss as packages that exist only in a build overlay and
+// returns the overlay file and the packages' patterns. A snippet that
+// declares tests becomes a _test.go file.
+func overlay(t *testing.T, root string, ss []snippet) (file string, pkgs []string) {
 	t.Helper()
 	tmp := t.TempDir()
-	overlay := map[string]string{}
-	var pkgs []string
+	replace := map[string]string{}
 	for _, s := range ss {
 		src, err := source(s)
 		if err != nil {
@@ -114,35 +110,77 @@ func build(t *testing.T, root string, ss []snippet, binDir string) {
 		if err := os.WriteFile(real, []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		name := "snippet.go"
+		if hasTests(s) {
+			name = "snippet_test.go"
+		}
 		pkg := path.Join(genDir, s.dir())
-		overlay[filepath.Join(root, filepath.FromSlash(pkg), "snippet.go")] = real
+		replace[filepath.Join(root, filepath.FromSlash(pkg), name)] = real
 		pkgs = append(pkgs, "./"+pkg)
 	}
-	data, err := json.Marshal(map[string]any{"Replace": overlay})
+	data, err := json.Marshal(map[string]any{"Replace": replace})
 	if err != nil {
 		t.Fatal(err)
 	}
-	overlayFile := filepath.Join(tmp, "overlay.json")
-	if err := os.WriteFile(overlayFile, data, 0o644); err != nil {
+	file = filepath.Join(tmp, "overlay.json")
+	if err := os.WriteFile(file, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"build", "-overlay", overlayFile}
+	return file, pkgs
+}
+
+// goCmd runs the go command in root and fails the test if it fails.
+func goCmd(t *testing.T, root string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), buildTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, goTool(t), args...)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go %s of the snippets: %v\n%s", args[0], err, out)
+	}
+}
+
+// build builds ss, which must not declare tests, with one go build. A
+// snippet that does not compile fails the test, with errors that name the
+// Markdown file and line. With binDir set, the programs are written there,
+// each named after its snippet's dir; otherwise nothing is written. (go vet
+// cannot check them: it changes into each package's directory, and these
+// exist only in the overlay.)
+func build(t *testing.T, root string, ss []snippet, binDir string) {
+	t.Helper()
+	file, pkgs := overlay(t, root, ss)
+	args := []string{"build", "-overlay", file}
 	if binDir != "" {
 		// With -o, go build skips packages that are not main: only use
 		// it for programs.
 		args = append(args, "-o", binDir+string(filepath.Separator))
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), buildTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, goTool(t), append(args, pkgs...)...)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build of the snippets: %v\n%s", err, out)
+	goCmd(t, root, append(args, pkgs...)...)
+}
+
+// runTests compiles the test snippets ss with one go test -c and runs each
+// test binary; a failing test fails t.
+func runTests(t *testing.T, root string, ss []snippet) {
+	t.Helper()
+	file, pkgs := overlay(t, root, ss)
+	binDir := t.TempDir()
+	goCmd(t, root, append([]string{"test", "-vet=off", "-overlay", file, "-c", "-o", binDir + string(filepath.Separator)}, pkgs...)...)
+	for _, s := range ss {
+		ctx, cancel := context.WithTimeout(t.Context(), runTimeout)
+		cmd := exec.CommandContext(ctx, filepath.Join(binDir, s.dir()+".test"))
+		cmd.Dir = binDir
+		out, err := cmd.CombinedOutput()
+		cancel()
+		if err != nil {
+			t.Errorf("%s: the test in the snippet fails: %v\n%s", s, err, out)
+		}
 	}
 }
 
-// TestSnippetsCompile builds every Go snippet of README.md and docs/, and
-// checks that the complete programs are gofmt-formatted.
+// TestSnippetsCompile builds every Go snippet of README.md and docs/, runs
+// the snippets that are tests, and checks that the complete programs are
+// gofmt-formatted.
 func TestSnippetsCompile(t *testing.T) {
 	root := repoRoot(t)
 	ss := allSnippets(t, root)
@@ -161,8 +199,17 @@ func TestSnippetsCompile(t *testing.T) {
 			t.Errorf("%s: the program is not gofmt-formatted; gofmt would write:\n%s", s, formatted)
 		}
 	}
-	build(t, root, ss, "")
-	t.Logf("%d snippets compiled", len(ss))
+	var code, tests []snippet
+	for _, s := range ss {
+		if hasTests(s) {
+			tests = append(tests, s)
+		} else {
+			code = append(code, s)
+		}
+	}
+	build(t, root, code, "")
+	runTests(t, root, tests)
+	t.Logf("%d snippets compiled, %d of them tests that ran", len(ss), len(tests))
 }
 
 // TestREADMEExamplesArePrograms checks that the README shows only complete

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"go/format"
 	"io/fs"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -267,7 +269,8 @@ func TestREADMETestCommandIsWhatCIRuns(t *testing.T) {
 }
 
 // TestRelativeLinksResolve checks that every relative link of README.md and
-// docs/ names a file or directory that exists.
+// docs/ names a file or directory that exists, and that a #fragment into a
+// Markdown file names one of its headings.
 func TestRelativeLinksResolve(t *testing.T) {
 	root := repoRoot(t)
 	for _, f := range markdownFiles(t, root) {
@@ -275,10 +278,25 @@ func TestRelativeLinksResolve(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, target := range links(string(data)) {
-			p := filepath.Join(root, filepath.FromSlash(path.Dir(f)), filepath.FromSlash(target))
+		for _, l := range links(string(data)) {
+			target := f
+			if l.path != "" {
+				target = path.Join(path.Dir(f), l.path)
+			}
+			p := filepath.Join(root, filepath.FromSlash(target))
 			if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("%s: link to %s: no such file", f, target)
+				t.Errorf("%s: link to %s: no such file", f, l.path)
+				continue
+			}
+			if l.fragment == "" || !strings.HasSuffix(target, ".md") {
+				continue
+			}
+			md, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(anchors(string(md)), l.fragment) {
+				t.Errorf("%s: link to %s#%s: no such heading", f, l.path, l.fragment)
 			}
 		}
 	}
@@ -290,18 +308,45 @@ var (
 	codeRe = regexp.MustCompile("(?s)```.*?```|`[^`\n]*`")
 )
 
-// links returns the relative link targets of a Markdown text, without
-// their #fragment.
-func links(md string) []string {
-	var out []string
+// A link is a relative link target: a path (empty for the same file) and
+// a fragment.
+type link struct{ path, fragment string }
+
+// links returns the relative links of a Markdown text.
+func links(md string) []link {
+	var out []link
 	md = codeRe.ReplaceAllString(md, "")
 	for _, m := range linkRe.FindAllStringSubmatch(md, -1) {
 		target := m[1]
-		if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") || strings.HasPrefix(target, "#") {
+		if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
 			continue
 		}
-		target, _, _ = strings.Cut(target, "#")
-		out = append(out, target)
+		p, frag, _ := strings.Cut(target, "#")
+		out = append(out, link{path: p, fragment: frag})
+	}
+	return out
+}
+
+var (
+	headingRe = regexp.MustCompile(`(?m)^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$`)
+	slugDrop  = regexp.MustCompile(`[^\p{L}\p{N} _-]`)
+)
+
+// anchors returns the fragments a Markdown renderer such as GitHub's gives
+// the headings of md: lower case, punctuation dropped, spaces as hyphens, a
+// repeated one numbered.
+func anchors(md string) []string {
+	md = regexp.MustCompile("(?s)```.*?```").ReplaceAllString(md, "")
+	seen := map[string]int{}
+	var out []string
+	for _, m := range headingRe.FindAllStringSubmatch(md, -1) {
+		slug := strings.ReplaceAll(slugDrop.ReplaceAllString(strings.ToLower(m[1]), ""), " ", "-")
+		if n := seen[slug]; n > 0 {
+			out = append(out, fmt.Sprintf("%s-%d", slug, n))
+		} else {
+			out = append(out, slug)
+		}
+		seen[slug]++
 	}
 	return out
 }

@@ -1,8 +1,8 @@
 // Package docsnippets holds the tests that keep the documentation honest:
 // every Go snippet in README.md and docs/*.md compiles, the snippets that
 // are tests pass, the README's three programs run (the fleet recipe as two
-// replicas against a real redis-server), and relative links resolve. It has
-// no code of its own.
+// replicas against a real redis-server), relative links resolve, and the
+// tests the text names exist. It has no code of its own.
 //
 // # Writing snippets
 //

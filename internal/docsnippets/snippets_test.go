@@ -350,3 +350,54 @@ func anchors(md string) []string {
 	}
 	return out
 }
+
+var (
+	testNameRe = regexp.MustCompile("`((?:Test|Fuzz|Benchmark)[A-Z][A-Za-z0-9_]*)`")
+	testFuncRe = regexp.MustCompile(`(?m)^func ((?:Test|Fuzz|Benchmark)[A-Z][A-Za-z0-9_]*)\(`)
+)
+
+// TestNamedTestsExist checks that every test, fuzz target and benchmark the
+// documentation names (as `TestX`, `FuzzX` or `BenchmarkX`) is defined, in a
+// _test.go file of any module of the repository or in a snippet.
+func TestNamedTestsExist(t *testing.T) {
+	root := repoRoot(t)
+	defined := map[string]bool{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, m := range testFuncRe.FindAllStringSubmatch(string(src), -1) {
+			defined[m[1]] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range allSnippets(t, root) {
+		for _, m := range testFuncRe.FindAllStringSubmatch(s.code, -1) {
+			defined[m[1]] = true
+		}
+	}
+	for _, f := range markdownFiles(t, root) {
+		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range testNameRe.FindAllStringSubmatch(string(data), -1) {
+			if !defined[m[1]] {
+				t.Errorf("%s names %s, which no test file defines", f, m[1])
+			}
+		}
+	}
+}

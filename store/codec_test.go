@@ -51,7 +51,7 @@ func TestEventsHideSecrets(t *testing.T) {
 	evs := []store.Event{
 		store.Adopted{Key: "k", ExpiresAt: time.Now()},
 		store.Published{Key: "k"},
-		store.StoreFailed{Key: "k", Op: store.OpDecode, Err: store.ErrCorrupt},
+		store.Failed{Key: "k", Op: store.OpDecode, Err: store.ErrCorrupt},
 		store.LocalFallback{Key: "k", Reason: store.LeaseWaitTimedOut},
 	}
 	for _, e := range evs {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -20,6 +21,7 @@ type record struct {
 	id        string    // random; tells a replica whether the store holds the value it already has
 	issuedAt  time.Time // when the publishing replica obtained the value
 	expiresAt time.Time // zero: never expires
+	refreshAt time.Time // the inner refresher's RefreshAt; zero: none
 	final     bool      // the inner refresher's Final flag
 	value     []byte    // Codec output; a secret
 }
@@ -31,6 +33,7 @@ type recordJSON struct {
 	ID        string `json:"id"`
 	IssuedAt  int64  `json:"iat"`
 	ExpiresAt int64  `json:"exp,omitempty"`
+	RefreshAt int64  `json:"rat,omitempty"`
 	Final     bool   `json:"fin,omitempty"`
 	Value     []byte `json:"val"`
 }
@@ -48,11 +51,32 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// MaxExpiry is the latest expiry a record (and [ServiceTokenCodec]) keeps:
+// times are stored as Unix nanoseconds, whose range ends in April 2262. A
+// later expiry is stored as MaxExpiry, which no running program can tell
+// apart from it; every expiry up to MaxExpiry comes back exactly.
+var MaxExpiry = time.Unix(0, math.MaxInt64).UTC()
+
+// minStored is the earliest instant Unix nanoseconds hold. An expiry before
+// it is long past and is stored as minStored, so it stays past.
+var minStored = time.Unix(0, math.MinInt64+1).UTC()
+
+// unixNano returns t in Unix nanoseconds, clamped to what they hold, and 0
+// for the zero time. An instant that would be exactly 0 (the Unix epoch)
+// is moved 1 ns later, so it is not read back as "none".
 func unixNano(t time.Time) int64 {
-	if t.IsZero() {
+	switch {
+	case t.IsZero():
 		return 0
+	case t.After(MaxExpiry):
+		return math.MaxInt64
+	case t.Before(minStored):
+		return math.MinInt64 + 1
 	}
-	return t.UnixNano()
+	if n := t.UnixNano(); n != 0 {
+		return n
+	}
+	return 1
 }
 
 func fromUnixNano(n int64) time.Time {
@@ -91,6 +115,7 @@ func (s sealer) encode(key string, r record) ([]byte, error) {
 		ID:        r.id,
 		IssuedAt:  unixNano(r.issuedAt),
 		ExpiresAt: unixNano(r.expiresAt),
+		RefreshAt: unixNano(r.refreshAt),
 		Final:     r.final,
 		Value:     r.value,
 	})
@@ -145,27 +170,17 @@ func (s sealer) decode(key string, b []byte) (record, error) {
 		id:        j.ID,
 		issuedAt:  fromUnixNano(j.IssuedAt),
 		expiresAt: fromUnixNano(j.ExpiresAt),
+		refreshAt: fromUnixNano(j.RefreshAt),
 		final:     j.Final,
 		value:     j.Value,
 	}, nil
 }
 
-// staleAt returns when a value issued at issuedAt and expiring at expiresAt
-// stops being fresh: window before it expires, or, if its lifetime is not
-// longer than the window, half its lifetime before (the engine's rule). It
-// returns the zero time for a value that never expires.
-func staleAt(issuedAt, expiresAt time.Time, window time.Duration) time.Time {
-	if expiresAt.IsZero() {
-		return time.Time{}
-	}
-	if life := expiresAt.Sub(issuedAt); life <= window {
-		window = life / 2
-	}
-	return expiresAt.Add(-window)
-}
-
-// fresh reports whether r is fresh at now.
-func (r *record) fresh(now time.Time, window time.Duration) bool {
-	at := staleAt(r.issuedAt, r.expiresAt, window)
-	return at.IsZero() || now.Before(at)
+// usable reports whether r may be handed to a cache at now: it has not
+// expired, and the refresh time its publisher gave it, if any, has not come.
+// The cache itself decides when a value it holds turns stale, with its own
+// refresh window; the store does not judge that a second time.
+func (r *record) usable(now time.Time) bool {
+	return (r.expiresAt.IsZero() || now.Before(r.expiresAt)) &&
+		(r.refreshAt.IsZero() || now.Before(r.refreshAt))
 }

@@ -9,31 +9,24 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestStaleAt(t *testing.T) {
+func TestRecordUsable(t *testing.T) {
 	iss := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
-		name   string
-		life   time.Duration // 0: never expires
-		window time.Duration
-		want   time.Duration // after iss; -1: never stale
+		name string
+		give record
+		at   time.Duration // after iss
+		want bool
 	}{
-		{"long life: window before expiry", 10 * time.Minute, 90 * time.Second, 10*time.Minute - 90*time.Second},
-		{"life equal to window: half life", 90 * time.Second, 90 * time.Second, 45 * time.Second},
-		{"short life: half life", 60 * time.Second, 90 * time.Second, 30 * time.Second},
-		{"zero window: at expiry", time.Minute, 0, time.Minute},
-		{"never expires", 0, 90 * time.Second, -1},
+		{"before expiry", record{expiresAt: iss.Add(time.Minute)}, 59 * time.Second, true},
+		{"at expiry", record{expiresAt: iss.Add(time.Minute)}, time.Minute, false},
+		{"never expires", record{}, 1000 * time.Hour, true},
+		{"before refresh time", record{expiresAt: iss.Add(time.Minute), refreshAt: iss.Add(30 * time.Second)}, 29 * time.Second, true},
+		{"at refresh time", record{expiresAt: iss.Add(time.Minute), refreshAt: iss.Add(30 * time.Second)}, 30 * time.Second, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var exp, want time.Time
-			if tt.life != 0 {
-				exp = iss.Add(tt.life)
-			}
-			if tt.want >= 0 {
-				want = iss.Add(tt.want)
-			}
-			if diff := cmp.Diff(want, staleAt(iss, exp, tt.window)); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
+			if got := tt.give.usable(iss.Add(tt.at)); got != tt.want {
+				t.Errorf("usable = %t, want %t", got, tt.want)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -86,6 +87,19 @@ func fromUnixNano(n int64) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
+// check reports what makes j unfit to be a record.
+func (j *recordJSON) check() error {
+	switch {
+	case j.Version != recordVersion:
+		return fmt.Errorf("unknown record version %d", j.Version)
+	case j.ID == "" || j.IssuedAt == 0:
+		return errors.New("record lacks id or issue time")
+	case j.ExpiresAt != 0 && j.ExpiresAt < j.IssuedAt:
+		return errors.New("record expires before it was issued")
+	}
+	return nil
+}
+
 // A sealer encodes records to bytes and back, sealing them with AES-GCM
 // when it has an AEAD. The store key is the additional data, so a record
 // copied under another key does not open.
@@ -108,9 +122,11 @@ func newSealer(key []byte) (sealer, error) {
 	return sealer{aead: aead}, nil
 }
 
-// encode returns the stored bytes of r under key.
+// encode returns the stored bytes of r under key. It refuses what decode
+// would refuse, so every record it encodes decodes back, with its times as
+// [unixNano] stores them.
 func (s sealer) encode(key string, r record) ([]byte, error) {
-	plain, err := json.Marshal(recordJSON{
+	j := recordJSON{
 		Version:   recordVersion,
 		ID:        r.id,
 		IssuedAt:  unixNano(r.issuedAt),
@@ -118,7 +134,11 @@ func (s sealer) encode(key string, r record) ([]byte, error) {
 		RefreshAt: unixNano(r.refreshAt),
 		Final:     r.final,
 		Value:     r.value,
-	})
+	}
+	if err := j.check(); err != nil {
+		return nil, fmt.Errorf("store: encode record: %w", err)
+	}
+	plain, err := json.Marshal(j)
 	if err != nil {
 		return nil, fmt.Errorf("store: encode record: %w", err)
 	}
@@ -158,13 +178,8 @@ func (s sealer) decode(key string, b []byte) (record, error) {
 	if err := json.Unmarshal(plain, &j); err != nil {
 		return record{}, fmt.Errorf("%w: malformed record", ErrCorrupt)
 	}
-	switch {
-	case j.Version != recordVersion:
-		return record{}, fmt.Errorf("%w: unknown record version %d", ErrCorrupt, j.Version)
-	case j.ID == "" || j.IssuedAt == 0:
-		return record{}, fmt.Errorf("%w: record lacks id or issue time", ErrCorrupt)
-	case j.ExpiresAt != 0 && j.ExpiresAt < j.IssuedAt:
-		return record{}, fmt.Errorf("%w: record expires before it was issued", ErrCorrupt)
+	if err := j.check(); err != nil {
+		return record{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	return record{
 		id:        j.ID,

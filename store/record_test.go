@@ -104,3 +104,76 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// stored returns t as a record keeps it: clamped to the range of Unix
+// nanoseconds, the epoch itself moved 1 ns later, in UTC.
+func stored(t time.Time) time.Time { return fromUnixNano(unixNano(t)) }
+
+func TestRecordTimes(t *testing.T) {
+	iss := time.Date(2030, 1, 1, 0, 0, 0, 1, time.UTC)
+	tests := []struct {
+		name string
+		give time.Time
+		want time.Time
+	}{
+		{"2100: exact", time.Date(2100, 6, 7, 8, 9, 10, 11, time.UTC), time.Date(2100, 6, 7, 8, 9, 10, 11, time.UTC)},
+		{"MaxExpiry: exact", MaxExpiry, MaxExpiry},
+		{"1 ns past MaxExpiry: MaxExpiry", MaxExpiry.Add(1), MaxExpiry},
+		{"year 3000: MaxExpiry, not 1830", time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), MaxExpiry},
+		{"year 9999 in another zone: MaxExpiry", time.Date(9999, 1, 1, 0, 0, 0, 0, time.FixedZone("x", 3600)), MaxExpiry},
+		{"never: zero", time.Time{}, time.Time{}},
+	}
+	s, _ := newSealer(nil)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := s.encode("k", record{id: "a", issuedAt: iss, expiresAt: tt.give, value: []byte("v")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.decode("k", b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.expiresAt.Equal(tt.want) || got.expiresAt.IsZero() != tt.want.IsZero() {
+				t.Errorf("expiry came back %v, want %v", got.expiresAt, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzRecordRoundTrip encodes records with arbitrary times, far past and far
+// future included: what encode accepts decodes back, equal to the record
+// with its times as stored (see stored).
+func FuzzRecordRoundTrip(f *testing.F) {
+	f.Add(int64(1893456000), int64(0), int64(1893459600), int64(5), int64(0), false, []byte("v"))
+	f.Add(int64(1893456000), int64(0), int64(32503680000), int64(0), int64(0), true, []byte{}) // year 3000
+	f.Add(int64(-62135596800), int64(0), int64(0), int64(1), int64(1), false, []byte("x"))    // year 1
+	f.Add(int64(0), int64(0), int64(0), int64(0), int64(0), false, []byte("epoch"))
+	plain, _ := newSealer(nil)
+	sealed, _ := newSealer(bytes.Repeat([]byte{5}, 32))
+	f.Fuzz(func(t *testing.T, iss, issNs, exp, expNs, refresh int64, final bool, value []byte) {
+		r := record{
+			id:        "x",
+			issuedAt:  time.Unix(iss, issNs).UTC(),
+			expiresAt: time.Unix(exp, expNs),
+			refreshAt: time.Unix(refresh, 0),
+			final:     final,
+			value:     value,
+		}
+		want := r
+		want.issuedAt, want.expiresAt, want.refreshAt = stored(r.issuedAt), stored(r.expiresAt), stored(r.refreshAt)
+		for _, s := range []sealer{plain, sealed} {
+			b, err := s.encode("k", r)
+			if err != nil {
+				continue // refused: too large, or expires before issue
+			}
+			got, err := s.decode("k", b)
+			if err != nil {
+				t.Fatalf("encoded record does not decode: %v", err)
+			}
+			if diff := cmp.Diff(want, got, cmp.AllowUnexported(record{})); diff != "" {
+				t.Fatalf("round trip (-want +got):\n%s", diff)
+			}
+		}
+	})
+}

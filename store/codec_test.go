@@ -79,3 +79,21 @@ func TestEventsHideSecrets(t *testing.T) {
 		t.Errorf("unknown reason prints %q", got)
 	}
 }
+
+// TestServiceTokenCodecFarFuture: an expiry after 2262 comes back as
+// MaxExpiry, not wrapped into the past.
+func TestServiceTokenCodecFarFuture(t *testing.T) {
+	var c store.ServiceTokenCodec
+	give := tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken("s"), ExpiresAt: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	b, err := c.Encode(give)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.ExpiresAt.Equal(store.MaxExpiry) {
+		t.Errorf("year 3000 came back as %v, want MaxExpiry %v", got.ExpiresAt, store.MaxExpiry)
+	}
+}

@@ -147,7 +147,7 @@ func TestRecordTimes(t *testing.T) {
 func FuzzRecordRoundTrip(f *testing.F) {
 	f.Add(int64(1893456000), int64(0), int64(1893459600), int64(5), int64(0), false, []byte("v"))
 	f.Add(int64(1893456000), int64(0), int64(32503680000), int64(0), int64(0), true, []byte{}) // year 3000
-	f.Add(int64(-62135596800), int64(0), int64(0), int64(1), int64(1), false, []byte("x"))    // year 1
+	f.Add(int64(-62135596800), int64(0), int64(0), int64(1), int64(1), false, []byte("x"))     // year 1
 	f.Add(int64(0), int64(0), int64(0), int64(0), int64(0), false, []byte("epoch"))
 	plain, _ := newSealer(nil)
 	sealed, _ := newSealer(bytes.Repeat([]byte{5}, 32))

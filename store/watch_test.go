@@ -128,7 +128,7 @@ func TestRejectedValueNotHandedOn(t *testing.T) {
 		inner.gate = make(chan struct{})
 		var wg sync.WaitGroup
 		wg.Go(func() { _, _ = a.Refresh(ctx, &cur) }) // a server rejected v1
-		synctest.Wait()                                // a renews under the lease
+		synctest.Wait()                               // a renews under the lease
 		c, _ := wrap(inner, mem)
 		var got string
 		wg.Go(func() { e, err := c.Refresh(ctx, nil); got = mustValue(t, e, err) })

@@ -68,8 +68,9 @@ func WithLease(ttl, wait time.Duration) Option {
 
 // WithPollInterval sets how often a waiting replica looks in the store: first
 // after min, then at doubling intervals up to max. Over a [Watcher] the
-// replica also adopts a record the moment it is saved, and polling only
-// covers a lost message. The defaults are 20 ms and 500 ms. It panics unless 0 < min <= max.
+// replica adopts a record the moment it is saved, and looks every max only,
+// to cover a lost message or a lease holder that gave up without saving.
+// The defaults are 20 ms and 500 ms. It panics unless 0 < min <= max.
 func WithPollInterval(min, max time.Duration) Option {
 	if min <= 0 || max < min {
 		invalid("WithPollInterval: need 0 < min <= max, got min=%v max=%v", min, max)

@@ -93,6 +93,11 @@ func (s *Shared[T]) obtain(ctx context.Context, current *tokenactor.Entry[T]) (t
 	owner := newID()
 	deadline := s.o.clock.Now().Add(s.o.leaseWait)
 	poll := s.o.pollMin
+	if saved != nil {
+		// The save is heard at once; looking only covers a lost message,
+		// or a lease given up without a save (the inner refresher failed).
+		poll = s.o.pollMax
+	}
 	for {
 		l, err := s.load(ctx)
 		if err != nil {

@@ -42,6 +42,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -65,7 +66,9 @@ type Store struct {
 	ps     *redis.PubSub     // nil until the first Watch; guarded by mu
 	topics map[string]*topic // by channel name; guarded by mu
 	closed bool              // guarded by mu
-	done   chan struct{}     // closed when the reader of ps exits
+	// stopping is closed by Close; done, when the goroutine reading ps
+	// exits. Both are made with ps.
+	stopping, done chan struct{}
 }
 
 // topic is one subscribed channel and the Watch calls listening to it.
@@ -251,8 +254,8 @@ func (s *Store) Watch(ctx context.Context, key string) (<-chan []byte, func(), e
 	}
 	if s.ps == nil {
 		s.ps = s.c.Subscribe(context.WithoutCancel(ctx))
-		s.done = make(chan struct{})
-		go s.read(s.ps.ChannelWithSubscriptions(redis.WithChannelHealthCheckInterval(healthCheck)), s.done)
+		s.stopping, s.done = make(chan struct{}), make(chan struct{})
+		go s.read(s.ps, s.stopping, s.done)
 	}
 	t, subscribed := s.topics[name]
 	if !subscribed {
@@ -292,36 +295,62 @@ func (s *Store) Watch(ctx context.Context, key string) (<-chan []byte, func(), e
 }
 
 // read hands each message of the pub/sub connection to the watches of its
-// channel, until Close closes the connection (and go-redis msgs).
-func (s *Store) read(msgs <-chan any, done chan struct{}) {
+// channel, until Close closes the connection. A connection silent for
+// healthCheck is pinged, so a dead one is noticed and replaced; go-redis
+// reconnects and subscribes again on the next receive.
+func (s *Store) read(ps *redis.PubSub, stopping, done chan struct{}) {
 	defer close(done)
-	for m := range msgs {
-		switch m := m.(type) {
-		case *redis.Subscription:
-			if m.Kind != "subscribe" {
-				continue
+	ctx := context.Background()
+	for {
+		m, err := ps.ReceiveTimeout(ctx, healthCheck)
+		var ne net.Error
+		switch {
+		case errors.Is(err, redis.ErrClosed):
+			return
+		case errors.As(err, &ne) && ne.Timeout():
+			_ = ps.Ping(ctx)
+			continue
+		case err != nil: // Redis is down or the connection dropped
+			t := time.NewTimer(retryPause)
+			select {
+			case <-t.C:
+			case <-stopping:
+				t.Stop()
+				return
 			}
-			s.mu.Lock()
-			if t := s.topics[m.Channel]; t != nil {
-				select {
-				case <-t.ready: // a resubscription after a reconnect
-				default:
-					close(t.ready)
-				}
+			continue
+		}
+		s.deliver(m)
+	}
+}
+
+// retryPause spaces the attempts to reconnect the pub/sub connection.
+const retryPause = 100 * time.Millisecond
+
+// deliver handles one pub/sub message.
+func (s *Store) deliver(m any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch m := m.(type) {
+	case *redis.Subscription:
+		if t := s.topics[m.Channel]; t != nil && m.Kind == "subscribe" {
+			select {
+			case <-t.ready: // a resubscription after a reconnect
+			default:
+				close(t.ready)
 			}
-			s.mu.Unlock()
-		case *redis.Message:
-			b := []byte(m.Payload)
-			s.mu.Lock()
-			if t := s.topics[m.Channel]; t != nil {
-				for w := range t.watches {
-					select {
-					case w.ch <- b:
-					default: // a record is waiting already; the watcher polls
-					}
-				}
+		}
+	case *redis.Message:
+		t := s.topics[m.Channel]
+		if t == nil {
+			return
+		}
+		b := []byte(m.Payload)
+		for w := range t.watches {
+			select {
+			case w.ch <- b:
+			default: // a record is waiting already; the watcher polls
 			}
-			s.mu.Unlock()
 		}
 	}
 }
@@ -342,6 +371,7 @@ func (s *Store) Close() error {
 	if ps == nil {
 		return nil
 	}
+	close(s.stopping)
 	err := ps.Close()
 	<-done
 	return err

@@ -32,7 +32,7 @@ type Memory struct {
 
 // memWatch is one Watch call's delivery channel.
 type memWatch struct {
-	ch chan []byte // buffer 1: a record that finds it full is dropped
+	ch chan []byte // buffer 1: a new record replaces the one waiting; sent to under mu
 }
 
 type memItem struct {
@@ -83,10 +83,11 @@ func (s *Memory) Save(_ context.Context, key string, record []byte, ttl time.Dur
 	b := append([]byte(nil), record...)
 	s.items[key] = memItem{value: b, until: s.clock.Now().Add(ttl)}
 	for w := range s.watchers[key] {
-		select {
-		case w.ch <- b:
+		select { // the newest record replaces the one waiting
+		case <-w.ch:
 		default:
 		}
+		w.ch <- b
 	}
 	return nil
 }

@@ -37,15 +37,16 @@ type Store interface {
 // saved. A [Shared] over a Watcher adopts the record another replica saves
 // as soon as it arrives, instead of at its next look in the store; it keeps
 // looking at growing intervals as well, so a Watcher may lose a message
-// (a dropped connection, a full buffer) without harm.
+// (a dropped connection, say) without harm.
 type Watcher interface {
 	Store
 	// Watch starts delivering the records saved under key, by this replica
 	// or another, to the returned channel, and returns once it does (or
-	// with ctx's error, or the store's). The channel has a buffer of one;
-	// a record that finds it full is dropped. It is never closed. Call stop
-	// once to stop the delivery; the records delivered must not be
-	// modified.
+	// with ctx's error, or the store's); a store still connecting may
+	// return a little before, since polling covers the gap. The channel
+	// has a buffer of one: a record that finds it full replaces the one
+	// waiting there. It is never closed. Call stop once to stop the
+	// delivery; the records delivered must not be modified.
 	Watch(ctx context.Context, key string) (records <-chan []byte, stop func(), err error)
 }
 

@@ -242,3 +242,23 @@ func TestRefreshAtTravels(t *testing.T) {
 		}
 	})
 }
+
+// TestWatchKeepsNewest: a watcher that has not taken the last record yet
+// gets the newest one, not the first.
+func TestWatchKeepsNewest(t *testing.T) {
+	ctx := context.Background()
+	mem := store.NewMemory(nil)
+	ch, stop, err := mem.Watch(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	for _, r := range []string{"r1", "r2"} {
+		if err := mem.Save(ctx, key, []byte(r), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := string(<-ch); got != "r2" {
+		t.Errorf("watcher got %q, want the newest record r2", got)
+	}
+}

@@ -356,3 +356,78 @@ func TestLostMessageAdoptsByPolling(t *testing.T) {
 		})
 	}
 }
+
+// TestWatchHostileMessages: a message too large to be a record is dropped
+// unread, and a watcher that has not taken a record yet gets the newest.
+func TestWatchHostileMessages(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st := newStore(t, srv.Addr)
+	ch, stop, err := st.Watch(ctx, healKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	marker, mstop, err := st.Watch(ctx, "marker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mstop()
+	rdb := newClient(t, srv.Addr)
+	channel := strings.TrimSuffix(st.RecordKey(healKey), ":token") + ":saved"
+	for _, m := range []string{"r1", "r2", strings.Repeat("x", store.MaxRecordSize+1)} {
+		if err := rdb.Publish(ctx, channel, m).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One reader handles the messages in order: once the marker, published
+	// last, arrives, the others were handled.
+	if err := st.Save(ctx, "marker", []byte("m"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := recv(marker, 5*time.Second); !ok {
+		t.Fatal("marker not heard")
+	}
+	select {
+	case b := <-ch:
+		if string(b) != "r2" {
+			t.Errorf("watcher got %d bytes %.10q, want r2 (the newest record; the oversized one dropped)", len(b), b)
+		}
+	default:
+		t.Error("watcher got nothing")
+	}
+}
+
+// TestWatchWhileRedisPaused: when Redis does not confirm a subscription in
+// time, the first Watch of a key fails, and the next ones return at once
+// instead of waiting out every caller's timeout again.
+func TestWatchWhileRedisPaused(t *testing.T) {
+	srv := redistest.Start(t)
+	st := newStore(t, srv.Addr)
+	rdb := newClient(t, srv.Addr)
+	ctx := context.Background()
+	// Open the pub/sub connection first, so the pause hits the SUBSCRIBE.
+	if _, stop, err := st.Watch(ctx, "warm"); err != nil {
+		t.Fatal(err)
+	} else {
+		stop()
+	}
+	if err := rdb.Do(ctx, "CLIENT", "PAUSE", "3000", "ALL").Err(); err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Do(ctx, "CLIENT", "UNPAUSE")
+	first, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if _, _, err := st.Watch(first, healKey); err == nil {
+		t.Fatal("Watch during CLIENT PAUSE succeeded; the test needs it to wait")
+	}
+	second, cancel2 := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel2()
+	_, stop, err := st.Watch(second, healKey)
+	if err != nil {
+		t.Errorf("second Watch while Redis is paused: %v; want it to return at once", err)
+	} else {
+		stop()
+	}
+}

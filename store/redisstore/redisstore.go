@@ -79,7 +79,7 @@ type topic struct {
 
 // watch is one Watch call's delivery channel.
 type watch struct {
-	ch chan []byte // buffer 1: a record that finds it full is dropped
+	ch chan []byte // buffer 1: a new record replaces the one waiting
 }
 
 var _ store.Watcher = (*Store)(nil)
@@ -243,7 +243,9 @@ var errClosed = errors.New("redisstore: store closed")
 // Watch delivers the records saved under key, from when it returns until
 // stop is called; see [store.Watcher]. The first Watch of a key subscribes
 // to its channel and returns once Redis confirms it (or ctx ends); later
-// ones return at once. After Close it returns an error.
+// ones return at once, even before Redis confirmed it (a Redis that slow
+// costs each waiting replica one poll interval, not a store timeout per
+// refresh). After Close it returns an error.
 func (s *Store) Watch(ctx context.Context, key string) (<-chan []byte, func(), error) {
 	name := s.channel(key)
 	w := &watch{ch: make(chan []byte, 1)}
@@ -285,6 +287,11 @@ func (s *Store) Watch(ctx context.Context, key string) (<-chan []byte, func(), e
 			return nil, nil, fmt.Errorf("redisstore: watch: %w", err)
 		}
 	}
+	if subscribed {
+		// Confirmed, or still waiting for Redis to confirm: a Watch that
+		// waited for it already paid for a slow Redis once.
+		return w.ch, stop, nil
+	}
 	select {
 	case <-t.ready:
 		return w.ch, stop, nil
@@ -324,6 +331,16 @@ func (s *Store) read(ps *redis.PubSub, stopping, done chan struct{}) {
 	}
 }
 
+// offer puts b on ch, replacing the record waiting there if it is full: a
+// watcher wants the newest record. Only its one sender may call it.
+func offer(ch chan []byte, b []byte) {
+	select {
+	case <-ch:
+	default:
+	}
+	ch <- b
+}
+
 // retryPause spaces the attempts to reconnect the pub/sub connection.
 const retryPause = 100 * time.Millisecond
 
@@ -345,12 +362,12 @@ func (s *Store) deliver(m any) {
 		if t == nil {
 			return
 		}
+		if len(m.Payload) > store.MaxRecordSize {
+			return // not a record; not worth a copy
+		}
 		b := []byte(m.Payload)
 		for w := range t.watches {
-			select {
-			case w.ch <- b:
-			default: // a record is waiting already; the watcher polls
-			}
+			offer(w.ch, b)
 		}
 	}
 }

@@ -431,3 +431,28 @@ func TestWatchWhileRedisPaused(t *testing.T) {
 		stop()
 	}
 }
+
+// TestFarFutureThroughRedis: a token expiring in year 3000 is saved (its
+// TTL within what Redis accepts) and adopted with an expiry of MaxExpiry,
+// not wrapped into 1830 and refused.
+func TestFarFutureThroughRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	far := time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
+	inner := tokenactor.RefresherFunc[string](func(context.Context, *tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
+		return tokenactor.Entry[string]{Value: "forever", ExpiresAt: far}, nil
+	})
+	var evA, evB eventLog
+	a := wrapString(inner, newStore(t, srv.Addr), &evA)
+	if _, err := a.Refresh(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	b := wrapString(inner, newStore(t, srv.Addr), &evB)
+	e, err := b.Refresh(ctx, nil)
+	if err != nil || e.Value != "forever" || !e.ExpiresAt.Equal(store.MaxExpiry) {
+		t.Errorf("adopted %q expiring %v, %v; want forever expiring MaxExpiry", e.Value, e.ExpiresAt, err)
+	}
+	if diff := cmp.Diff([]string{"Adopted"}, evB.kinds()); diff != "" {
+		t.Errorf("events of the second replica (-want +got):\n%s; first: %v", diff, evA.kinds())
+	}
+}

@@ -142,7 +142,7 @@ func TestREADMEPrograms(t *testing.T) {
 		// readable JSON (a plain record is) nor holding the token.
 		rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
 		defer rdb.Close()
-		record, err := rdb.Get(t.Context(), "tokenactor:token:orders-api/"+oauthtest.DefaultClientID).Bytes()
+		record, err := rdb.Get(t.Context(), "tokenactor:{orders-api/"+oauthtest.DefaultClientID+"}:token").Bytes()
 		if err != nil {
 			t.Fatalf("reading the shared record: %v", err)
 		}

@@ -167,7 +167,7 @@ func (r *clientCredentials) Refresh(ctx context.Context, _ *tokenactor.Entry[tok
 	if err != nil {
 		return tokenactor.Entry[tokenactor.ServiceToken]{}, err
 	}
-	return tokenactor.Entry[tokenactor.ServiceToken]{Value: resp.serviceToken(), ExpiresAt: resp.expiresAt}, nil
+	return tokenactor.Entry[tokenactor.ServiceToken]{Value: resp.serviceToken(), ExpiresAt: resp.expiresAt, RefreshAt: resp.refreshAt}, nil
 }
 
 // Errors of ParseAccessKey. They never contain the key.

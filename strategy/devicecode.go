@@ -256,17 +256,16 @@ func (s *DeviceCodeStrategy) save(ctx context.Context, sess Session) error {
 }
 
 // authorize makes the device authorization request (RFC 8628 §3.1).
-func (s *DeviceCodeStrategy) authorize(ctx context.Context) (DeviceAuthorization, tokenactor.SecretToken, error) {
+func (s *DeviceCodeStrategy) authorize(ctx context.Context) (da DeviceAuthorization, deviceCode tokenactor.SecretToken, err error) {
 	form, _ := url.ParseQuery(s.form)
-	status, header, body, err := s.deviceAuth.post(ctx, s.cfg.DeviceAuthURL, form)
-	if err != nil {
-		return DeviceAuthorization{}, tokenactor.SecretToken{}, err
-	}
-	now := s.cfg.Clock.Now()
-	if status < 200 || status > 299 {
-		return DeviceAuthorization{}, tokenactor.SecretToken{}, s.deviceAuth.refusal(status, header, body, now, form)
-	}
-	return parseDeviceAuthorization(body, now)
+	err = s.deviceAuth.call(ctx, form, func(status int, h http.Header, body []byte, now time.Time) error {
+		if status < 200 || status > 299 {
+			return errorResponse(status, h, body, now)
+		}
+		da, deviceCode, err = parseDeviceAuthorization(status, body, now)
+		return err
+	})
+	return da, deviceCode, err
 }
 
 // poll makes device access token requests (§3.4) until one ends the flow
@@ -320,13 +319,15 @@ func (s *DeviceCodeStrategy) sleep(ctx context.Context, d time.Duration) error {
 }
 
 // parseDeviceAuthorization parses a device authorization response
-// (RFC 8628 §3.2) received at now. It returns the device code separately,
-// as a secret. Errors are *InvalidResponseError and never quote the body.
+// (RFC 8628 §3.2) with a success status, received at now. It returns the
+// device code separately, as a secret. An error object without a device
+// code is an *OAuthError; other errors are *InvalidResponseError and never
+// quote the body.
 //
 // verification_url (Google's older spelling) is accepted for
 // verification_uri. An absent or non-positive interval means 5 s; one
 // under a second is raised to 1 s and one over 5 minutes is capped. expires_in is required, positive and at most a day.
-func parseDeviceAuthorization(body []byte, now time.Time) (DeviceAuthorization, tokenactor.SecretToken, error) {
+func parseDeviceAuthorization(status int, body []byte, now time.Time) (DeviceAuthorization, tokenactor.SecretToken, error) {
 	fail := func(reason string) (DeviceAuthorization, tokenactor.SecretToken, error) {
 		return DeviceAuthorization{}, tokenactor.SecretToken{}, &InvalidResponseError{Reason: reason}
 	}
@@ -345,6 +346,11 @@ func parseDeviceAuthorization(body []byte, now time.Time) (DeviceAuthorization, 
 	}
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return fail(jsonReason(err, len(body)))
+	}
+	if raw.DeviceCode == "" {
+		if oe := parseOAuthError(status, body); oe != nil {
+			return DeviceAuthorization{}, tokenactor.SecretToken{}, oe // an error object, with a success status
+		}
 	}
 	if raw.VerificationURI == "" {
 		raw.VerificationURI = raw.VerificationURL
@@ -388,7 +394,7 @@ func parseDeviceAuthorization(body []byte, now time.Time) (DeviceAuthorization, 
 	return DeviceAuthorization{
 		UserCode: raw.UserCode, VerificationURI: raw.VerificationURI,
 		VerificationURIComplete: raw.VerificationURIComplete,
-		ExpiresAt:               now.Add(lifetime), Interval: interval,
+		ExpiresAt:               expiryAt(now, lifetime), Interval: interval,
 	}, tokenactor.NewSecretToken(raw.DeviceCode), nil
 }
 

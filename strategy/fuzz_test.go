@@ -138,7 +138,7 @@ func FuzzParseDeviceAuthorization(f *testing.F) {
 	}
 	now := fakeclock.Start
 	f.Fuzz(func(t *testing.T, body string) {
-		da, code, err := parseDeviceAuthorization([]byte(body), now)
+		da, code, err := parseDeviceAuthorization(http.StatusOK, []byte(body), now)
 		if err != nil {
 			return
 		}

@@ -2,6 +2,7 @@ package strategy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -252,20 +253,28 @@ func (r *sessionRefresher) renew(ctx context.Context, current *Session) (tokenac
 	}
 	now := r.cfg.Clock.Now()
 	if r.adoptable(saved, current, now) {
-		return entryOf(saved), nil
+		return entryOf(saved, time.Time{}), nil
 	}
 	if saved.RefreshToken.IsZero() {
 		return tokenactor.Entry[oauthEntry]{}, ErrSessionExpired
 	}
-	next, err := r.refresh(ctx, saved)
+	next, refreshAt, err := r.refresh(ctx, saved)
+	if err != nil && next.RefreshToken.IsZero() {
+		return tokenactor.Entry[oauthEntry]{}, err
+	}
+	// Saved even when the answer was refused: the server rotated the
+	// refresh token, and the old one must never be sent again.
+	if serr := r.cfg.Store.Save(ctx, r.cfg.Profile, next); serr != nil {
+		r.unsaved, r.rotatedFrom = &next, saved.RefreshToken
+		if err != nil {
+			return tokenactor.Entry[oauthEntry]{}, errors.Join(err, fmt.Errorf("strategy: rotated refresh token not saved, kept in memory: %w", serr))
+		}
+		return tokenactor.Entry[oauthEntry]{}, fmt.Errorf("strategy: refreshed session not saved, not used yet: %w", serr)
+	}
 	if err != nil {
 		return tokenactor.Entry[oauthEntry]{}, err
 	}
-	if err := r.cfg.Store.Save(ctx, r.cfg.Profile, next); err != nil {
-		r.unsaved, r.rotatedFrom = &next, saved.RefreshToken
-		return tokenactor.Entry[oauthEntry]{}, fmt.Errorf("strategy: refreshed session not saved, not used yet: %w", err)
-	}
-	return entryOf(next), nil
+	return entryOf(next, refreshAt), nil
 }
 
 // adoptable reports whether the saved session can be served as is: its
@@ -282,9 +291,13 @@ func (r *sessionRefresher) adoptable(saved Session, current *Session, now time.T
 }
 
 // refresh makes the refresh token grant (RFC 6749 §6) for saved and returns
-// the new session. A server that does not rotate returns no refresh token;
-// the old one is kept.
-func (r *sessionRefresher) refresh(ctx context.Context, saved Session) (Session, error) {
+// the new session, and the server's refresh hint (zero if none). A server
+// that does not rotate returns no refresh token; the old one is kept.
+//
+// If the answer is refused but carried a new refresh token, refresh returns
+// the error with a session holding that refresh token and no access token:
+// the caller saves it, so the rotated token is used next time.
+func (r *sessionRefresher) refresh(ctx context.Context, saved Session) (Session, time.Time, error) {
 	tokenURL, clientID := r.cfg.TokenURL, r.cfg.ClientID
 	if tokenURL == "" {
 		tokenURL = saved.TokenURL
@@ -293,10 +306,10 @@ func (r *sessionRefresher) refresh(ctx context.Context, saved Session) (Session,
 		clientID = saved.ClientID
 	}
 	if tokenURL == "" {
-		return Session{}, &ConfigError{Field: "OAuthConfig.TokenURL", Reason: "empty, and the saved session has none"}
+		return Session{}, time.Time{}, &ConfigError{Field: "OAuthConfig.TokenURL", Reason: "empty, and the saved session has none"}
 	}
 	if err := checkTokenURL("token URL", tokenURL); err != nil {
-		return Session{}, err
+		return Session{}, time.Time{}, err
 	}
 	auth := clientAuth{id: clientID, secret: tokenactor.NewSecretToken(r.cfg.ClientSecret), style: r.cfg.AuthStyle}
 	ep := &endpoint{url: tokenURL, client: r.cfg.HTTPClient, auth: auth, clock: r.cfg.Clock}
@@ -305,7 +318,11 @@ func (r *sessionRefresher) refresh(ctx context.Context, saved Session) (Session,
 		"refresh_token": {saved.RefreshToken.Reveal()},
 	})
 	if err != nil {
-		return Session{}, err
+		if resp.refreshToken.IsZero() || resp.refreshToken == saved.RefreshToken {
+			return Session{}, time.Time{}, err
+		}
+		rotated := Session{TokenURL: tokenURL, ClientID: clientID, TokenType: saved.TokenType, RefreshToken: resp.refreshToken, Scope: saved.Scope}
+		return rotated, time.Time{}, err
 	}
 	next := Session{
 		TokenURL: tokenURL, ClientID: clientID,
@@ -318,12 +335,13 @@ func (r *sessionRefresher) refresh(ctx context.Context, saved Session) (Session,
 	if next.Scope == "" {
 		next.Scope = saved.Scope
 	}
-	return next, nil
+	return next, resp.refreshAt, nil
 }
 
 // entryOf makes the cache entry for a session. No entry is Final, even
 // without a refresh token: renewing then means adopting a session
 // another process saved (a new login), or reporting ErrSessionExpired.
-func entryOf(s Session) tokenactor.Entry[oauthEntry] {
-	return tokenactor.Entry[oauthEntry]{Value: oauthEntry{sess: s}, ExpiresAt: s.ExpiresAt}
+// refreshAt is the server's refresh hint, zero if none.
+func entryOf(s Session, refreshAt time.Time) tokenactor.Entry[oauthEntry] {
+	return tokenactor.Entry[oauthEntry]{Value: oauthEntry{sess: s}, ExpiresAt: s.ExpiresAt, RefreshAt: refreshAt}
 }

@@ -1,0 +1,101 @@
+//go:build unix
+
+package strategy_test
+
+import (
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tokenactor/tokenactor"
+	"github.com/tokenactor/tokenactor/strategy"
+)
+
+// TestFileStoreRefusesSpecialFiles puts what is not a regular file at a
+// session path: Load must report it at once as a *CorruptSessionError (a
+// FIFO used to block Load, and Close behind it, forever), and a strategy
+// over the store must fail its Get and close.
+func TestFileStoreRefusesSpecialFiles(t *testing.T) {
+	regular := filepath.Join(t.TempDir(), "elsewhere.json")
+	if err := os.WriteFile(regular, []byte(`{"version":1,"refresh_token":"rt-0"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		make func(t *testing.T, path string)
+	}{
+		{name: "FIFO", make: func(t *testing.T, path string) {
+			if err := syscall.Mkfifo(path, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "directory", make: func(t *testing.T, path string) {
+			if err := os.Mkdir(path, 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "socket", make: func(t *testing.T, path string) {
+			ln, err := net.Listen("unix", path)
+			if err != nil {
+				t.Skipf("no unix socket here (path length?): %v", err)
+			}
+			t.Cleanup(func() { ln.Close() })
+		}},
+		{name: "symlink to a regular file", make: func(t *testing.T, path string) {
+			if err := os.Symlink(regular, path); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "symlink to a device", make: func(t *testing.T, path string) {
+			if err := os.Symlink("/dev/zero", path); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "dangling symlink", make: func(t *testing.T, path string) {
+			if err := os.Symlink(filepath.Join(t.TempDir(), "missing"), path); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, err := os.MkdirTemp("", "ta") // short: socket paths are limited
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			store := strategy.NewFileStore(dir)
+			tt.make(t, store.Path("default"))
+
+			done := make(chan error, 1)
+			go func() {
+				_, err := store.Load(t.Context(), "default")
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				var ce *strategy.CorruptSessionError
+				if !errors.As(err, &ce) {
+					t.Fatalf("Load: got %v, want a *CorruptSessionError", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Load blocked") // the FIFO's old behaviour; the goroutine stays stuck
+			}
+
+			s, err := strategy.NewOAuth(strategy.OAuthConfig{Store: store}, tokenactor.WithRefreshTimeout(5*time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.Get(t.Context())
+			var ce *strategy.CorruptSessionError
+			if !errors.As(err, &ce) {
+				t.Errorf("Get: got %v, want a *CorruptSessionError", err)
+			}
+			s.Close()
+		})
+	}
+}

@@ -56,6 +56,12 @@ func (c *Cache[T]) handle(msg message) {
 			c.st.invalid = true
 			c.fast.Store(nil)
 		}
+		if m.reset {
+			c.st.failure = nil
+			if c.job != nil {
+				c.job.stale = true
+			}
+		}
 		m.answer()
 	case timerFired:
 		c.timer.fired()
@@ -103,6 +109,7 @@ type refreshJob[T any] struct {
 	cancel  context.CancelCauseFunc
 	timeout stopper // cancels the call after the refresh timeout; nil without one
 	started time.Time
+	stale   bool // a Reset came while the call ran: its outcome is discarded
 }
 
 // errGoexit is the outcome of a Refresher that called runtime.Goexit.
@@ -165,6 +172,10 @@ func (c *Cache[T]) finish(d *refreshDone[T], now time.Time) {
 		job.cancel(context.Canceled)
 		d.took = now.Sub(job.started)
 	}
+	if job != nil && job.stale {
+		c.retry(job, d, now)
+		return
+	}
 	// Expiry is a wall-clock instant: without the monotonic reading, a
 	// machine that slept past ExpiresAt compares it as passed.
 	d.entry.ExpiresAt, d.entry.RefreshAt = d.entry.ExpiresAt.Round(0), d.entry.RefreshAt.Round(0)
@@ -205,6 +216,25 @@ func (c *Cache[T]) finish(d *refreshDone[T], now time.Time) {
 			req.reply(zero, s.err())
 		}
 	}
+}
+
+// retry discards the outcome of a call made stale by a Reset, and starts a
+// fresh call for the callers that waited for it, if any. A panic is still
+// reported.
+func (c *Cache[T]) retry(job *refreshJob[T], d *refreshDone[T], now time.Time) {
+	if d.panic != nil {
+		c.emit(PanicRecovered{Op: d.op, Err: &PanicError{Value: d.panic.Value, Stack: d.panic.Stack}})
+	}
+	c.job, c.st.op = nil, 0
+	if len(job.parked) == 0 {
+		return
+	}
+	op := OpRefresh
+	if c.st.entry == nil || (c.st.invalid && c.st.entry.Final) {
+		op = OpAuthenticate
+	}
+	c.start(op, false, now)
+	c.job.parked = job.parked
 }
 
 // shutdown stops the cache for good: the call in flight is cancelled,

@@ -215,9 +215,8 @@ func (s *DeviceCodeStrategy) Format(f fmt.State, verb rune) {
 // error. A saved session that cannot be read (*CorruptSessionError) is not
 // replaced: remove it first (Logout).
 //
-// After Login, Get serves the new session. If Get failed shortly
-// before, the engine's backoff may return that error for up to a second or
-// so more.
+// After Login, Get serves the new session at once, even if Get failed
+// shortly before.
 func (s *DeviceCodeStrategy) Login(ctx context.Context) (Session, error) {
 	da, deviceCode, err := s.authorize(ctx)
 	if err != nil {
@@ -236,7 +235,9 @@ func (s *DeviceCodeStrategy) Login(ctx context.Context) (Session, error) {
 	if err := s.save(ctx, sess); err != nil {
 		return Session{}, err
 	}
-	s.Invalidate() // a session cached before the login is not served again
+	// The session cached before the login is not served again, and a
+	// failure before it (no session yet) is forgotten with its backoff.
+	s.cache.Reset()
 	return sess, nil
 }
 

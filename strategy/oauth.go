@@ -2,10 +2,12 @@ package strategy
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -106,6 +108,7 @@ func (c OAuthConfig) Format(f fmt.State, verb rune) {
 // concurrent use. Call Close when done.
 type OAuthStrategy struct {
 	cache   *tokenactor.Cache[oauthEntry]
+	r       *sessionRefresher
 	store   TokenStore
 	profile string
 }
@@ -126,7 +129,7 @@ func NewOAuth(cfg OAuthConfig, opts ...tokenactor.Option) (*OAuthStrategy, error
 	if err != nil {
 		return nil, err
 	}
-	return &OAuthStrategy{cache: tokenactor.New[oauthEntry](r, opts...), store: r.cfg.Store, profile: r.cfg.Profile}, nil
+	return &OAuthStrategy{cache: tokenactor.New[oauthEntry](r, opts...), r: r, store: r.cfg.Store, profile: r.cfg.Profile}, nil
 }
 
 func newSessionRefresher(cfg OAuthConfig, opts []tokenactor.Option) (*sessionRefresher, []tokenactor.Option, error) {
@@ -157,8 +160,17 @@ func newSessionRefresher(cfg OAuthConfig, opts []tokenactor.Option) (*sessionRef
 
 // Get returns a valid access token, following the engine's refresh
 // model (see [tokenactor.Cache.Get]).
+//
+// A failed Get reads the store: if the saved session changed since the
+// strategy last looked (another process logged in, a file was restored),
+// the failure and its backoff are forgotten and Get tries once more at
+// once (see [tokenactor.Cache.Reset]).
 func (s *OAuthStrategy) Get(ctx context.Context) (tokenactor.ServiceToken, error) {
 	e, err := s.cache.Get(ctx)
+	if err != nil && ctx.Err() == nil && !errors.Is(err, tokenactor.ErrClosed) && s.r.replaced(ctx) {
+		s.cache.Reset()
+		e, err = s.cache.Get(ctx)
+	}
 	if err != nil {
 		return tokenactor.ServiceToken{}, err
 	}
@@ -214,6 +226,35 @@ type sessionRefresher struct {
 	// flight.
 	unsaved     *Session
 	rotatedFrom tokenactor.SecretToken
+
+	// seen is the fingerprint of what the store held when the refresher
+	// last read or wrote it. Written by the call in flight, read by any
+	// failed Get.
+	seen atomic.Pointer[[sha256.Size]byte]
+}
+
+// fingerprint identifies what Load returned, without keeping a secret: a
+// hash of the session's tokens, or of the error's kind.
+func fingerprint(sess Session, err error) *[sha256.Size]byte {
+	h := sha256.New()
+	if err != nil {
+		fmt.Fprintf(h, "error %T %v", err, errors.Is(err, ErrNoSession))
+	} else {
+		fmt.Fprintf(h, "session %q %q", sess.AccessToken.Reveal(), sess.RefreshToken.Reveal())
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return &sum
+}
+
+// replaced reports whether the store now holds something else than what
+// the refresher last saw there.
+func (r *sessionRefresher) replaced(ctx context.Context) bool {
+	seen := r.seen.Load()
+	if seen == nil {
+		return false
+	}
+	return *fingerprint(r.cfg.Store.Load(ctx, r.cfg.Profile)) != *seen
 }
 
 // Refresh renews the session: it adopts a newer saved session, or
@@ -235,6 +276,7 @@ func (r *sessionRefresher) renew(ctx context.Context, current *Session) (tokenac
 	}
 	defer unlock()
 	saved, err := r.cfg.Store.Load(ctx, r.cfg.Profile)
+	r.seen.Store(fingerprint(saved, err))
 	if err != nil {
 		return tokenactor.Entry[oauthEntry]{}, err
 	}
@@ -249,6 +291,7 @@ func (r *sessionRefresher) renew(ctx context.Context, current *Session) (tokenac
 		} else {
 			r.unsaved = nil
 			saved = pending
+			r.seen.Store(fingerprint(saved, nil))
 		}
 	}
 	now := r.cfg.Clock.Now()
@@ -271,6 +314,7 @@ func (r *sessionRefresher) renew(ctx context.Context, current *Session) (tokenac
 		}
 		return tokenactor.Entry[oauthEntry]{}, fmt.Errorf("strategy: refreshed session not saved, not used yet: %w", serr)
 	}
+	r.seen.Store(fingerprint(next, nil))
 	if err != nil {
 		return tokenactor.Entry[oauthEntry]{}, err
 	}

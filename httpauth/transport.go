@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -264,11 +265,39 @@ func closeBody(req *http.Request) {
 	}
 }
 
-// maxDrain bounds how much of a 401 body is read so the connection can be
-// reused; a longer body costs the connection instead.
-const maxDrain = 64 << 10
-
+// discard closes the body of a 401 about to be retried, without reading
+// it: a server that answers the header and then stalls the body must not
+// hold up the retry. Closing unread costs the connection, once per
+// rejected token.
 func discard(resp *http.Response) {
-	io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
 	resp.Body.Close()
+}
+
+// CloseIdleConnections closes the idle connections of Base (or of
+// http.DefaultTransport) if it has such a method, so
+// http.Client.CloseIdleConnections reaches the connection pool, as it does
+// for an *http.Transport.
+func (t *Transport) CloseIdleConnections() {
+	if c, ok := t.base().(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// Format prints the transport's Origins only, for every verb: Strategy may
+// be a value that holds a token in fields fmt would print.
+func (t *Transport) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		fmt.Fprintf(f, "httpauth.Transport{Origins:%#v}", t.Origins)
+		return
+	}
+	if verb == 'v' && f.Flag('+') {
+		fmt.Fprintf(f, "{Origins:%v}", t.Origins)
+		return
+	}
+	fmt.Fprintf(f, "{%v}", t.Origins)
+}
+
+// LogValue makes log/slog print the transport's Origins only.
+func (t *Transport) LogValue() slog.Value {
+	return slog.GroupValue(slog.Any("origins", t.Origins))
 }

@@ -173,10 +173,11 @@ func (s scrubber) clean(t string) bool {
 
 // scrub returns err with the secrets masked in every field a server
 // controls, keeping its type: an *OAuthError's code, description and URI,
-// an *HTTPError's content type, a *RedirectError's location. Any other
-// error whose message still holds a secret (a transport error quoting a
-// malformed answer, say) is replaced by one with the masked message that
-// still matches what the original matched with errors.Is.
+// an *HTTPError's content type, a *RedirectError's location, an
+// *InvalidResponseError's reason, a *NetworkError's cause. Any other error
+// whose message holds a secret (a transport error quoting a malformed
+// answer, say) is replaced by one with the masked message that still
+// matches what the original matched with errors.Is.
 func (s scrubber) scrub(err error) error {
 	if err == nil || len(s.needles) == 0 {
 		return err
@@ -192,9 +193,11 @@ func (s scrubber) scrub(err error) error {
 		e.Reason = s.text(e.Reason)
 	case *NetworkError:
 		e.Err = s.scrub(e.Err)
-	}
-	if msg := err.Error(); !s.clean(msg) {
-		return &scrubbedError{msg: s.text(msg), cause: err}
+	default:
+		// An error of another package: its text is all there is to mask.
+		if msg := err.Error(); !s.clean(msg) {
+			return &scrubbedError{msg: s.text(msg), cause: err}
+		}
 	}
 	return err
 }

@@ -28,6 +28,9 @@ const (
 	maxPollInterval = 5 * time.Minute
 	// maxDeviceCodeLifetime bounds the device code's expires_in.
 	maxDeviceCodeLifetime = 24 * time.Hour
+	// maxURILength bounds a verification URI shown to the user, so a
+	// hostile server cannot flood the terminal through Prompt.
+	maxURILength = 2048
 	// deviceCodeGrant is the grant type of the device access token request
 	// (§3.4).
 	deviceCodeGrant = "urn:ietf:params:oauth:grant-type:device_code"
@@ -215,6 +218,11 @@ func (s *DeviceCodeStrategy) Format(f fmt.State, verb rune) {
 // error. A saved session that cannot be read (*CorruptSessionError) is not
 // replaced: remove it first (Logout).
 //
+// Once the server has answered with tokens, they are saved even if ctx
+// ends meanwhile. An answer refused (say, for its lifetime) that carries a
+// refresh token is saved too, as a session Get will refresh, and Login
+// returns the refusal.
+//
 // After Login, Get serves the new session at once, even if Get failed
 // shortly before.
 func (s *DeviceCodeStrategy) Login(ctx context.Context) (Session, error) {
@@ -224,7 +232,7 @@ func (s *DeviceCodeStrategy) Login(ctx context.Context) (Session, error) {
 	}
 	s.cfg.Prompt(da)
 	resp, err := s.poll(ctx, da, deviceCode)
-	if err != nil {
+	if err != nil && resp.refreshToken.IsZero() {
 		return Session{}, err
 	}
 	sess := Session{
@@ -232,12 +240,19 @@ func (s *DeviceCodeStrategy) Login(ctx context.Context) (Session, error) {
 		AccessToken: resp.accessToken, TokenType: resp.tokenType, ExpiresAt: resp.expiresAt,
 		RefreshToken: resp.refreshToken, Scope: resp.scope,
 	}
-	if err := s.save(ctx, sess); err != nil {
-		return Session{}, err
+	// The server has issued the tokens and the device code is spent: a
+	// caller giving up now must not lose them.
+	pctx, cancel := persistContext(ctx)
+	defer cancel()
+	if serr := s.save(pctx, sess); serr != nil {
+		return Session{}, errors.Join(err, serr)
 	}
 	// The session cached before the login is not served again, and a
 	// failure before it (no session yet) is forgotten with its backoff.
 	s.cache.Reset()
+	if err != nil {
+		return Session{}, fmt.Errorf("strategy: device login answer refused, its refresh token saved: %w", err)
+	}
 	return sess, nil
 }
 
@@ -284,8 +299,8 @@ func (s *DeviceCodeStrategy) poll(ctx context.Context, da DeviceAuthorization, d
 			"grant_type":  {deviceCodeGrant},
 			"device_code": {deviceCode.Reveal()},
 		})
-		if err == nil {
-			return resp, nil
+		if err == nil || !resp.refreshToken.IsZero() {
+			return resp, err // a refused answer with a refresh token ends the login too
 		}
 		var oe *OAuthError
 		switch {
@@ -365,6 +380,8 @@ func parseDeviceAuthorization(status int, body []byte, now time.Time) (DeviceAut
 		return fail("missing verification_uri")
 	case !printableURL(raw.VerificationURI) || raw.VerificationURIComplete != "" && !printableURL(raw.VerificationURIComplete):
 		return fail("verification URI is not an http(s) URL")
+	case len(raw.VerificationURI) > maxURILength || len(raw.VerificationURIComplete) > maxURILength:
+		return fail("verification URI is over 2048 bytes")
 	case !printableText(raw.UserCode) || len(raw.UserCode) > 64:
 		return fail("user_code is not short printable text")
 	}

@@ -19,6 +19,18 @@ import (
 // strategy to adopt it instead of refreshing.
 const adoptMargin = 5 * time.Second
 
+// persistTimeout bounds saving tokens a server has issued, once the
+// caller's context no longer does (see persistContext).
+const persistTimeout = 30 * time.Second
+
+// persistContext returns the context for saving tokens a server has just
+// issued: not cancelled with ctx (the server has rotated or spent the old
+// credential, so giving up now would lose the session), but bounded by
+// persistTimeout.
+func persistContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), persistTimeout)
+}
+
 // An OAuthConfig describes a long-lived user session kept in a
 // [TokenStore] and renewed with the refresh token grant (RFC 6749 §6).
 //
@@ -306,8 +318,12 @@ func (r *sessionRefresher) renew(ctx context.Context, current *Session) (tokenac
 		return tokenactor.Entry[oauthEntry]{}, err
 	}
 	// Saved even when the answer was refused: the server rotated the
-	// refresh token, and the old one must never be sent again.
-	if serr := r.cfg.Store.Save(ctx, r.cfg.Profile, next); serr != nil {
+	// refresh token, and the old one must never be sent again. Saved even
+	// if the refresh timed out or the cache closed meanwhile, for the same
+	// reason.
+	pctx, cancel := persistContext(ctx)
+	defer cancel()
+	if serr := r.cfg.Store.Save(pctx, r.cfg.Profile, next); serr != nil {
 		r.unsaved, r.rotatedFrom = &next, saved.RefreshToken
 		if err != nil {
 			return tokenactor.Entry[oauthEntry]{}, errors.Join(err, fmt.Errorf("strategy: rotated refresh token not saved, kept in memory: %w", serr))

@@ -89,3 +89,49 @@ func TestTransportPrintsNoToken(t *testing.T) {
 		}
 	}
 }
+
+// TestServerRejectingEveryTokenCostsOneRefresh: an API that rejects every
+// token (a missing permission) must not make each request renew the token.
+func TestServerRejectingEveryTokenCostsOneRefresh(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := &counting{}
+		c := tokenactor.New[tokenactor.ServiceToken](r)
+		defer c.Close()
+		accept := atomic.Bool{}
+		base := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			status := http.StatusUnauthorized
+			if accept.Load() {
+				status = http.StatusOK
+			}
+			return &http.Response{StatusCode: status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("")), Request: req}, nil
+		})
+		client := &http.Client{Transport: &httpauth.Transport{Strategy: c, Origins: []string{"https://api.example"}, Base: base}}
+		get := func() int {
+			resp, err := client.Get("https://api.example/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		for range 10 {
+			if get() != http.StatusUnauthorized {
+				t.Fatal("want 401")
+			}
+		}
+		if n := r.calls(); n != 2 {
+			t.Errorf("%d refreshes for 10 requests to a server rejecting every token, want 2", n)
+		}
+		// The permission is granted: the token works, and a later 401 with
+		// it is a rejection again.
+		accept.Store(true)
+		if get() != http.StatusOK {
+			t.Fatal("want 200")
+		}
+		accept.Store(false)
+		get()
+		if n := r.calls(); n != 3 {
+			t.Errorf("%d refreshes, want 3: a 401 after an accepted request renews the token", n)
+		}
+	})
+}

@@ -47,13 +47,14 @@ func (a *apiTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	auth := req.Header.Get("Authorization")
 	a.mu.Lock()
 	a.seen = append(a.seen, auth)
+	good := a.good
 	a.mu.Unlock()
 	if a.arrived != nil {
 		a.arrived <- struct{}{}
 		<-a.release
 	}
 	status := http.StatusOK
-	if auth != "Bearer "+a.good {
+	if auth != "Bearer "+good {
 		status = http.StatusUnauthorized
 	}
 	return &http.Response{StatusCode: status, Body: io.NopCloser(strings.NewReader("")), Header: http.Header{}, Request: req}, nil
@@ -169,4 +170,59 @@ func TestTransportPassesCloseIdleConnections(t *testing.T) {
 	if base.n.Load() != 1 {
 		t.Error("CloseIdleConnections did not reach the base transport")
 	}
+}
+
+// TestTransportServerRejectingEveryToken: an API that rejects every token
+// must not make each request renew it; once a token is accepted, a later
+// 401 with it is reported again.
+func TestTransportServerRejectingEveryToken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int32
+		c := countingCache(&calls)
+		defer c.Close()
+		api := &apiTransport{good: "none"}
+		client := oauth2adapt.NewClient(c, api)
+		get := func() int {
+			resp, err := client.Get("https://api.example/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		for range 10 {
+			get()
+		}
+		if n := calls.Load(); n != 2 {
+			t.Errorf("%d refreshes for 10 requests to a server rejecting every token, want 2", n)
+		}
+		api.mu.Lock()
+		api.good = "tok-2" // the permission is granted
+		api.mu.Unlock()
+		if s := get(); s != http.StatusOK {
+			t.Fatalf("got %d, want 200", s)
+		}
+		api.mu.Lock()
+		api.good = "none" // and the token revoked
+		api.mu.Unlock()
+		get()
+		if s := get(); s != http.StatusUnauthorized || calls.Load() != 3 {
+			t.Errorf("after a revocation: %d refreshes, want 3", calls.Load())
+		}
+	})
+}
+
+func TestTransportPrintsNoToken(t *testing.T) {
+	tr := &oauth2adapt.Transport{Strategy: valueStrategy{token: "SECRET-TOKEN"}}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+		if out := fmt.Sprintf(verb, tr); strings.Contains(out, "SECRET") || strings.Contains(out, fmt.Sprintf("%x", "SECRET")) {
+			t.Errorf("%s printed %s", verb, out)
+		}
+	}
+}
+
+type valueStrategy struct{ token string }
+
+func (v valueStrategy) Get(context.Context) (tokenactor.ServiceToken, error) {
+	return tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken(v.token)}, nil
 }

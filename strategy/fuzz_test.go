@@ -32,6 +32,9 @@ func FuzzParseTokenResponse(f *testing.F) {
 		`{"access_token":"at","expi`,
 		`<html>502</html>`,
 		`{"access_token":"at","scope":["a","b"],"token_type":"dpop"}`,
+		`{"access_token":"at","expires_in":3600,"refresh_in":1800,"refresh_token":"rt"}`,
+		`{"access_token":"at","expires_in":1e-10,"refresh_token":"rt-rotated"}`,
+		`{"access_token":["at"],"refresh_token":"rt-rotated","refresh_in":"1e-9"}`,
 		``,
 	} {
 		f.Add(seed)
@@ -39,6 +42,12 @@ func FuzzParseTokenResponse(f *testing.F) {
 	now := fakeclock.Start
 	f.Fuzz(func(t *testing.T, body string) {
 		got, err := parseTokenResponse(http.StatusOK, []byte(body), now)
+		if !got.refreshToken.IsZero() && !headerSafe(got.refreshToken.Reveal()) {
+			t.Fatalf("kept an unusable refresh token")
+		}
+		if !got.refreshAt.IsZero() && (got.expiresAt.IsZero() || !got.refreshAt.After(now) || !got.refreshAt.Before(got.expiresAt)) {
+			t.Fatalf("refresh hint %v outside (now, %v)", got.refreshAt, got.expiresAt)
+		}
 		if err != nil {
 			if len(body) > 40 && strings.Contains(err.Error(), body) {
 				t.Fatalf("error quotes the body: %v", err)

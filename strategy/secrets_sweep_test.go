@@ -30,8 +30,18 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tokenactor/tokenactor"
+	"github.com/tokenactor/tokenactor/httpauth"
+	"github.com/tokenactor/tokenactor/oauth2adapt"
 	"github.com/tokenactor/tokenactor/strategy"
 )
+
+// sweepValueStrategy is a strategy that is a plain value holding a token,
+// as a user's own type may be.
+type sweepValueStrategy struct{ token string }
+
+func (v sweepValueStrategy) Get(context.Context) (tokenactor.ServiceToken, error) {
+	return tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken(v.token)}, nil
+}
 
 // Every secret in the sweep contains marker, so one search finds any of
 // them in any output.
@@ -543,6 +553,9 @@ func TestSecretsNeverAppear(t *testing.T) {
 		AccessToken: tokenactor.NewSecretToken(sweepAccess0), RefreshToken: tokenactor.NewSecretToken(sweepRefresh0),
 	})
 	sw.print("memory store", mem)
+	tokenValue := sweepValueStrategy{token: sweepAccess0}
+	sw.print("httpauth transport", &httpauth.Transport{Strategy: tokenValue, Origins: []string{"https://api.example"}})
+	sw.print("oauth2adapt transport", &oauth2adapt.Transport{Strategy: tokenValue})
 	flows++
 
 	// Static and Func strategies, and a panic in a Func.

@@ -291,7 +291,8 @@ func (s *FileStore) Delete(ctx context.Context, profile string) error {
 
 // Lock takes profile's lock file, shared with every process, polling every
 // 10 ms while another holds it. It returns when the lock is held or when
-// ctx ends. The lock is released by unlock, or by the OS if the process
+// ctx ends. A lock path holding something other than a regular file (a
+// FIFO, a link) is a *CorruptSessionError at once. The lock is released by unlock, or by the OS if the process
 // dies.
 func (s *FileStore) Lock(ctx context.Context, profile string) (func(), error) {
 	if err := checkProfile(profile); err != nil {
@@ -300,7 +301,15 @@ func (s *FileStore) Lock(ctx context.Context, profile string) (func(), error) {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("strategy: lock session: %w", err)
 	}
-	fl := flock.New(filepath.Join(s.dir, profile+".lock"))
+	path := filepath.Join(s.dir, profile+".lock")
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, notRegular(path, fi.Mode())
+	}
+	var opts []flock.Option
+	if flags := lockFlags(); flags != 0 {
+		opts = append(opts, flock.SetFlag(flags))
+	}
+	fl := flock.New(path, opts...)
 	ok, err := fl.TryLockContext(ctx, lockRetry)
 	if err != nil || !ok {
 		fl.Close()

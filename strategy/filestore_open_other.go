@@ -20,3 +20,7 @@ func openSession(path string) (*os.File, error) {
 	}
 	return os.Open(path)
 }
+
+// lockFlags are the flags a lock file is opened with; zero means the
+// locking package's own.
+func lockFlags() int { return 0 }

@@ -4,6 +4,7 @@ package strategy
 
 import (
 	"os"
+	"runtime"
 	"syscall"
 )
 
@@ -13,4 +14,17 @@ import (
 // could point anywhere (a device, another user's file).
 func openSession(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
+}
+
+// lockFlags are the flags a lock file is opened with: created if missing,
+// never blocking (a FIFO put there would block the open until a writer
+// came), never through a link. AIX and Solaris lock only files open for
+// writing.
+func lockFlags() int {
+	flags := os.O_CREATE | os.O_RDONLY | syscall.O_NONBLOCK | syscall.O_NOFOLLOW
+	switch runtime.GOOS {
+	case "aix", "solaris", "illumos":
+		flags = os.O_CREATE | os.O_RDWR | syscall.O_NONBLOCK | syscall.O_NOFOLLOW
+	}
+	return flags
 }

@@ -99,3 +99,37 @@ func TestFileStoreRefusesSpecialFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestFileStoreRefusesSpecialLockFiles: a FIFO or a link at the lock path
+// used to block Lock in open(2), the refresh with it, and Close behind it.
+func TestFileStoreRefusesSpecialLockFiles(t *testing.T) {
+	for name, create := range map[string]func(path string) error{
+		"FIFO":    func(path string) error { return syscall.Mkfifo(path, 0o600) },
+		"symlink": func(path string) error { return os.Symlink("/dev/null", path) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := create(filepath.Join(dir, "default.lock")); err != nil {
+				t.Fatal(err)
+			}
+			store := strategy.NewFileStore(dir)
+			done := make(chan error, 1)
+			go func() {
+				unlock, err := store.Lock(t.Context(), "default")
+				if err == nil {
+					unlock()
+				}
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				var ce *strategy.CorruptSessionError
+				if !errors.As(err, &ce) {
+					t.Fatalf("Lock: got %v, want a *CorruptSessionError", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Lock blocked")
+			}
+		})
+	}
+}

@@ -136,3 +136,47 @@ func TestVerificationURIIsBounded(t *testing.T) {
 		}
 	})
 }
+
+// drippingTransport answers at once but delivers its body one byte an
+// hour, until the request's context ends.
+type drippingTransport struct{}
+
+func (drippingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: drip{req.Context()}, Request: req}, nil
+}
+
+type drip struct{ ctx context.Context }
+
+func (d drip) Read(p []byte) (int, error) {
+	select {
+	case <-d.ctx.Done():
+		return 0, d.ctx.Err()
+	case <-time.After(time.Hour):
+		p[0] = ' '
+		return 1, nil
+	}
+}
+
+func (drip) Close() error { return nil }
+
+// TestSlowBodyIsBounded: with a client without a timeout and a caller
+// without a deadline, a server dripping its answer must not hold a login
+// for ever: each request ends after 30 s.
+func TestSlowBodyIsBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, err := strategy.NewDeviceCode(strategy.DeviceCodeConfig{
+			DeviceAuthURL: "https://auth.example/device", TokenURL: "https://auth.example/token", ClientID: "cli",
+			Store: strategy.NewMemoryStore(), Prompt: func(strategy.DeviceAuthorization) {},
+			HTTPClient: &http.Client{Transport: drippingTransport{}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		start := time.Now()
+		_, err = s.Login(context.Background())
+		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != 30*time.Second {
+			t.Fatalf("after %v: %v; want a deadline error after 30s", time.Since(start), err)
+		}
+	})
+}

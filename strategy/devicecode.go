@@ -94,8 +94,9 @@ type DeviceCodeConfig struct {
 	// Prompt is called once per login, from Login's goroutine, with the code
 	// and URL to show the user. It should return promptly. Required.
 	Prompt func(DeviceAuthorization)
-	// HTTPClient sends the requests. Nil means a client with a 30 s timeout
-	// that does not follow redirects.
+	// HTTPClient sends the requests. Nil means a client with a 30 s timeout.
+	// Whatever the client, each request is bounded by 30 s and a redirect
+	// is refused with a *RedirectError (the client is not changed).
 	HTTPClient *http.Client
 	// Clock paces the polling and turns expires_in into ExpiresAt. When set
 	// it is also given to the cache (tokenactor.WithClock, after the

@@ -25,8 +25,10 @@ const (
 	// rather than buffered.
 	maxBodySize = 1 << 20
 
-	// defaultTimeout bounds a whole token request made with the default
-	// HTTP client.
+	// defaultTimeout bounds every request to an authorization server,
+	// answer body included, whatever the HTTP client and the context say:
+	// a server that drips its answer must not hold a login or a refresh
+	// for ever.
 	defaultTimeout = 30 * time.Second
 )
 
@@ -150,8 +152,10 @@ func (e *endpoint) call(ctx context.Context, form url.Values, parse func(status 
 // with an *InvalidResponseError for a success status, and as nil without an
 // error otherwise (the status alone then describes the failure). A
 // redirect is refused (see [RedirectError]), whatever the client's own
-// redirect policy.
+// redirect policy. The whole exchange is bounded by defaultTimeout.
 func (e *endpoint) post(ctx context.Context, form url.Values, sc scrubber) (int, http.Header, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, defaultTimeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, nil)
 	if err != nil {
 		return 0, nil, nil, fmt.Errorf("strategy: bad endpoint URL: %w", err)

@@ -53,7 +53,8 @@ type OAuthConfig struct {
 	// Basic (RFC 6749 §2.3.1).
 	AuthStyle AuthStyle
 	// HTTPClient sends the token requests. Nil means a client with a 30 s
-	// timeout that does not follow redirects.
+	// timeout. Whatever the client, each request is bounded by 30 s and a
+	// redirect is refused with a *RedirectError (the client is not changed).
 	HTTPClient *http.Client
 	// Clock turns expires_in into ExpiresAt and decides whether a saved
 	// token is still valid. When set it is also given to the cache
@@ -173,13 +174,14 @@ func newSessionRefresher(cfg OAuthConfig, opts []tokenactor.Option) (*sessionRef
 // Get returns a valid access token, following the engine's refresh
 // model (see [tokenactor.Cache.Get]).
 //
-// A failed Get reads the store: if the saved session changed since the
-// strategy last looked (another process logged in, a file was restored),
-// the failure and its backoff are forgotten and Get tries once more at
-// once (see [tokenactor.Cache.Reset]).
+// A Get failing for want of a login (no session, a refused refresh token,
+// an unreadable file) reads the store: if the saved session changed since
+// the strategy last looked (another process logged in, a file was
+// restored), the failure and its backoff are forgotten and Get tries once
+// more at once (see [tokenactor.Cache.Reset]).
 func (s *OAuthStrategy) Get(ctx context.Context) (tokenactor.ServiceToken, error) {
 	e, err := s.cache.Get(ctx)
-	if err != nil && ctx.Err() == nil && !errors.Is(err, tokenactor.ErrClosed) && s.r.replaced(ctx) {
+	if err != nil && ctx.Err() == nil && needsLogin(err) && s.r.replaced(ctx) {
 		s.cache.Reset()
 		e, err = s.cache.Get(ctx)
 	}
@@ -257,6 +259,12 @@ func fingerprint(sess Session, err error) *[sha256.Size]byte {
 	var sum [sha256.Size]byte
 	h.Sum(sum[:0])
 	return &sum
+}
+
+// needsLogin reports whether err is a failure only a new session can end.
+func needsLogin(err error) bool {
+	var corrupt *CorruptSessionError
+	return errors.Is(err, tokenactor.ErrNotAuthenticated) || errors.Is(err, ErrLoginRequired) || errors.As(err, &corrupt)
 }
 
 // replaced reports whether the store now holds something else than what

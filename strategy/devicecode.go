@@ -275,11 +275,13 @@ func (s *DeviceCodeStrategy) save(ctx context.Context, sess Session) error {
 // authorize makes the device authorization request (RFC 8628 §3.1).
 func (s *DeviceCodeStrategy) authorize(ctx context.Context) (da DeviceAuthorization, deviceCode tokenactor.SecretToken, err error) {
 	form, _ := url.ParseQuery(s.form)
-	err = s.deviceAuth.call(ctx, form, func(status int, h http.Header, body []byte, now time.Time) error {
+	err = s.deviceAuth.call(ctx, form, func(status int, h http.Header, body []byte, now time.Time, sc scrubber) error {
 		if status < 200 || status > 299 {
 			return errorResponse(status, h, body, now)
 		}
-		da, deviceCode, err = parseDeviceAuthorization(status, body, now)
+		if da, deviceCode, err = parseDeviceAuthorization(status, body, now); err == nil {
+			err = sc.checkAuthorization(da)
+		}
 		return err
 	})
 	return da, deviceCode, err

@@ -124,25 +124,28 @@ func (r tokenResponse) serviceToken() tokenactor.ServiceToken {
 // type), the refresh token comes back with the error: the server may have
 // rotated the old one already.
 func (e *endpoint) token(ctx context.Context, form url.Values) (r tokenResponse, err error) {
-	err = e.call(ctx, form, func(status int, h http.Header, body []byte, now time.Time) error {
+	err = e.call(ctx, form, func(status int, h http.Header, body []byte, now time.Time, sc scrubber) error {
 		if status < 200 || status > 299 {
 			return errorResponse(status, h, body, now)
 		}
-		r, err = parseTokenResponse(status, body, now)
+		if r, err = parseTokenResponse(status, body, now); err == nil {
+			err = sc.checkIssued(&r)
+		}
 		return err
 	})
 	return r, err
 }
 
 // call posts form to the endpoint and hands the answer, received at now,
-// to parse. Every error it returns, parse's included, has the request's
-// secrets masked: this is where server text enters the package.
-func (e *endpoint) call(ctx context.Context, form url.Values, parse func(status int, h http.Header, body []byte, now time.Time) error) error {
+// to parse, with the scrubber of the request for what parse keeps. Every
+// error it returns, parse's included, has the request's secrets masked:
+// this is where server text enters the package.
+func (e *endpoint) call(ctx context.Context, form url.Values, parse func(status int, h http.Header, body []byte, now time.Time, sc scrubber) error) error {
 	sc := newScrubber(e.auth, form)
 	status, header, body, err := e.post(ctx, form, sc)
 	if err == nil {
 		// A lifetime counts from receipt: the moment the answer is here.
-		err = parse(status, header, body, e.clock.Now())
+		err = parse(status, header, body, e.clock.Now(), sc)
 	}
 	return sc.scrub(err)
 }

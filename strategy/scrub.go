@@ -213,3 +213,40 @@ type scrubbedError struct {
 func (e *scrubbedError) Error() string { return e.msg }
 
 func (e *scrubbedError) Is(target error) bool { return errors.Is(e.cause, target) }
+
+// minEcho is the shortest secret whose presence in a value a server issued
+// makes the value refused: a shorter one would refuse honest values that
+// happen to contain it.
+const minEcho = 8
+
+// carries reports whether t contains a secret of at least minEcho bytes, in
+// any spelling.
+func (s scrubber) carries(t string) bool {
+	for _, n := range s.needles {
+		if len(n) >= minEcho && strings.Contains(t, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkIssued refuses a token response whose access token or token type
+// carries a secret of the request: it would be sent to the API (a refresh
+// token or client secret echoed as the access token reaches another
+// party), or shown. The granted scope, informational, is masked instead.
+func (s scrubber) checkIssued(r *tokenResponse) error {
+	if s.carries(r.accessToken.Reveal()) || s.carries(r.tokenType) {
+		return &InvalidResponseError{Reason: "the issued token carries a credential of the request"}
+	}
+	r.scope = s.text(r.scope)
+	return nil
+}
+
+// checkAuthorization refuses a device authorization whose text, shown to
+// the user, carries a secret of the request.
+func (s scrubber) checkAuthorization(da DeviceAuthorization) error {
+	if s.carries(da.UserCode) || s.carries(da.VerificationURI) || s.carries(da.VerificationURIComplete) {
+		return &InvalidResponseError{Reason: "the device authorization carries a credential of the request"}
+	}
+	return nil
+}

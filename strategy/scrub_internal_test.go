@@ -227,3 +227,49 @@ func TestTransportErrorsAreScrubbed(t *testing.T) {
 }
 
 func ioNopCloser(s string) io.ReadCloser { return io.NopCloser(strings.NewReader(s)) }
+
+// TestIssuedValuesCarryNoRequestSecret: a server that echoes a secret of
+// the request as the access token (which then goes to the API, another
+// party), the token type, the scope, or in the text a device login shows.
+func TestIssuedValuesCarryNoRequestSecret(t *testing.T) {
+	tokens := map[string]string{
+		"refresh token as access token": `{"access_token":"x` + scrubRefresh + `","expires_in":60}`,
+		"client secret as access token": `{"access_token":"` + base64.StdEncoding.EncodeToString([]byte(scrubSecret)) + `","expires_in":60}`,
+		"refresh token as token type":   `{"access_token":"at","token_type":"rt-0123456789","expires_in":60}`,
+	}
+	for name, body := range tokens {
+		t.Run(name, func(t *testing.T) {
+			e := scrubEndpoint(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, body) })
+			refresh := scrubRefresh
+			if strings.Contains(name, "token type") {
+				refresh = "rt-0123456789"
+			}
+			_, err := e.token(t.Context(), url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}})
+			var ie *InvalidResponseError
+			if !errors.As(err, &ie) {
+				t.Fatalf("got %v, want an *InvalidResponseError", err)
+			}
+		})
+	}
+	t.Run("scope is masked", func(t *testing.T) {
+		e := scrubEndpoint(t, func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, `{"access_token":"at","expires_in":60,"scope":"openid `+scrubRefresh+`"}`)
+		})
+		r, err := e.token(t.Context(), url.Values{"grant_type": {"refresh_token"}, "refresh_token": {scrubRefresh}})
+		if err != nil || strings.Contains(r.scope, scrubRefresh) {
+			t.Fatalf("got scope %q, %v", r.scope, err)
+		}
+	})
+	t.Run("device verification URI", func(t *testing.T) {
+		e := scrubEndpoint(t, func(w http.ResponseWriter, r *http.Request) {
+			json.NewEncoder(w).Encode(map[string]any{"device_code": "dc", "user_code": "U", "expires_in": 60,
+				"verification_uri": "https://a.example/?s=" + url.QueryEscape(scrubSecret)})
+		})
+		s := &DeviceCodeStrategy{deviceAuth: e, cfg: DeviceCodeConfig{DeviceAuthURL: e.url, Clock: e.clock}}
+		_, _, err := s.authorize(t.Context())
+		var ie *InvalidResponseError
+		if !errors.As(err, &ie) {
+			t.Fatalf("got %v, want an *InvalidResponseError", err)
+		}
+	})
+}

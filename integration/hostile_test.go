@@ -161,3 +161,37 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
+
+// TestNewLoginWinsAtOnce: the server revokes the session, the strategy's
+// refresh is refused and it backs off; the user logs in again (another
+// process saves the new session). The next Get serves the new session at
+// once, without waiting out the backoff.
+func TestNewLoginWinsAtOnce(t *testing.T) {
+	srv := newAuthServer(t, time.Hour, false)
+	store := newSession(t, srv)
+	s, err := strategy.NewOAuth(strategy.OAuthConfig{Store: store, ClientSecret: clientSecret}, tokenactor.WithBackoff(time.Hour, time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := srv.manager.RemoveRefreshToken(t.Context(), savedRefreshToken(t, store)); err != nil {
+		t.Fatal(err)
+	}
+	s.Invalidate()
+	for range 3 {
+		if _, err := s.Get(t.Context()); !errors.Is(err, strategy.ErrLoginRequired) {
+			t.Fatalf("after revocation: %v, want ErrLoginRequired", err)
+		}
+	}
+	if n := srv.count("refresh_token Unauthorized"); n != 1 {
+		t.Fatalf("%d refused refreshes, want 1 (then backoff)", n)
+	}
+	fresh := srv.login(t)
+	if err := store.Save(t.Context(), strategy.DefaultProfile, fresh); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.Get(t.Context())
+	if err != nil || tok.AccessToken.Reveal() != fresh.AccessToken.Reveal() {
+		t.Fatalf("after a new login: %v; want the new session's token", err)
+	}
+}

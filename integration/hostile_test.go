@@ -174,6 +174,9 @@ func TestNewLoginWinsAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	if _, err := s.Get(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	if err := srv.manager.RemoveRefreshToken(t.Context(), savedRefreshToken(t, store)); err != nil {
 		t.Fatal(err)
 	}

@@ -131,9 +131,11 @@ func parseSessionFile(path string, data []byte) (Session, error) {
 
 // Load reads profile's session. It returns an error matching ErrNoSession
 // if the file does not exist, and a *CorruptSessionError if it cannot be
-// parsed or is not a regular file (a symbolic link, a FIFO, a socket, a
-// device, a directory): such a file is reported at once, never opened in a
-// way that could block, and never followed. Load takes no lock: a
+// parsed, is not a regular file (a symbolic link, a FIFO, a socket, a
+// device, a directory), or is writable by other users (on Unix, mode bits
+// 022: they could redirect the next refresh to their own server). Such a
+// file is reported at once, never opened in a way that could block, and
+// never followed. Load takes no lock: a
 // concurrent Save replaces the file atomically, so Load sees the old or the
 // new session.
 func (s *FileStore) Load(ctx context.Context, profile string) (Session, error) {
@@ -159,6 +161,9 @@ func (s *FileStore) Load(ctx context.Context, profile string) (Session, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		return Session{}, notRegular(path, fi.Mode())
+	}
+	if writableByOthers(fi.Mode()) {
+		return Session{}, &CorruptSessionError{Path: path, Reason: fmt.Sprintf("mode %v lets other users change it (chmod 600)", fi.Mode().Perm())}
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxBodySize+1))
 	if err != nil {

@@ -24,3 +24,7 @@ func openSession(path string) (*os.File, error) {
 // lockFlags are the flags a lock file is opened with; zero means the
 // locking package's own.
 func lockFlags() int { return 0 }
+
+// writableByOthers reports false: this platform's permissions are not mode
+// bits.
+func writableByOthers(fs.FileMode) bool { return false }

@@ -3,6 +3,7 @@
 package strategy
 
 import (
+	"io/fs"
 	"os"
 	"runtime"
 	"syscall"
@@ -28,3 +29,8 @@ func lockFlags() int {
 	}
 	return flags
 }
+
+// writableByOthers reports whether a session file's mode lets other users
+// change it: one who can would point token_url at their own server and
+// receive the refresh token at the next refresh.
+func writableByOthers(m fs.FileMode) bool { return m.Perm()&0o022 != 0 }

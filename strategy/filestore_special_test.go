@@ -133,3 +133,30 @@ func TestFileStoreRefusesSpecialLockFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestFileStoreRefusesFilesOthersCanWrite: another user who can change the
+// session file can point token_url at their server and collect the refresh
+// token; such a file is refused.
+func TestFileStoreRefusesFilesOthersCanWrite(t *testing.T) {
+	for _, mode := range []os.FileMode{0o666, 0o620, 0o602} {
+		store := strategy.NewFileStore(t.TempDir())
+		if err := store.Save(t.Context(), "default", strategy.Session{RefreshToken: tokenactor.NewSecretToken("rt")}); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(store.Path("default"), mode); err != nil {
+			t.Fatal(err)
+		}
+		_, err := store.Load(t.Context(), "default")
+		var ce *strategy.CorruptSessionError
+		if !errors.As(err, &ce) {
+			t.Errorf("mode %v: got %v, want a *CorruptSessionError", mode, err)
+		}
+	}
+	// Readable by others is a leak of its own, but not a takeover: loaded.
+	store := strategy.NewFileStore(t.TempDir())
+	store.Save(t.Context(), "default", strategy.Session{RefreshToken: tokenactor.NewSecretToken("rt")})
+	os.Chmod(store.Path("default"), 0o644)
+	if _, err := store.Load(t.Context(), "default"); err != nil {
+		t.Errorf("mode 0644: %v", err)
+	}
+}

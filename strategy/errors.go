@@ -136,7 +136,8 @@ func (e *HTTPError) RetryAfter() time.Duration { return e.retryAfter }
 
 // An InvalidResponseError reports a success answer of a token endpoint that
 // cannot be used: malformed or truncated JSON, a missing access_token, a
-// lifetime that is negative, zero or over a year, or a body over 1 MiB.
+// lifetime that is not a number or under a second, an issued value that
+// carries a secret of the request, or a body over 1 MiB.
 // It matches neither [ErrLoginRequired] nor [ErrTemporary]: the server is
 // misbehaving. It never contains the body.
 type InvalidResponseError struct {

@@ -20,7 +20,7 @@ func TestDecide(t *testing.T) {
 		return state[string]{entry: entry(sec(1000), refreshable), window: 90 * time.Second}
 	}
 	with := func(s state[string], f func(*state[string])) state[string] { f(&s); return s }
-	inFlight := func(s *state[string]) { s.op = OpRefresh }
+	inFlight := func(s *state[string]) { s.busy = true }
 	backoff := func(s *state[string]) { s.failure = &failure{attempt: 1, retryAt: sec(2000), err: failed} }
 	invalid := func(s *state[string]) { s.invalid = true }
 
@@ -31,7 +31,7 @@ func TestDecide(t *testing.T) {
 		want verdict
 	}{
 		{"nothing cached", state[string]{}, sec(0), authenticate},
-		{"nothing cached, call in flight", state[string]{op: OpAuthenticate}, sec(0), wait},
+		{"nothing cached, call in flight", state[string]{busy: true}, sec(0), wait},
 		{"nothing cached, in backoff", with(state[string]{}, backoff), sec(0), fail},
 		{"nothing cached, backoff over", with(state[string]{}, backoff), sec(2000), authenticate},
 		{"fresh", live(true), sec(909), serve},
@@ -103,13 +103,13 @@ func TestWindowFor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := tt.life - windowFor(&Entry[string]{ExpiresAt: now.Add(tt.life)}, now, tt.window)
+			got := tt.life - windowFor(&Entry[string]{ExpiresAt: now.Add(tt.life)}, now, tt.window, 0)
 			if got != tt.want {
 				t.Errorf("fresh for %v, want %v", got, tt.want)
 			}
 		})
 	}
-	if got := windowFor(&Entry[string]{}, now, time.Minute); got != 0 {
+	if got := windowFor(&Entry[string]{}, now, time.Minute, 0.5); got != 0 {
 		t.Errorf("window of a value that never expires = %v, want 0", got)
 	}
 }
@@ -135,7 +135,7 @@ func TestWindowForRefreshAt(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := &Entry[string]{ExpiresAt: exp, RefreshAt: tt.refreshAt}
-			if got := exp.Add(-windowFor(e, now, 90*time.Second)); !got.Equal(tt.want) {
+			if got := exp.Add(-windowFor(e, now, 90*time.Second, 0)); !got.Equal(tt.want) {
 				t.Errorf("stale at %v, want %v", got, tt.want)
 			}
 		})
@@ -190,9 +190,9 @@ func TestBackoffDelay(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := backoffDelay(time.Second, time.Minute, tt.attempt, tt.err, tt.r)
+			got := backoff{initial: time.Second, max: time.Minute}.delay(tt.attempt, tt.err, tt.r)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("backoffDelay() (-want +got):\n%s", diff)
+				t.Errorf("delay() (-want +got):\n%s", diff)
 			}
 		})
 	}

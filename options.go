@@ -9,6 +9,11 @@ import (
 	"github.com/benbjohnson/clock"
 )
 
+// DefaultRefreshWindow is the refresh window of a cache made without
+// [WithRefreshWindow]. A store shared by a fleet (package store) must use
+// the same window as its caches, and defaults to this one.
+const DefaultRefreshWindow = 90 * time.Second
+
 // An Option configures a [Cache]. Options are made by the With functions of
 // this package; an Option is an immutable value, safe for concurrent use and
 // for reuse across caches. Its zero value (a nil Option) is not usable.
@@ -31,7 +36,7 @@ type options struct {
 // defaults is the configuration of a cache made without options. It is never
 // written after package initialisation.
 var defaults = options{
-	window:         90 * time.Second,
+	window:         DefaultRefreshWindow,
 	refreshTimeout: 30 * time.Second,
 	backoff:        backoff{initial: time.Second, max: time.Minute},
 }

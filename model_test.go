@@ -202,3 +202,34 @@ type retryAfterErr time.Duration
 
 func (e retryAfterErr) Error() string             { return "retry later" }
 func (e retryAfterErr) RetryAfter() time.Duration { return time.Duration(e) }
+
+// TestWindowForJitter: jitter moves the refresh point earlier by that
+// fraction of the window, never before the moment the entry is stored.
+func TestWindowForJitter(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		life      time.Duration
+		refreshAt time.Duration // from now; 0: unset
+		jitter    float64
+		want      time.Duration
+	}{
+		{"none", time.Hour, 0, 0, 90 * time.Second},
+		{"half", time.Hour, 0, 0.5, 135 * time.Second},
+		{"all", time.Hour, 0, 1, 180 * time.Second},
+		{"short life: half of half its life", 60 * time.Second, 0, 0.5, 45 * time.Second},
+		{"never before now", 100 * time.Second, 0, 1, 100 * time.Second},
+		{"on a RefreshAt", time.Hour, 50 * time.Minute, 0.5, 15 * time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := &Entry[string]{ExpiresAt: now.Add(tt.life)}
+			if tt.refreshAt > 0 {
+				e.RefreshAt = now.Add(tt.refreshAt)
+			}
+			if diff := cmp.Diff(tt.want, windowFor(e, now, 90*time.Second, tt.jitter)); diff != "" {
+				t.Errorf("windowFor() (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

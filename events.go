@@ -17,7 +17,9 @@ type Event interface {
 	fmt.Stringer
 }
 
-// RefreshStarted reports that a Refresher call began.
+// RefreshStarted reports that a Refresher call began. Like every event, it
+// is a plain value the cache never changes after sending; its zero value
+// describes nothing that happened.
 type RefreshStarted struct {
 	Op Op
 	// Attempt counts attempts since the last success, from 1.

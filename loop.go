@@ -32,8 +32,8 @@ import (
 // The loop goroutine itself does not recover panics. A panic there is a bug
 // in the engine: it crashes the program, loudly, rather than carry on with
 // state it was half-way through changing. (A supervisor that restarts the
-// loop was tried and rejected: to restart, it had to guess which of the
-// state survived the panic, and every guess needed a test of its own.)
+// loop is the obvious alternative; it is not used because, to restart, it
+// must guess which part of the state survived the panic.)
 type loop[T any] struct {
 	// fast is the entry Get may return without asking the loop, or nil
 	// when the loop must decide. Only the loop goroutine stores into it;

@@ -55,7 +55,8 @@ func (timerFired) isMessage()           {}
 func (*refreshDone[T]) isMessage()      {}
 func (closeRequest) isMessage()         {}
 
-// An Op says what a Refresher call was for; events carry it.
+// An Op says what a Refresher call was for; events carry it. The zero Op
+// is not used by the cache. An Op is a plain value.
 type Op uint8
 
 const (

@@ -77,7 +77,7 @@ func WithRefreshWindow(d time.Duration) Option {
 	return optionFunc(func(o *options) { o.window = d })
 }
 
-// WithRefreshTimeout bounds each Authenticate or Refresh call: its context is
+// WithRefreshTimeout bounds each Refresher call: its context is
 // cancelled after d (measured on the cache's clock) and the attempt fails
 // with an error wrapping ErrRefreshTimeout. The default is 30 s. Zero means
 // no limit; a negative value panics.

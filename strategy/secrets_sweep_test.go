@@ -563,7 +563,7 @@ func TestSecretsNeverAppear(t *testing.T) {
 			missing = append(missing, e)
 		}
 	}
-	for _, e := range []string{"RefreshStarted", "RefreshSucceeded", "RefreshFailed", "PanicRecovered"} {
+	for _, e := range []string{"RefreshStarted", "RefreshSucceeded", "RefreshFailed"} {
 		if !sw.events[e] {
 			missing = append(missing, "event "+e)
 		}

@@ -142,9 +142,9 @@ func (l *loop[T]) answer(req getRequest[T], now time.Time) {
 		req.reply(l.st.entry.Value, nil)
 	case wait:
 		l.job.wait(req)
-	case authenticate:
+	case authenticateAndWait:
 		l.start(OpAuthenticate, false, now).wait(req)
-	case refresh:
+	case refreshAndWait:
 		l.start(OpRefresh, false, now).wait(req)
 	case fail:
 		req.reply(zero, l.st.err())

@@ -47,15 +47,15 @@ func (s *state[T]) attempts() int {
 type verdict int
 
 const (
-	serve           verdict = iota // return the cached value
-	serveAndRefresh                // return it and start a background Refresh
-	wait                           // wait for the call in flight
-	authenticate                   // start Authenticate and wait for it
-	refresh                        // start Refresh and wait for it
-	fail                           // return state.err()
+	serve               verdict = iota // return the cached value
+	serveAndRefresh                    // return it and start a background Refresh
+	wait                               // wait for the call in flight
+	authenticateAndWait                // start a call with no previous entry and wait for it
+	refreshAndWait                     // start a call renewing the entry and wait for it
+	fail                               // return state.err()
 )
 
-var verdictNames = [...]string{"serve", "serveAndRefresh", "wait", "authenticate", "refresh", "fail"}
+var verdictNames = [...]string{"serve", "serveAndRefresh", "wait", "authenticateAndWait", "refreshAndWait", "fail"}
 
 func (v verdict) String() string { return verdictNames[v] }
 
@@ -83,7 +83,7 @@ func decide[T any](s *state[T], now time.Time) verdict {
 		case inBackoff:
 			return fail
 		default:
-			return authenticate
+			return authenticateAndWait
 		}
 	}
 	usable := !s.invalid && (e.ExpiresAt.IsZero() || now.Before(e.ExpiresAt))
@@ -100,7 +100,7 @@ func decide[T any](s *state[T], now time.Time) verdict {
 	case usable:
 		return serveAndRefresh
 	default:
-		return refresh
+		return refreshAndWait
 	}
 }
 

@@ -30,15 +30,15 @@ func TestDecide(t *testing.T) {
 		now  time.Time
 		want verdict
 	}{
-		{"nothing cached", state[string]{}, sec(0), authenticate},
+		{"nothing cached", state[string]{}, sec(0), authenticateAndWait},
 		{"nothing cached, call in flight", state[string]{busy: true}, sec(0), wait},
 		{"nothing cached, in backoff", with(state[string]{}, backoff), sec(0), fail},
-		{"nothing cached, backoff over", with(state[string]{}, backoff), sec(2000), authenticate},
+		{"nothing cached, backoff over", with(state[string]{}, backoff), sec(2000), authenticateAndWait},
 		{"fresh", live(true), sec(909), serve},
 		{"fresh, last instant", live(true), sec(910).Add(-time.Nanosecond), serve},
 		{"expired, refreshable, usable", live(true), sec(910), serveAndRefresh},
 		{"expired, refreshable, last usable instant", live(true), sec(1000).Add(-time.Nanosecond), serveAndRefresh},
-		{"unusable, refreshable", live(true), sec(1000), refresh},
+		{"unusable, refreshable", live(true), sec(1000), refreshAndWait},
 		{"expired, in flight, usable", with(live(true), inFlight), sec(999), serve},
 		{"unusable, in flight", with(live(true), inFlight), sec(1000), wait},
 		{"expired, not refreshable, usable", live(false), sec(999), serve},
@@ -47,11 +47,11 @@ func TestDecide(t *testing.T) {
 		{"unusable, in backoff", with(live(true), backoff), sec(1500), fail},
 		{"fresh, in backoff", with(live(true), backoff), sec(100), serve},
 		{"never expires", state[string]{entry: entry(time.Time{}, false)}, sec(1 << 30), serve},
-		{"invalidated, refreshable", with(live(true), invalid), sec(0), refresh},
+		{"invalidated, refreshable", with(live(true), invalid), sec(0), refreshAndWait},
 		{"invalidated, refreshable, in flight", with(with(live(true), invalid), inFlight), sec(0), wait},
 		{"invalidated, refreshable, in backoff", with(with(live(true), invalid), backoff), sec(0), fail},
-		{"invalidated, not refreshable", with(live(false), invalid), sec(0), authenticate},
-		{"invalidated, never expires", with(state[string]{entry: entry(time.Time{}, false)}, invalid), sec(0), authenticate},
+		{"invalidated, not refreshable", with(live(false), invalid), sec(0), authenticateAndWait},
+		{"invalidated, never expires", with(state[string]{entry: entry(time.Time{}, false)}, invalid), sec(0), authenticateAndWait},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

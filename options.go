@@ -123,8 +123,8 @@ func WithRefreshJitter(frac float64) Option {
 
 // WithEventHook sets a function that receives every [Event] the cache
 // reports. The loop calls it one event at a time and waits for it to return,
-// so it must return quickly; it must not wait for the cache (a Get that
-// waits for a refresh would wait for itself). A panic or runtime.Goexit in
+// so it must return quickly, and must not call the cache (a call that needs
+// the loop would wait for itself). A panic or runtime.Goexit in
 // the hook ends that one call: the cache carries on, and the event is lost
 // to the hook. The default is none. A nil hook panics. [LogEvents] adapts a
 // *slog.Logger.

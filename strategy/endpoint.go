@@ -59,6 +59,8 @@ func (s AuthStyle) String() string {
 		return "basic"
 	case AuthStyleBody:
 		return "body"
+	case AuthStyleDetect:
+		return "detect"
 	}
 	return "AuthStyle(" + strconv.Itoa(int(s)) + ")"
 }
@@ -107,6 +109,11 @@ type endpoint struct {
 	client *http.Client
 	auth   clientAuth
 	clock  clock.Clock
+	// memo remembers the style that worked, for AuthStyleDetect; shared by
+	// the endpoints of one strategy, nil for none.
+	memo *styleMemo
+	// name is what errors call the endpoint; empty means "token".
+	name string
 }
 
 // A tokenResponse is a successful token endpoint answer (RFC 6749 §5.1),
@@ -130,14 +137,15 @@ func (r tokenResponse) serviceToken() tokenactor.ServiceToken {
 func (e *endpoint) token(ctx context.Context, form url.Values) (tokenResponse, error) {
 	status, header, body, err := e.post(ctx, e.url, form)
 	if err != nil {
-		return tokenResponse{}, err
+		return tokenResponse{}, e.named(err)
 	}
 	// The lifetime counts from receipt: the moment the answer is here.
 	now := e.clock.Now()
 	if status < 200 || status > 299 {
-		return tokenResponse{}, e.refusal(status, header, body, now, form)
+		return tokenResponse{}, e.named(e.refusal(status, header, body, now, form))
 	}
-	return parseTokenResponse(status, body, now)
+	resp, err := parseTokenResponse(status, body, now)
+	return resp, e.named(err)
 }
 
 // refusal is errorResponse for an answer to form, with every secret the
@@ -161,6 +169,9 @@ var secretParams = []string{"client_secret", "refresh_token", "device_code", "co
 // with an *InvalidResponseError for a success status, and as nil without an
 // error otherwise (the status alone then describes the failure).
 func (e *endpoint) post(ctx context.Context, u string, form url.Values) (int, http.Header, []byte, error) {
+	if e.auth.style == AuthStyleDetect && !e.auth.secret.IsZero() {
+		return e.postDetect(ctx, u, form)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
 	if err != nil {
 		return 0, nil, nil, fmt.Errorf("strategy: bad endpoint URL: %w", err)

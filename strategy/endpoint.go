@@ -162,7 +162,7 @@ func (e *endpoint) refusal(status int, h http.Header, body []byte, now time.Time
 }
 
 // secretParams are the request parameters that carry credentials.
-var secretParams = []string{"client_secret", "refresh_token", "device_code", "code", "code_verifier", "password", "assertion", "client_assertion"}
+var secretParams = []string{"client_secret", "refresh_token", "token", "device_code", "code", "code_verifier", "password", "assertion", "client_assertion"}
 
 // post sends form with the client's credentials and returns the answer,
 // its body read up to maxBodySize. A body over the limit comes back as nil

@@ -56,6 +56,7 @@ func (f failure) explain(err error) (code int, msg, hint string) {
 		cfgErr  *strategy.ConfigError
 		corrupt *strategy.CorruptSessionError
 		dnsErr  *net.DNSError
+		addrErr *net.AddrError
 		invalid *strategy.InvalidResponseError
 		httpErr *strategy.HTTPError
 	)
@@ -69,6 +70,9 @@ func (f failure) explain(err error) (code int, msg, hint string) {
 		return exitUsage, msg, "Fix the setting named above; 'tokenactor " + f.cmd + " --help' lists the variables."
 	case errors.Is(err, strategy.ErrNoMetadata):
 		return exitUsage, msg, "Check -issuer (" + strategy.EnvIssuer + "), or give the endpoint URLs instead."
+	case errors.As(err, &addrErr):
+		return exitUsage, fmt.Sprintf("the address of the %s is not valid: %s", f.what(err), addrErr.Err),
+			"Check the URL: " + f.setting(err) + "."
 	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
 		return exitUsage, fmt.Sprintf("the host %q of the %s does not exist (DNS: no such host)", dnsErr.Name, f.what(err)),
 			"Check the URL: " + f.setting(err) + "."

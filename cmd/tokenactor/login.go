@@ -90,7 +90,9 @@ func runLogin(ctx context.Context, e *env, args []string) int {
 			return fail(e, "login", err)
 		}
 	}
-	f := failure{cmd: "login", endpoint: "device authorization endpoint", url: *deviceURL}
+	// Errors of the device authorization endpoint name it; the others are
+	// the token endpoint's.
+	f := failure{cmd: "login", url: *tokenURL}
 	if *deviceURL == "" && *issuer == "" && *tokenURL != "" {
 		// A server that publishes metadata at its origin names its device
 		// endpoint there. Not finding it is no error: -device-url is asked

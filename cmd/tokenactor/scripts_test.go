@@ -556,3 +556,27 @@ func TestLogoutKeepsTheSessionWhenRevocationFails(t *testing.T) {
 		t.Errorf("session file still there after -local: %v", err)
 	}
 }
+
+func TestStatusCheckOfClientCredentials(t *testing.T) {
+	srv := newAuthServer(t)
+	r := accessKeyCLI(t, srv).run("status", "-check")
+	if r.code != exitOK || !strings.Contains(r.stdout, "issued a new token: the access token is valid until") || srv.basic.Load() != 1 {
+		t.Errorf("exit %d, %d grants, stdout:\n%s%s", r.code, srv.basic.Load(), r.stdout, r.stderr)
+	}
+	c := newCLI(t, strategy.EnvAccessKey, "svc.wrong-secret", strategy.EnvTokenURL, srv.URL+"/token")
+	if r := c.run("status"); r.code != exitOK || !strings.Contains(r.stdout, "not asked") {
+		t.Errorf("status without -check: exit %d, stdout:\n%s", r.code, r.stdout)
+	}
+	r = c.run("status", "-check")
+	if r.code != exitNotAuthenticated || !strings.Contains(r.stderr, "invalid_client") {
+		t.Errorf("wrong secret: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	noSecrets(t, r.stdout+r.stderr, "wrong-secret", srv.cc.clientSecret)
+}
+
+func TestInvalidPortIsAConfigurationError(t *testing.T) {
+	r := newCLI(t, strategy.EnvAccessKey, "svc.x", strategy.EnvTokenURL, "http://127.0.0.1:99999/token").run("token")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "the address of the token endpoint is not valid") {
+		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}

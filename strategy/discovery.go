@@ -222,14 +222,22 @@ func getMetadata(ctx context.Context, client *http.Client, u string) (md Metadat
 	case len(body) > maxBodySize:
 		return Metadata{}, false, &InvalidResponseError{Reason: "body over 1 MiB", Endpoint: "metadata"}
 	}
+	md, err = parseMetadata(body)
+	return md, err == nil, err
+}
+
+// parseMetadata parses a metadata document. Errors are an
+// *InvalidResponseError that never quotes the body.
+func parseMetadata(body []byte) (Metadata, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '{' {
-		return Metadata{}, false, &InvalidResponseError{Reason: "body is not a JSON object", Endpoint: "metadata"}
+		return Metadata{}, &InvalidResponseError{Reason: "body is not a JSON object", Endpoint: "metadata"}
 	}
+	var md Metadata
 	if err := json.Unmarshal(body, &md); err != nil {
-		return Metadata{}, false, &InvalidResponseError{Reason: jsonReason(err, len(body)), Endpoint: "metadata"}
+		return Metadata{}, &InvalidResponseError{Reason: jsonReason(err, len(body)), Endpoint: "metadata"}
 	}
-	return md, true, nil
+	return md, nil
 }
 
 // checkMetadata refuses metadata of another issuer (RFC 8414 §3.3) and

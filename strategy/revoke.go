@@ -145,6 +145,13 @@ func Introspect(ctx context.Context, cfg EndpointConfig, token tokenactor.Secret
 	if err != nil {
 		return Introspection{}, err
 	}
+	return parseIntrospection(body)
+}
+
+// parseIntrospection parses an introspection response (RFC 7662 §2.2).
+// Errors are an *InvalidResponseError that never quotes the body; the
+// strings of an active token are bounded and printable.
+func parseIntrospection(body []byte) (Introspection, error) {
 	body = bytes.TrimSpace(body)
 	var raw struct {
 		Active   *bool   `json:"active"`

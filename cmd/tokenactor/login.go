@@ -49,10 +49,10 @@ declined or the code expired, 4 server or network unavailable.`
 func runLogin(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("login", flag.ContinueOnError)
 	profile := fs.String("profile", "", "profile to save the session under (default $TOKENACTOR_PROFILE or \"default\")")
-	deviceURL := fs.String("device-url", e.getenv(envDeviceAuthURL), "device authorization endpoint (or set "+envDeviceAuthURL+")")
-	tokenURL := fs.String("token-url", e.getenv(strategy.EnvTokenURL), "token endpoint (or set "+strategy.EnvTokenURL+")")
-	issuer := fs.String("issuer", e.getenv(strategy.EnvIssuer), "issuer URL whose metadata names the endpoints (or set "+strategy.EnvIssuer+")")
-	clientID := fs.String("client-id", e.getenv(envLoginClientID), "client ID of this CLI at the server (or set "+envLoginClientID+")")
+	deviceURL := envFlag(fs, e, "device-url", envDeviceAuthURL, "device authorization endpoint `url`")
+	tokenURL := envFlag(fs, e, "token-url", strategy.EnvTokenURL, "token endpoint `url`")
+	issuer := envFlag(fs, e, "issuer", strategy.EnvIssuer, "issuer `url` whose metadata names the endpoints")
+	clientID := envFlag(fs, e, "client-id", envLoginClientID, "client `id` of this CLI at the server")
 	req := addRequestFlags(fs, e)
 	if done, code := parseFlags(e, fs, loginSynopsis, args); done {
 		return code
@@ -128,8 +128,8 @@ func runLogin(ctx context.Context, e *env, args []string) int {
 		Discovery:      disc,
 		ClientID:       *clientID,
 		Scopes:         req.scopes(),
-		Audience:       req.audience,
-		Resource:       req.resource,
+		Audience:       *req.audience,
+		Resource:       *req.resource,
 		EndpointParams: params,
 		AuthStyle:      style,
 		Store:          store,

@@ -31,8 +31,8 @@ setting, 4 server or network unavailable (the session is kept).`
 func runLogout(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("logout", flag.ContinueOnError)
 	profile := fs.String("profile", "", "profile of the saved session (default $TOKENACTOR_PROFILE or \"default\")")
-	revokeURL := fs.String("revoke-url", e.getenv(envRevocationURL), "revocation endpoint (or set "+envRevocationURL+")")
-	issuer := fs.String("issuer", e.getenv(strategy.EnvIssuer), "issuer URL whose metadata names the revocation endpoint (or set "+strategy.EnvIssuer+")")
+	revokeURL := envFlag(fs, e, "revoke-url", envRevocationURL, "revocation endpoint `url`")
+	issuer := envFlag(fs, e, "issuer", strategy.EnvIssuer, "issuer `url` whose metadata names the revocation endpoint")
 	local := fs.Bool("local", false, "only remove the saved session; do not contact the server")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up on the server after this long")
 	if done, code := parseFlags(e, fs, logoutSynopsis, args); done {

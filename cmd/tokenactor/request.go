@@ -26,7 +26,7 @@ const (
 // requestFlags are the flags that shape token requests: what to ask for,
 // and how the client authenticates.
 type requestFlags struct {
-	scope, audience, resource, authStyle string
+	scope, audience, resource, authStyle *string
 	params                               paramsFlag
 }
 
@@ -34,11 +34,11 @@ type requestFlags struct {
 // environment variable.
 func addRequestFlags(fs *flag.FlagSet, e *env) *requestFlags {
 	r := &requestFlags{params: paramsFlag{env: e.getenv(envParams)}}
-	fs.StringVar(&r.scope, "scope", e.getenv(envScope), "scopes to ask for, space-separated (or set "+envScope+")")
-	fs.StringVar(&r.audience, "audience", e.getenv(envAudience), "audience parameter: the API the token is for (or set "+envAudience+")")
-	fs.StringVar(&r.resource, "resource", e.getenv(envResource), "resource parameter, RFC 8707: the URL of the API the token is for (or set "+envResource+")")
+	r.scope = envFlag(fs, e, "scope", envScope, "`scopes` to ask for, space-separated")
+	r.audience = envFlag(fs, e, "audience", envAudience, "`audience` parameter: the API the token is for")
+	r.resource = envFlag(fs, e, "resource", envResource, "`resource` parameter (RFC 8707): the URL of the API the token is for")
 	fs.Var(&r.params, "param", "extra token request parameter `name=value`; repeat for more (or set "+envParams+" to a form-encoded list, a=1&b=2)")
-	fs.StringVar(&r.authStyle, "auth-style", e.getenv(envAuthStyle), "how a client secret is sent: basic, body or detect (default basic; or set "+envAuthStyle+")")
+	r.authStyle = envFlag(fs, e, "auth-style", envAuthStyle, "how a client secret is sent: `style` basic, body or detect (default basic)")
 	return r
 }
 
@@ -50,8 +50,8 @@ func (r *requestFlags) values() (url.Values, strategy.AuthStyle, string) {
 		return nil, 0, err
 	}
 	style := strategy.AuthStyleBasic
-	if r.authStyle != "" {
-		s, perr := strategy.ParseAuthStyle(r.authStyle)
+	if *r.authStyle != "" {
+		s, perr := strategy.ParseAuthStyle(*r.authStyle)
 		if perr != nil {
 			return nil, 0, fmt.Sprintf("-auth-style (or %s) must be basic, body or detect", envAuthStyle)
 		}
@@ -61,7 +61,27 @@ func (r *requestFlags) values() (url.Values, strategy.AuthStyle, string) {
 }
 
 // scopes returns the scope flag split into scopes.
-func (r *requestFlags) scopes() []string { return strings.Fields(r.scope) }
+func (r *requestFlags) scopes() []string { return strings.Fields(*r.scope) }
+
+// envFlag defines a string flag whose default is the environment variable
+// envName. Its help names the variable but never shows its value, which
+// may hold a password in a URL.
+func envFlag(fs *flag.FlagSet, e *env, name, envName, usage string) *string {
+	v := e.getenv(envName)
+	fs.Var(envValue{&v}, name, usage+" (or set "+envName+")")
+	return &v
+}
+
+// envValue is the flag.Value of envFlag.
+type envValue struct{ p *string }
+
+// String returns "", so that help shows no default value.
+func (v envValue) String() string { return "" }
+
+func (v envValue) Set(s string) error {
+	*v.p = s
+	return nil
+}
 
 // paramsFlag collects -param name=value flags on top of the form-encoded
 // list in TOKENACTOR_PARAMS.

@@ -48,7 +48,7 @@ Exit status: 0 authenticated (with -check: the server said so), 1 failure,
 func runStatus(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	profile := fs.String("profile", "", "show the session saved for this profile, even if credentials are set in the environment (default $TOKENACTOR_PROFILE or \"default\")")
-	issuer := fs.String("issuer", e.getenv(strategy.EnvIssuer), "issuer URL whose metadata names the introspection endpoint (or set "+strategy.EnvIssuer+")")
+	issuer := envFlag(fs, e, "issuer", strategy.EnvIssuer, "issuer `url` whose metadata names the introspection endpoint")
 	check := fs.Bool("check", false, "ask the server whether the credentials or the session are still good")
 	timeout := fs.Duration("timeout", 30*time.Second, "with -check, give up after this long")
 	if done, code := parseFlags(e, fs, statusSynopsis, args); done {

@@ -58,8 +58,8 @@ const defaultMinValid = time.Minute
 func runToken(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	profile := fs.String("profile", "", "use the session saved for this profile, even if credentials are set in the environment (default $TOKENACTOR_PROFILE or \"default\")")
-	tokenURL := fs.String("token-url", e.getenv(strategy.EnvTokenURL), "token endpoint (or set "+strategy.EnvTokenURL+")")
-	issuer := fs.String("issuer", e.getenv(strategy.EnvIssuer), "issuer URL whose metadata (RFC 8414) names the token endpoint (or set "+strategy.EnvIssuer+")")
+	tokenURL := envFlag(fs, e, "token-url", strategy.EnvTokenURL, "token endpoint `url`")
+	issuer := envFlag(fs, e, "issuer", strategy.EnvIssuer, "issuer `url` whose metadata (RFC 8414) names the token endpoint")
 	req := addRequestFlags(fs, e)
 	minValid := fs.Duration("min-valid", defaultMinValid, "print only a token valid for at least this long; refresh first if needed (0: any valid token)")
 	format := fs.String("format", formatToken, "output format: token, json or exec-credential")
@@ -107,7 +107,7 @@ func newAuto(ctx context.Context, e *env, cmd, profile, tokenURL, issuer string,
 		if msg != "" {
 			return nil, nil, f, usageError(e, cmd, msg)
 		}
-		cfg.Scopes, cfg.Audience, cfg.Resource, cfg.EndpointParams, cfg.AuthStyle = req.scopes(), req.audience, req.resource, params, style
+		cfg.Scopes, cfg.Audience, cfg.Resource, cfg.EndpointParams, cfg.AuthStyle = req.scopes(), *req.audience, *req.resource, params, style
 	}
 	client, counter := e.httpClient()
 	cfg.HTTPClient = client

@@ -111,6 +111,20 @@ var _ tokenactor.AuthStrategy = (*AccessKeyStrategy)(nil)
 // it cannot work) and sends no request: the first Get does. opts tune
 // the cache (refresh window, timeout, backoff, event hook).
 func NewAccessKey(cfg AccessKeyConfig, opts ...tokenactor.Option) (*AccessKeyStrategy, error) {
+	clk, opts := cacheClock(cfg.Clock, opts)
+	cfg.Clock = clk
+	r, err := cfg.Refresher()
+	if err != nil {
+		return nil, err
+	}
+	return &AccessKeyStrategy{cache: tokenactor.New(r, opts...)}, nil
+}
+
+// Refresher returns the [tokenactor.Refresher] behind [NewAccessKey]: each
+// call makes a client credentials grant. Use it to build a cache of your
+// own around it, for example one whose tokens a fleet shares through
+// store.Wrap. It checks cfg like NewAccessKey and sends no request.
+func (cfg AccessKeyConfig) Refresher() (tokenactor.Refresher[tokenactor.ServiceToken], error) {
 	if cfg.TokenURL != "" || cfg.Issuer == "" {
 		if err := checkTokenURL("AccessKeyConfig.TokenURL", cfg.TokenURL); err != nil {
 			return nil, err
@@ -127,7 +141,10 @@ func NewAccessKey(cfg AccessKeyConfig, opts ...tokenactor.Option) (*AccessKeyStr
 	if !cfg.AuthStyle.valid() {
 		return nil, &ConfigError{Field: "AccessKeyConfig.AuthStyle", Reason: "unknown style " + cfg.AuthStyle.String()}
 	}
-	clk, opts := cacheClock(cfg.Clock, opts)
+	clk := cfg.Clock
+	if clk == nil {
+		clk = clock.New()
+	}
 	auth := clientAuth{id: cfg.ClientID, secret: tokenactor.NewSecretToken(cfg.ClientSecret), style: cfg.AuthStyle}
 	params := requestParams{scopes: cfg.Scopes, audience: cfg.Audience, resource: cfg.Resource, extra: cfg.EndpointParams}
 	form, err := params.form("AccessKeyConfig", url.Values{"grant_type": {"client_credentials"}})
@@ -143,7 +160,7 @@ func NewAccessKey(cfg AccessKeyConfig, opts ...tokenactor.Option) (*AccessKeyStr
 			r.discovery = &Discovery{HTTPClient: cfg.HTTPClient}
 		}
 	}
-	return &AccessKeyStrategy{cache: tokenactor.New[tokenactor.ServiceToken](r, opts...)}, nil
+	return r, nil
 }
 
 // Get returns a valid access token, following the engine's refresh

@@ -93,6 +93,7 @@ func commands() []command {
 		{name: "login", summary: "log in with a code shown here and entered in a browser (device flow)", run: runLogin},
 		{name: "logout", summary: "revoke the saved session at the server and remove it", run: runLogout},
 		{name: "status", summary: "show which credentials are used, whose, until when, and where stored", run: runStatus},
+		{name: "serve", summary: "run a local OAuth 2.0 server to try the commands against", run: runServe},
 	}
 }
 

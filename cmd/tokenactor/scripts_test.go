@@ -598,3 +598,14 @@ func TestHelpHidesEnvironmentValues(t *testing.T) {
 		noSecrets(t, r.stdout, "hunter2")
 	}
 }
+
+func TestProfileWithoutSessionSaysTheEnvironmentWasNotUsed(t *testing.T) {
+	srv := newAuthServer(t)
+	r := accessKeyCLI(t, srv).run("token", "-profile", "work")
+	if r.code != exitNotAuthenticated || !strings.Contains(r.stderr, "-profile was given, so the client credentials set in the environment were not used") {
+		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if n := srv.basic.Load(); n != 0 {
+		t.Errorf("%d grants with the credentials in the environment", n)
+	}
+}

@@ -119,7 +119,11 @@ func newAuto(ctx context.Context, e *env, cmd, profile, tokenURL, issuer string,
 	cfg.Getenv = env.getenv
 	auto, err := strategy.NewAuto(cfg)
 	if err != nil {
-		return nil, nil, f, f.report(e, err)
+		code := f.report(e, err)
+		if profile != "" && (e.getenv(strategy.EnvAccessKey) != "" || e.getenv(strategy.EnvClientID) != "") {
+			fmt.Fprintln(e.stderr, "(-profile was given, so the client credentials set in the environment were not used.)")
+		}
+		return nil, nil, f, code
 	}
 	if _, ok := auto.Strategy().(*strategy.OAuthStrategy); ok && tokenURL == "" {
 		f.url = savedTokenURL(ctx, e, profile)

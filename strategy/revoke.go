@@ -74,9 +74,9 @@ func (c EndpointConfig) endpoint(name string) (*endpoint, error) {
 	return ep, nil
 }
 
-// call posts form and returns the body of a success answer, or the
+// exchange posts form and returns the body of a success answer, or the
 // endpoint's error.
-func (e *endpoint) call(ctx context.Context, form url.Values) ([]byte, error) {
+func (e *endpoint) exchange(ctx context.Context, form url.Values) ([]byte, error) {
 	status, h, body, err := e.post(ctx, e.url, form)
 	if err != nil {
 		return nil, e.named(err)
@@ -110,7 +110,7 @@ func Revoke(ctx context.Context, cfg EndpointConfig, token tokenactor.SecretToke
 	if hint != "" {
 		form.Set("token_type_hint", hint)
 	}
-	_, err = ep.call(ctx, form)
+	_, err = ep.exchange(ctx, form)
 	return err
 }
 
@@ -141,7 +141,7 @@ func Introspect(ctx context.Context, cfg EndpointConfig, token tokenactor.Secret
 	if hint != "" {
 		form.Set("token_type_hint", hint)
 	}
-	body, err := ep.call(ctx, form)
+	body, err := ep.exchange(ctx, form)
 	if err != nil {
 		return Introspection{}, err
 	}

@@ -2,6 +2,7 @@ package strategy_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -265,5 +266,18 @@ func TestDeviceAuthorizationErrorsNameTheirEndpoint(t *testing.T) {
 	_, err = s.Login(t.Context())
 	if want := "strategy: device authorization endpoint refused (HTTP 400): invalid_scope"; err == nil || err.Error() != want {
 		t.Errorf("error %v, want %q", err, want)
+	}
+}
+
+func TestEndpointConfigNeverPrintsTheSecret(t *testing.T) {
+	cfg := strategy.EndpointConfig{URL: "https://auth.example/revoke", ClientID: "svc", ClientSecret: "s3cret-value"}
+	js, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprintf("%s", cfg), fmt.Sprintf("%q", cfg), string(js)} {
+		if strings.Contains(out, "s3cret-value") || !strings.Contains(out, "svc") {
+			t.Errorf("printed %s", out)
+		}
 	}
 }

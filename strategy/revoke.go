@@ -18,7 +18,7 @@ import (
 // token endpoint (revocation, introspection) and the client that calls it.
 //
 // The zero value is not usable: URL and ClientID are required. Printing an
-// EndpointConfig with any fmt verb masks ClientSecret.
+// EndpointConfig with any fmt verb or encoding/json masks ClientSecret.
 type EndpointConfig struct {
 	// URL is the endpoint. It must be https, or http on a loopback host.
 	URL string
@@ -51,6 +51,17 @@ type endpointConfigView struct {
 func (c EndpointConfig) Format(f fmt.State, verb rune) {
 	formatMasked(f, verb, endpointConfigView{URL: c.URL, ClientID: c.ClientID,
 		ClientSecret: tokenactor.NewSecretToken(c.ClientSecret), AuthStyle: c.AuthStyle}, "strategy.EndpointConfig")
+}
+
+// MarshalJSON encodes the config with ClientSecret masked (see
+// [AccessKeyConfig.MarshalJSON]).
+func (c EndpointConfig) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		URL          string                 `json:"url,omitempty"`
+		ClientID     string                 `json:"client_id,omitempty"`
+		ClientSecret tokenactor.SecretToken `json:"client_secret"`
+		AuthStyle    string                 `json:"auth_style"`
+	}{c.URL, c.ClientID, tokenactor.NewSecretToken(c.ClientSecret), c.AuthStyle.String()})
 }
 
 // endpoint checks c and returns the endpoint to post to, named name in

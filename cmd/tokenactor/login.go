@@ -75,7 +75,7 @@ func runLogin(ctx context.Context, e *env, args []string) int {
 		switch {
 		case err == nil:
 			var reused []string
-			if *tokenURL == "" && saved.TokenURL != "" {
+			if *tokenURL == "" && *issuer == "" && saved.TokenURL != "" {
 				*tokenURL = saved.TokenURL
 				reused = append(reused, "token URL "+redactURL(saved.TokenURL))
 			}

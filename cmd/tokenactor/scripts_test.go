@@ -324,7 +324,9 @@ func TestLoginWithIssuer(t *testing.T) {
 	srv := newAuthServer(t)
 	srv.autoApprove = true
 	srv.metadata = true
+	old := newAuthServer(t)
 	c := newCLI(t, strategy.EnvIssuer, srv.URL, envLoginClientID, "cli")
+	seedValid(t, c, old, time.Hour) // a session at another server: the issuer wins
 	if r := c.run("login"); r.code != exitOK {
 		t.Fatalf("login: exit %d, stderr:\n%s", r.code, r.stderr)
 	}

@@ -73,7 +73,8 @@ func (m *styleMemo) set(u string, s AuthStyle) {
 
 // postDetect is post for AuthStyleDetect: the remembered style, else Basic
 // and, on a refusal of the client, the body once.
-func (e *endpoint) postDetect(ctx context.Context, u string, form url.Values) (int, http.Header, []byte, error) {
+func (e *endpoint) postDetect(ctx context.Context, form url.Values, sc scrubber) (int, http.Header, []byte, error) {
+	u := e.url
 	style, known := e.memo.get(u)
 	if !known {
 		style = AuthStyleBasic
@@ -81,7 +82,7 @@ func (e *endpoint) postDetect(ctx context.Context, u string, form url.Values) (i
 	try := func(style AuthStyle) (int, http.Header, []byte, error) {
 		one := *e
 		one.auth.style = style
-		return one.post(ctx, u, cloneForm(form))
+		return one.post(ctx, cloneForm(form), sc)
 	}
 	status, h, body, err := try(style)
 	if err != nil || known {

@@ -86,16 +86,17 @@ func (c EndpointConfig) endpoint(name string) (*endpoint, error) {
 }
 
 // exchange posts form and returns the body of a success answer, or the
-// endpoint's error.
+// endpoint's error, with the request's secrets masked.
 func (e *endpoint) exchange(ctx context.Context, form url.Values) ([]byte, error) {
-	status, h, body, err := e.post(ctx, e.url, form)
-	if err != nil {
-		return nil, e.named(err)
-	}
-	if status < 200 || status > 299 {
-		return nil, e.named(e.refusal(status, h, body, e.clock.Now(), form))
-	}
-	return body, nil
+	var out []byte
+	err := e.call(ctx, form, func(status int, h http.Header, body []byte, now time.Time, _ scrubber) error {
+		if status < 200 || status > 299 {
+			return errorResponse(status, h, body, now)
+		}
+		out = body
+		return nil
+	})
+	return out, err
 }
 
 // Token type hints of RFC 7009 §2.1 and RFC 7662 §2.1.

@@ -579,9 +579,18 @@ func (g *Group[K, T]) sweep() {
 // member being added, which sends it to the locked path; it never finds a
 // member under another key.
 type table[K comparable, T any] struct {
-	slots []atomic.Pointer[member[K, T]]
+	slots []slot[K, T]
 	mask  uint64
 	used  int // slots not nil (members and tombstones); guarded by the group's lock
+}
+
+// A slot holds a member and its key's hash, so a probe passes other keys'
+// slots without loading their members. The hash is stored before the
+// member; a reader that sees a stale hash only misses (and takes the locked
+// path) or compares one key more.
+type slot[K comparable, T any] struct {
+	hash atomic.Uint64
+	m    atomic.Pointer[member[K, T]]
 }
 
 // newTable returns a table that holds n members at most half full.
@@ -590,17 +599,18 @@ func newTable[K comparable, T any](n int) *table[K, T] {
 	for size < 2*n {
 		size *= 2
 	}
-	return &table[K, T]{slots: make([]atomic.Pointer[member[K, T]], size), mask: uint64(size - 1)}
+	return &table[K, T]{slots: make([]slot[K, T], size), mask: uint64(size - 1)}
 }
 
 // find returns key's member, or nil.
 func (t *table[K, T]) find(key K, h uint64, tomb *member[K, T]) *member[K, T] {
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
-		m := t.slots[i].Load()
+		s := &t.slots[i]
+		m := s.m.Load()
 		if m == nil {
 			return nil
 		}
-		if m.hash == h && m != tomb && m.key == key {
+		if s.hash.Load() == h && m != tomb && m.key == key {
 			return m
 		}
 	}
@@ -610,15 +620,17 @@ func (t *table[K, T]) find(key K, h uint64, tomb *member[K, T]) *member[K, T] {
 // of its probe sequence. The table must stay a quarter empty.
 func (t *table[K, T]) put(m, tomb *member[K, T]) {
 	for i := m.hash & t.mask; ; i = (i + 1) & t.mask {
-		switch t.slots[i].Load() {
+		s := &t.slots[i]
+		switch s.m.Load() {
 		case nil:
 			t.used++
-			t.slots[i].Store(m)
-			return
 		case tomb:
-			t.slots[i].Store(m)
-			return
+		default:
+			continue
 		}
+		s.hash.Store(m.hash)
+		s.m.Store(m)
+		return
 	}
 }
 
@@ -626,11 +638,12 @@ func (t *table[K, T]) put(m, tomb *member[K, T]) {
 // past it.
 func (t *table[K, T]) clear(m, tomb *member[K, T]) {
 	for i := m.hash & t.mask; ; i = (i + 1) & t.mask {
-		switch t.slots[i].Load() {
+		s := &t.slots[i]
+		switch s.m.Load() {
 		case nil:
 			return
 		case m:
-			t.slots[i].Store(tomb)
+			s.m.Store(tomb)
 			return
 		}
 	}

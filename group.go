@@ -311,8 +311,14 @@ func (g *Group[K, T]) release(m *member[K, T], created bool, sweep uint64) {
 	if !g.closed.Load() {
 		victims = g.enforceBound()
 	}
+	if victims == nil {
+		g.mu.Unlock()
+		return
+	}
+	g.pending.Add(1) // so Close waits for them
 	g.mu.Unlock()
 	closeCaches(victims)
+	g.pending.Done()
 }
 
 // create calls the factory for m and publishes the outcome to the Gets

@@ -123,10 +123,12 @@ func WithIdleEviction(d time.Duration) GroupOption {
 	return groupOptionFunc(func(o *groupOptions) { o.idle = d })
 }
 
-// WithMaxCaches bounds the number of caches: making one more evicts an idle
-// cache, the least recently used of a sample of 16 (of all of them while the
-// group holds at most 17). Recency is approximate: uses between two caches
-// made (or two idle sweeps) count as simultaneous.
+// WithMaxCaches bounds the number of caches: making one more evicts another,
+// the least recently used of a sample of 16 (of all of them while the group
+// holds at most 17). The count is exact, the choice approximate: uses
+// between two caches made (or two idle sweeps) count as simultaneous, and
+// in a larger group the cache evicted is the oldest of the sample, not of
+// the group.
 //
 // The bound is soft: caches a Get is waiting on are not evicted, so while
 // more than n keys are waited on at once the group holds more than n
@@ -509,13 +511,35 @@ func (g *Group[K, T]) enforceBound() []*Cache[T] {
 				break
 			}
 		}
+		if c == nil && len(g.list) > len(sample) {
+			c = g.evictOldest() // every member sampled is held: look at them all
+		}
 		if c == nil {
-			break // every member sampled is held
+			break // every member is held
 		}
 		out = append(out, c)
 	}
 	g.over.Store(len(g.list) > g.o.max)
 	return out
+}
+
+// evictOldest evicts the least recently used member no Get holds, if there
+// is one, and returns its cache. mu must be held.
+func (g *Group[K, T]) evictOldest() *Cache[T] {
+	for {
+		var oldest *member[K, T]
+		for _, m := range g.list {
+			if m.state.Load() == 0 && (oldest == nil || m.seen.Load() < oldest.seen.Load()) {
+				oldest = m
+			}
+		}
+		if oldest == nil {
+			return nil
+		}
+		if c := g.evict(oldest); c != nil {
+			return c
+		}
+	}
 }
 
 // A sweeper is the group's eviction goroutine.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/maphash"
 	"math/rand/v2"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -104,4 +105,38 @@ func TestGroupTableMatchesMap(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The size bound is exact while enough caches are idle, even when the
+// sample it draws holds only caches that Gets wait on: it then looks at
+// every cache.
+func TestGroupBoundFindsTheOneIdleCache(t *testing.T) {
+	const bound = 30
+	g := NewGroup(func(string) (*Cache[int], error) { return New[int](&supRefresher{life: time.Hour}), nil }, WithMaxCaches(bound))
+	defer g.Close()
+	ctx := context.Background()
+	for i := range bound {
+		if _, err := g.Get(ctx, strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.mu.Lock()
+	for _, m := range g.list[1:] {
+		m.state.Add(1) // a Get waits on every cache but one
+	}
+	free := g.list[0]
+	g.mu.Unlock()
+	if _, err := g.Get(ctx, "new"); err != nil {
+		t.Fatal(err)
+	}
+	if g.Len() != bound || free.state.Load()&evicted == 0 {
+		t.Errorf("%d caches, the idle one evicted: %v; want %d, true", g.Len(), free.state.Load()&evicted != 0, bound)
+	}
+	g.mu.Lock()
+	for _, m := range g.list {
+		if m.key != "new" {
+			m.state.Add(-1)
+		}
+	}
+	g.mu.Unlock()
 }

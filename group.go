@@ -188,13 +188,14 @@ func NewGroup[K comparable, T any](factory func(key K) (*Cache[T], error), opts 
 // other pointers is moved to the heap to be hashed).
 func (g *Group[K, T]) Get(ctx context.Context, key K) (T, error) {
 	h := maphash.Comparable(g.seed, key)
-	m := g.table.Load().find(key, h, g.tomb)
-	if m != nil {
-		if c := m.cache.Load(); c != nil {
-			if e := c.fast.Load(); e != nil {
-				g.touch(m)
-				return e.Value, nil
-			}
+	m, c := g.table.Load().lookup(key, h, g.tomb)
+	if c != nil {
+		// The slot's cache is read beside the member, not through it, so
+		// the two loads overlap; the check after the read discards a cache
+		// the slot held for an earlier member.
+		if e := c.fast.Load(); e != nil && m.cache.Load() == c {
+			g.touch(m)
+			return e.Value, nil
 		}
 	}
 	return g.get(ctx, key, h, m)
@@ -351,6 +352,7 @@ func (g *Group[K, T]) publish(m *member[K, T], c *Cache[T], err error) {
 		mk.err = err
 	} else {
 		m.cache.Store(c)
+		g.table.Load().setCache(m, c)
 	}
 	g.mu.Unlock()
 	close(mk.done)
@@ -614,13 +616,17 @@ type table[K comparable, T any] struct {
 	used  int // slots not nil (members and tombstones); guarded by the group's lock
 }
 
-// A slot holds a member and its key's hash, so a probe passes other keys'
-// slots without loading their members. The hash is stored before the
-// member; a reader that sees a stale hash only misses (and takes the locked
-// path) or compares one key more.
+// A slot holds a member, its key's hash, so a probe passes other keys'
+// slots without loading their members, and its cache, so a Get loads the
+// member and the cache side by side rather than one through the other. A
+// writer clears the cache, then stores the hash, then the member; a reader
+// that sees a stale hash only misses (and takes the locked path) or
+// compares one key more, and one that sees a stale cache finds it is not
+// its member's.
 type slot[K comparable, T any] struct {
 	hash atomic.Uint64
 	m    atomic.Pointer[member[K, T]]
+	c    atomic.Pointer[Cache[T]] // m's cache once made; may lag m, or be an earlier member's: check it against m.cache
 }
 
 // newTable returns a table that holds n members at most half full.
@@ -634,14 +640,33 @@ func newTable[K comparable, T any](n int) *table[K, T] {
 
 // find returns key's member, or nil.
 func (t *table[K, T]) find(key K, h uint64, tomb *member[K, T]) *member[K, T] {
+	m, _ := t.lookup(key, h, tomb)
+	return m
+}
+
+// lookup returns key's member and the cache its slot holds, which the
+// caller must check against the member's: nil, nil if the table does not
+// hold key.
+func (t *table[K, T]) lookup(key K, h uint64, tomb *member[K, T]) (*member[K, T], *Cache[T]) {
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
 		s := &t.slots[i]
 		m := s.m.Load()
 		if m == nil {
-			return nil
+			return nil, nil
 		}
 		if s.hash.Load() == h && m != tomb && m.key == key {
-			return m
+			return m, s.c.Load()
+		}
+	}
+}
+
+// setCache records m's cache in its slot. m must be in the table.
+func (t *table[K, T]) setCache(m *member[K, T], c *Cache[T]) {
+	for i := m.hash & t.mask; ; i = (i + 1) & t.mask {
+		s := &t.slots[i]
+		if s.m.Load() == m {
+			s.c.Store(c)
+			return
 		}
 	}
 }
@@ -658,8 +683,12 @@ func (t *table[K, T]) put(m, tomb *member[K, T]) {
 		default:
 			continue
 		}
+		s.c.Store(nil)
 		s.hash.Store(m.hash)
 		s.m.Store(m)
+		if c := m.cache.Load(); c != nil {
+			s.c.Store(c)
+		}
 		return
 	}
 }

@@ -617,7 +617,7 @@ func TestAtMostOneCallInFlight(t *testing.T) {
 				maxInFlight.Store(n)
 			}
 			time.Sleep(100 * time.Millisecond) // bubble time: the call takes a while
-			return tokenactor.Entry[string]{Value: "v", ExpiresAt: clk.Now().Add(2 * time.Second), Refreshable: true}, nil
+			return tokenactor.Entry[string]{Value: "v", ExpiresAt: clk.Now().Add(2 * time.Second)}, nil
 		})
 		c := tokenactor.New[string](r, tokenactor.WithClock(clk), tokenactor.WithRefreshWindow(time.Second))
 		defer c.Close()
@@ -641,15 +641,11 @@ func TestAtMostOneCallInFlight(t *testing.T) {
 	})
 }
 
-// funcRefresher serves Authenticate and Refresh from one function.
-type funcRefresher func(ctx context.Context) (tokenactor.Entry[string], error)
-
-func (f funcRefresher) Authenticate(ctx context.Context) (tokenactor.Entry[string], error) {
-	return f(ctx)
-}
-
-func (f funcRefresher) Refresh(ctx context.Context, _ tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
-	return f(ctx)
+// funcRefresher serves every Refresh call from one function.
+func funcRefresher(f func(ctx context.Context) (tokenactor.Entry[string], error)) tokenactor.Refresher[string] {
+	return tokenactor.RefresherFunc[string](func(ctx context.Context, _ *tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
+		return f(ctx)
+	})
 }
 
 // TestRefresherPanicAfterTimeout: a refresher that panics once its context

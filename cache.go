@@ -23,6 +23,9 @@ type Cache[T any] struct {
 	// fast is the value Get may return without asking the loop, or nil when
 	// the loop must decide. Only the loop stores into it; anyone loads it.
 	fast atomic.Pointer[Entry[T]]
+	// held is the entry the loop holds, servable or not, or nil: what
+	// InvalidateIf tests. Only the loop stores into it.
+	held atomic.Pointer[Entry[T]]
 
 	r   Refresher[T]
 	o   *options
@@ -96,22 +99,45 @@ func (c *Cache[T]) get(ctx context.Context) (T, error) {
 
 // Invalidate reports that the current value was rejected (a server answered
 // 401 with it). When Invalidate returns, no Get is served that value any
-// more; the next Get waits for a refresh: Refresh if the value is
-// refreshable, else Authenticate. Any number of Invalidate calls before that
-// refresh cause one refresh. Backoff still applies: after a failed attempt,
-// callers get the last error until the next attempt is due.
+// more; the next Get waits for a refresh. Any number of Invalidate calls
+// before that refresh cause one refresh. Backoff still applies: after a
+// failed attempt, callers get the last error until the next attempt is due.
+//
+// A caller that knows which value was rejected should use
+// [Cache.InvalidateIf]: a rejection that arrives after the value was
+// replaced then costs nothing.
 //
 // Invalidate returns promptly: the loop never waits on I/O. After Close it
 // only waits for Close to finish.
-func (c *Cache[T]) Invalidate() {
-	done := make(invalidateRequest)
-	if c.mb.Post(done) != nil {
+func (c *Cache[T]) Invalidate() { c.invalidate(nil) }
+
+// InvalidateIf is [Cache.Invalidate] for one value: it invalidates the
+// value the cache holds only if rejected reports true for it, and only if
+// it is still the one held when the cache handles the request. So N
+// concurrent rejections of one token cause one refresh, and a rejection of
+// a token already replaced causes none.
+//
+// rejected runs in the caller's goroutine, at most once; compare the value
+// with the one that was rejected (for a [ServiceToken], its AccessToken).
+func (c *Cache[T]) InvalidateIf(rejected func(current T) bool) {
+	e := c.held.Load()
+	if e == nil || !rejected(e.Value) {
+		return
+	}
+	c.invalidate(e)
+}
+
+// invalidate asks the loop to mark e (nil: whatever it holds) as rejected
+// and waits until it has.
+func (c *Cache[T]) invalidate(e *Entry[T]) {
+	req := invalidateRequest[T]{entry: e, done: make(chan struct{})}
+	if c.mb.Post(req) != nil {
 		// Closed: wait until the loop has withdrawn the value, so the
 		// promise above holds for a Close racing this call too.
 		c.sup.wg.Wait()
 		return
 	}
-	<-done
+	<-req.done
 }
 
 // Close stops the cache: later calls to Get return ErrClosed, the refresh in

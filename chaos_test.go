@@ -216,12 +216,11 @@ type chaosRefresher struct {
 	afterRestart                   int  // calls that followed a restart
 }
 
-func (r *chaosRefresher) Authenticate(ctx context.Context) (Entry[chaosValue], error) {
-	return r.call(ctx, OpAuthenticate, Entry[chaosValue]{})
-}
-
-func (r *chaosRefresher) Refresh(ctx context.Context, current Entry[chaosValue]) (Entry[chaosValue], error) {
-	return r.call(ctx, OpRefresh, current)
+func (r *chaosRefresher) Refresh(ctx context.Context, previous *Entry[chaosValue]) (Entry[chaosValue], error) {
+	if previous == nil {
+		return r.call(ctx, OpAuthenticate, Entry[chaosValue]{})
+	}
+	return r.call(ctx, OpRefresh, *previous)
 }
 
 // backoffBound is the shortest wait the documented backoff policy allows
@@ -297,7 +296,7 @@ func (r *chaosRefresher) call(ctx context.Context, op Op, current Entry[chaosVal
 		at = now.AddDate(10, 0, 0)
 	}
 	v := chaosValue{id: r.ids.Add(1), expiresAt: at}
-	return Entry[chaosValue]{Value: v, ExpiresAt: at, Refreshable: rng.IntN(100) < 85}, nil
+	return Entry[chaosValue]{Value: v, ExpiresAt: at, Final: rng.IntN(100) >= 85}, nil
 }
 
 // begin checks a call against the backoff policy and the cache's state, and
@@ -339,10 +338,10 @@ func (r *chaosRefresher) begin(op Op, current Entry[chaosValue], now time.Time) 
 	switch {
 	case op == OpRefresh && r.installed == nil:
 		r.bad.add("refresh without value", "call %d: Refresh with no value cached", k)
-	case op == OpRefresh && (current != *r.installed || !current.Refreshable):
-		r.bad.add("refresh of a stale entry", "call %d: Refresh given %+v, want the refreshable cached entry %+v", k, current, *r.installed)
-	case op == OpAuthenticate && r.installed != nil && r.installed.Refreshable:
-		r.bad.add("needless authenticate", "call %d: Authenticate while a refreshable entry is cached", k)
+	case op == OpRefresh && (current != *r.installed || current.Final):
+		r.bad.add("refresh of a stale entry", "call %d: Refresh given %+v, want the renewable cached entry %+v", k, current, *r.installed)
+	case op == OpAuthenticate && r.installed != nil && !r.installed.Final:
+		r.bad.add("needless authenticate", "call %d: Authenticate while a renewable entry is cached", k)
 	}
 	return k
 }

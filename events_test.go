@@ -103,16 +103,14 @@ func TestLogEvents(t *testing.T) {
 // error.
 type secretRefresher struct{}
 
-func (secretRefresher) Authenticate(context.Context) (tokenactor.Entry[tokenactor.ServiceToken], error) {
+func (secretRefresher) Refresh(_ context.Context, previous *tokenactor.Entry[tokenactor.ServiceToken]) (tokenactor.Entry[tokenactor.ServiceToken], error) {
+	if previous != nil {
+		return tokenactor.Entry[tokenactor.ServiceToken]{}, errors.New("refused")
+	}
 	return tokenactor.Entry[tokenactor.ServiceToken]{
-		Value:       tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken("top-secret-value")},
-		ExpiresAt:   time.Now().Add(time.Hour),
-		Refreshable: true,
+		Value:     tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken("top-secret-value")},
+		ExpiresAt: time.Now().Add(time.Hour),
 	}, nil
-}
-
-func (secretRefresher) Refresh(context.Context, tokenactor.Entry[tokenactor.ServiceToken]) (tokenactor.Entry[tokenactor.ServiceToken], error) {
-	return tokenactor.Entry[tokenactor.ServiceToken]{}, errors.New("refused")
 }
 
 // TestLogEventsFromCache wires LogEvents to a real cache and checks that its

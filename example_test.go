@@ -9,31 +9,21 @@ import (
 	"github.com/tokenactor/tokenactor"
 )
 
-// A tokenSource is a custom Refresher: Authenticate logs in, Refresh renews.
-// Here both just mint a numbered token valid for an hour.
-type tokenSource struct {
-	issued int // touched only by the cache's worker, one call at a time
-}
-
-func (s *tokenSource) Authenticate(ctx context.Context) (tokenactor.Entry[string], error) {
-	return s.mint(), nil
-}
-
-func (s *tokenSource) Refresh(ctx context.Context, current tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
-	return s.mint(), nil
-}
-
-func (s *tokenSource) mint() tokenactor.Entry[string] {
-	s.issued++
-	return tokenactor.Entry[string]{
-		Value:       fmt.Sprintf("token-%d", s.issued),
-		ExpiresAt:   time.Now().Add(time.Hour),
-		Refreshable: true,
+// counter returns a Refresher that mints a numbered token valid for an
+// hour on each call.
+func counter() tokenactor.RefresherFunc[string] {
+	issued := 0 // touched only by the cache's worker, one call at a time
+	return func(ctx context.Context, previous *tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
+		issued++
+		return tokenactor.Entry[string]{
+			Value:     fmt.Sprintf("token-%d", issued),
+			ExpiresAt: time.Now().Add(time.Hour),
+		}, nil
 	}
 }
 
 func ExampleNew() {
-	cache := tokenactor.New[string](&tokenSource{})
+	cache := tokenactor.New[string](counter())
 	defer cache.Close()
 
 	for range 3 {
@@ -51,7 +41,7 @@ func ExampleNew() {
 }
 
 func ExampleCache_Invalidate() {
-	cache := tokenactor.New[string](&tokenSource{})
+	cache := tokenactor.New[string](counter())
 	defer cache.Close()
 
 	tok, _ := cache.Get(context.Background())
@@ -64,19 +54,11 @@ func ExampleCache_Invalidate() {
 	// token-2
 }
 
-// noCredentials is a Refresher for a process that has no credentials.
-type noCredentials struct{}
-
-func (noCredentials) Authenticate(ctx context.Context) (tokenactor.Entry[string], error) {
-	return tokenactor.Entry[string]{}, fmt.Errorf("no key in the environment: %w", tokenactor.ErrNotAuthenticated)
-}
-
-func (noCredentials) Refresh(ctx context.Context, current tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
-	return current, nil
-}
-
 func ExampleRefresher() {
-	cache := tokenactor.New[string](noCredentials{})
+	noCredentials := func(ctx context.Context, previous *tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
+		return tokenactor.Entry[string]{}, fmt.Errorf("no key in the environment: %w", tokenactor.ErrNotAuthenticated)
+	}
+	cache := tokenactor.New(tokenactor.RefresherFunc[string](noCredentials))
 	defer cache.Close()
 
 	_, err := cache.Get(context.Background())

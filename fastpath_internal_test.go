@@ -45,15 +45,11 @@ func TestFastPathNeverServesAtExpiry(t *testing.T) {
 	})
 }
 
-// supNonRefreshable hands out the entries of r marked not refreshable.
+// supNonRefreshable hands out the entries of r marked Final.
 type supNonRefreshable struct{ r *supRefresher }
 
-func (n supNonRefreshable) Authenticate(ctx context.Context) (Entry[int], error) {
+func (n supNonRefreshable) Refresh(ctx context.Context, _ *Entry[int]) (Entry[int], error) {
 	e, err := n.r.call(ctx)
-	e.Refreshable = false
+	e.Final = true
 	return e, err
-}
-
-func (n supNonRefreshable) Refresh(ctx context.Context, _ Entry[int]) (Entry[int], error) {
-	return n.Authenticate(ctx)
 }

@@ -19,20 +19,15 @@ type countingRefresher struct {
 	calls atomic.Int64
 }
 
-func (r *countingRefresher) Authenticate(context.Context) (tokenactor.Entry[string], error) {
-	return r.next(), nil
-}
-
-func (r *countingRefresher) Refresh(context.Context, tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
+func (r *countingRefresher) Refresh(context.Context, *tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
 	return r.next(), nil
 }
 
 func (r *countingRefresher) next() tokenactor.Entry[string] {
 	n := r.calls.Add(1)
 	return tokenactor.Entry[string]{
-		Value:       fmt.Sprintf("token-%d", n),
-		ExpiresAt:   r.clk.Now().Add(time.Hour),
-		Refreshable: true,
+		Value:     fmt.Sprintf("token-%d", n),
+		ExpiresAt: r.clk.Now().Add(time.Hour),
 	}
 }
 

@@ -27,7 +27,7 @@ type tenantRefresher struct {
 	n      atomic.Int32
 }
 
-func (r *tenantRefresher) Authenticate(ctx context.Context) (tokenactor.Entry[string], error) {
+func (r *tenantRefresher) Refresh(ctx context.Context, _ *tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
 	if r.gate != nil {
 		select {
 		case <-r.gate:
@@ -36,11 +36,7 @@ func (r *tenantRefresher) Authenticate(ctx context.Context) (tokenactor.Entry[st
 		}
 	}
 	n := r.n.Add(1)
-	return tokenactor.Entry[string]{Value: fmt.Sprintf("%s-%d", r.tenant, n), ExpiresAt: time.Now().Add(time.Hour), Refreshable: true}, nil
-}
-
-func (r *tenantRefresher) Refresh(ctx context.Context, _ tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
-	return r.Authenticate(ctx)
+	return tokenactor.Entry[string]{Value: fmt.Sprintf("%s-%d", r.tenant, n), ExpiresAt: time.Now().Add(time.Hour)}, nil
 }
 
 // tenantFactory makes caches of tenantRefreshers and counts them per key.

@@ -33,12 +33,11 @@ type outcome struct {
 
 func newStub() *stubRefresher { return &stubRefresher{calls: make(chan *call, 64)} }
 
-func (s *stubRefresher) Authenticate(ctx context.Context) (tokenactor.Entry[string], error) {
-	return s.do(ctx, "authenticate", tokenactor.Entry[string]{})
-}
-
-func (s *stubRefresher) Refresh(ctx context.Context, cur tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
-	return s.do(ctx, "refresh", cur)
+func (s *stubRefresher) Refresh(ctx context.Context, previous *tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
+	if previous == nil {
+		return s.do(ctx, "authenticate", tokenactor.Entry[string]{})
+	}
+	return s.do(ctx, "refresh", *previous)
 }
 
 func (s *stubRefresher) do(ctx context.Context, op string, cur tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
@@ -79,8 +78,8 @@ func (s *stubRefresher) none(t *testing.T) {
 	}
 }
 
-func (c *call) ok(value string, expiresAt time.Time, refreshable bool) {
-	c.reply <- outcome{entry: tokenactor.Entry[string]{Value: value, ExpiresAt: expiresAt, Refreshable: refreshable}}
+func (c *call) ok(value string, expiresAt time.Time, renewable bool) {
+	c.reply <- outcome{entry: tokenactor.Entry[string]{Value: value, ExpiresAt: expiresAt, Final: !renewable}}
 }
 
 func (c *call) fail(err error) { c.reply <- outcome{err: err} }

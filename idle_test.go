@@ -13,19 +13,14 @@ import (
 // stressRefresher answers at once with a value good for an hour.
 type stressRefresher struct{ n atomic.Int64 }
 
-func (r *stressRefresher) Authenticate(context.Context) (Entry[string], error) {
-	return r.next(), nil
-}
-
-func (r *stressRefresher) Refresh(context.Context, Entry[string]) (Entry[string], error) {
+func (r *stressRefresher) Refresh(context.Context, *Entry[string]) (Entry[string], error) {
 	return r.next(), nil
 }
 
 func (r *stressRefresher) next() Entry[string] {
 	return Entry[string]{
-		Value:       fmt.Sprintf("token-%d", r.n.Add(1)),
-		ExpiresAt:   time.Now().Add(time.Hour),
-		Refreshable: true,
+		Value:     fmt.Sprintf("token-%d", r.n.Add(1)),
+		ExpiresAt: time.Now().Add(time.Hour),
 	}
 }
 

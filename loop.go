@@ -51,12 +51,12 @@ func (c *Cache[T]) handle(msg message) {
 	switch m := msg.(type) {
 	case getRequest[T]:
 		c.answer(m, now)
-	case invalidateRequest:
-		if c.st.entry != nil {
+	case invalidateRequest[T]:
+		if c.st.entry != nil && (m.entry == nil || m.entry == c.st.entry) {
 			c.st.invalid = true
+			c.fast.Store(nil)
 		}
-		c.fast.Store(nil)
-		m.done()
+		m.answer()
 	case timerFired:
 		c.timer.fired()
 	case *refreshDone[T]:
@@ -122,27 +122,24 @@ func (c *Cache[T]) start(op Op, background bool, now time.Time) {
 	}
 	c.job = job
 	c.st.op = op
-	var current Entry[T]
+	var previous *Entry[T]
 	if op == OpRefresh {
-		current = *c.st.entry
+		e := *c.st.entry // a copy: the refresher may keep or change it
+		previous = &e
 	}
 	c.sup.wg.Add(1) // the loop holds a count, so this Add cannot race with Close's Wait
-	go c.work(ctx, op, current)
+	go c.work(ctx, op, previous)
 }
 
 // work is the worker goroutine: it makes one Refresher call and reports
 // the outcome to the loop, even if the refresher panics or calls
 // runtime.Goexit.
-func (c *Cache[T]) work(ctx context.Context, op Op, current Entry[T]) {
+func (c *Cache[T]) work(ctx context.Context, op Op, previous *Entry[T]) {
 	defer c.sup.wg.Done()
 	done := &refreshDone[T]{op: op, err: errGoexit}
 	defer func() { _ = c.mb.Post(done) }() // fails only after Close, when nobody needs it
 	p := actor.Recover(func() {
-		if op == OpAuthenticate {
-			done.entry, done.err = c.r.Authenticate(ctx)
-		} else {
-			done.entry, done.err = c.r.Refresh(ctx, current)
-		}
+		done.entry, done.err = c.r.Refresh(ctx, previous)
 	})
 	if p != nil {
 		done.panic = p
@@ -168,6 +165,9 @@ func (c *Cache[T]) finish(d *refreshDone[T], now time.Time) {
 		job.cancel(context.Canceled)
 		d.took = now.Sub(job.started)
 	}
+	// Expiry is a wall-clock instant: without the monotonic reading, a
+	// machine that slept past ExpiresAt compares it as passed.
+	d.entry.ExpiresAt, d.entry.RefreshAt = d.entry.ExpiresAt.Round(0), d.entry.RefreshAt.Round(0)
 	if d.err == nil && !d.entry.ExpiresAt.IsZero() && !now.Before(d.entry.ExpiresAt) {
 		d.err = errExpiredEntry
 	}
@@ -180,7 +180,8 @@ func (c *Cache[T]) finish(d *refreshDone[T], now time.Time) {
 	if d.err == nil {
 		e := d.entry
 		attempt := s.attempts() + 1
-		s.entry, s.window, s.invalid, s.failure = &e, windowFor(e.ExpiresAt, now, c.o.window), false, nil
+		s.entry, s.window, s.invalid, s.failure = &e, windowFor(&e, now, c.o.window), false, nil
+		c.held.Store(s.entry)
 		c.emit(RefreshSucceeded{Op: d.op, Attempt: attempt, ExpiresAt: e.ExpiresAt, Took: d.took})
 	} else {
 		attempt := s.attempts() + 1
@@ -225,12 +226,13 @@ func (c *Cache[T]) shutdown(err error) {
 		job.parked = nil
 	}
 	c.st.entry = nil
+	c.held.Store(nil)
 	for _, msg := range c.mb.Drain() {
 		switch m := msg.(type) {
 		case getRequest[T]:
 			m.reply(zero, err)
-		case invalidateRequest:
-			m.done()
+		case invalidateRequest[T]:
+			m.answer()
 		}
 	}
 }

@@ -40,17 +40,21 @@ func (r getRequest[T]) fail(err error) {
 	r.reply(zero, err)
 }
 
-// invalidateRequest marks the current value as rejected. The loop closes the
-// channel once no Get can be served that value any more.
-type invalidateRequest chan struct{}
+// invalidateRequest marks a value as rejected: the one in entry if it is
+// still the current one, or the current one whatever it is if entry is nil.
+// The loop closes done once no Get can be served that value any more.
+type invalidateRequest[T any] struct {
+	entry *Entry[T]
+	done  chan struct{}
+}
 
-// done answers the request. Only the loop calls it, so checking before
-// closing is safe; the check makes a second answer (after a panic) harmless.
-func (r invalidateRequest) done() {
+// answer closes done. Only the loop calls it, so checking before closing is
+// safe; the check makes a second answer (after a panic) harmless.
+func (r invalidateRequest[T]) answer() {
 	select {
-	case <-r:
+	case <-r.done:
 	default:
-		close(r)
+		close(r.done)
 	}
 }
 
@@ -71,8 +75,8 @@ type refreshDone[T any] struct {
 // closeRequest is the last message of a closed cache's mailbox.
 type closeRequest struct{}
 
-func (getRequest[T]) isMessage()     {}
-func (invalidateRequest) isMessage() {}
-func (timerFired) isMessage()        {}
-func (*refreshDone[T]) isMessage()   {}
-func (closeRequest) isMessage()      {}
+func (getRequest[T]) isMessage()        {}
+func (invalidateRequest[T]) isMessage() {}
+func (timerFired) isMessage()           {}
+func (*refreshDone[T]) isMessage()      {}
+func (closeRequest) isMessage()         {}

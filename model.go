@@ -62,21 +62,21 @@ func (v verdict) String() string { return verdictNames[v] }
 // decide applies the refresh model to the state at the instant now. It is a
 // pure function, so the model's boundaries are table-tested directly:
 //
-//   - no value (or a rejected one that cannot be refreshed): wait for the call
-//     in flight, else fail during backoff, else authenticate;
+//   - no value (or a rejected Final one): wait for the call in flight, else
+//     fail during backoff, else authenticate;
 //   - fresh: serve;
 //   - expired, call in flight: serve if usable, else wait;
-//   - expired, not refreshable: serve if usable, else fail;
-//   - expired, refreshable, in backoff: serve if usable, else fail;
-//   - expired, refreshable, usable: serve and refresh in the background;
-//   - expired, refreshable, unusable: refresh and wait.
+//   - expired, Final: serve if usable, else fail;
+//   - expired, renewable, in backoff: serve if usable, else fail;
+//   - expired, renewable, usable: serve and refresh in the background;
+//   - expired, renewable, unusable: refresh and wait.
 //
 // Expired means now >= staleAt; usable means now < ExpiresAt. A value without
 // ExpiresAt is neither expired nor unusable; a rejected value is both.
 func decide[T any](s *state[T], now time.Time) verdict {
 	e := s.entry
 	inBackoff := s.inBackoff(now)
-	if e == nil || (s.invalid && !e.Refreshable) {
+	if e == nil || (s.invalid && e.Final) {
 		switch {
 		case s.op != 0:
 			return wait
@@ -91,11 +91,11 @@ func decide[T any](s *state[T], now time.Time) verdict {
 	switch {
 	case !expired:
 		return serve
-	case usable && (s.op != 0 || !e.Refreshable || inBackoff):
+	case usable && (s.op != 0 || e.Final || inBackoff):
 		return serve
 	case s.op != 0:
 		return wait
-	case !e.Refreshable, inBackoff:
+	case e.Final, inBackoff:
 		return fail
 	case usable:
 		return serveAndRefresh
@@ -117,13 +117,18 @@ func (s *state[T]) err() error {
 	}
 }
 
-// windowFor returns the refresh window of an entry stored at now: window, or,
-// if the entry's whole lifetime is not longer than that, half its lifetime.
-func windowFor(expiresAt, now time.Time, window time.Duration) time.Duration {
-	if expiresAt.IsZero() {
+// windowFor returns the refresh window of an entry stored at now: the time
+// from its RefreshAt to its ExpiresAt if RefreshAt lies between now and
+// ExpiresAt; else window, or, if the entry's whole lifetime is not longer
+// than that, half its lifetime.
+func windowFor[T any](e *Entry[T], now time.Time, window time.Duration) time.Duration {
+	if e.ExpiresAt.IsZero() {
 		return 0
 	}
-	if life := expiresAt.Sub(now); life <= window {
+	if r := e.RefreshAt; !r.IsZero() && r.After(now) && r.Before(e.ExpiresAt) {
+		return e.ExpiresAt.Sub(r)
+	}
+	if life := e.ExpiresAt.Sub(now); life <= window {
 		return life / 2
 	}
 	return window

@@ -13,7 +13,7 @@ func TestDecide(t *testing.T) {
 	sec := func(n int) time.Time { return base.Add(time.Duration(n) * time.Second) }
 	failed := errors.New("refused")
 	entry := func(exp time.Time, refreshable bool) *Entry[string] {
-		return &Entry[string]{Value: "v", ExpiresAt: exp, Refreshable: refreshable}
+		return &Entry[string]{Value: "v", ExpiresAt: exp, Final: !refreshable}
 	}
 	// ExpiresAt 1000 s, window 90 s: stale from 910 s.
 	live := func(refreshable bool) state[string] {
@@ -64,7 +64,7 @@ func TestDecide(t *testing.T) {
 
 func TestFastServable(t *testing.T) {
 	base := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	s := state[string]{entry: &Entry[string]{ExpiresAt: base.Add(time.Hour), Refreshable: true}, window: 90 * time.Second}
+	s := state[string]{entry: &Entry[string]{ExpiresAt: base.Add(time.Hour)}, window: 90 * time.Second}
 	tests := []struct {
 		name string
 		give state[string]
@@ -72,9 +72,9 @@ func TestFastServable(t *testing.T) {
 		want bool
 	}{
 		{"fresh", s, base, true},
-		{"stale, refreshable: the loop must start a refresh", s, base.Add(time.Hour - 90*time.Second), false},
-		{"usable, not refreshable, before the margin", state[string]{entry: &Entry[string]{ExpiresAt: s.entry.ExpiresAt}}, base.Add(time.Hour - time.Second - time.Nanosecond), true},
-		{"usable, not refreshable, within the margin", state[string]{entry: &Entry[string]{ExpiresAt: s.entry.ExpiresAt}}, base.Add(time.Hour - time.Second), false},
+		{"stale, renewable: the loop must start a refresh", s, base.Add(time.Hour - 90*time.Second), false},
+		{"usable, Final, before the margin", state[string]{entry: &Entry[string]{ExpiresAt: s.entry.ExpiresAt, Final: true}}, base.Add(time.Hour - time.Second - time.Nanosecond), true},
+		{"usable, Final, within the margin", state[string]{entry: &Entry[string]{ExpiresAt: s.entry.ExpiresAt, Final: true}}, base.Add(time.Hour - time.Second), false},
 		{"never expires", state[string]{entry: &Entry[string]{}}, base, true},
 		{"nothing cached", state[string]{}, base, false},
 	}
@@ -103,14 +103,42 @@ func TestWindowFor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := tt.life - windowFor(now.Add(tt.life), now, tt.window)
+			got := tt.life - windowFor(&Entry[string]{ExpiresAt: now.Add(tt.life)}, now, tt.window)
 			if got != tt.want {
 				t.Errorf("fresh for %v, want %v", got, tt.want)
 			}
 		})
 	}
-	if got := windowFor(time.Time{}, now, time.Minute); got != 0 {
+	if got := windowFor(&Entry[string]{}, now, time.Minute); got != 0 {
 		t.Errorf("window of a value that never expires = %v, want 0", got)
+	}
+}
+
+// TestWindowForRefreshAt: a RefreshAt between the moment an entry is stored
+// and its ExpiresAt replaces the window; any other is ignored.
+func TestWindowForRefreshAt(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	exp := now.Add(time.Hour)
+	tests := []struct {
+		name      string
+		refreshAt time.Time
+		want      time.Time // when the entry turns stale
+	}{
+		{"halfway", now.Add(30 * time.Minute), now.Add(30 * time.Minute)},
+		{"just before expiry", exp.Add(-time.Nanosecond), exp.Add(-time.Nanosecond)},
+		{"unset: the window", time.Time{}, exp.Add(-90 * time.Second)},
+		{"at expiry: ignored", exp, exp.Add(-90 * time.Second)},
+		{"after expiry: ignored", exp.Add(time.Minute), exp.Add(-90 * time.Second)},
+		{"now: ignored", now, exp.Add(-90 * time.Second)},
+		{"in the past: ignored", now.Add(-time.Minute), exp.Add(-90 * time.Second)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := &Entry[string]{ExpiresAt: exp, RefreshAt: tt.refreshAt}
+			if got := exp.Add(-windowFor(e, now, 90*time.Second)); !got.Equal(tt.want) {
+				t.Errorf("stale at %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
 

@@ -144,6 +144,7 @@ func (c *Cache[T]) recoverLoop(current message, pe *PanicError) {
 	// Keep only what is known for sure: whether a call is in flight (its
 	// worker will report) and whether the cache was closed.
 	c.st = state[T]{op: c.st.op, closed: c.st.closed}
+	c.held.Store(nil)
 	if _, ok := current.(closeRequest); ok {
 		// Close's request was lost with the panic and the mailbox is
 		// closed: nothing else would finish the shutdown.
@@ -167,8 +168,8 @@ func answer(current message, err error) {
 	switch m := current.(type) {
 	case interface{ fail(error) }:
 		m.fail(err)
-	case invalidateRequest:
-		m.done()
+	case interface{ answer() }:
+		m.answer()
 	}
 }
 

@@ -32,11 +32,7 @@ type supRefresher struct {
 	ended atomic.Int32 // calls that returned because their ctx ended
 }
 
-func (r *supRefresher) Authenticate(ctx context.Context) (Entry[int], error) {
-	return r.call(ctx)
-}
-
-func (r *supRefresher) Refresh(ctx context.Context, _ Entry[int]) (Entry[int], error) {
+func (r *supRefresher) Refresh(ctx context.Context, _ *Entry[int]) (Entry[int], error) {
 	return r.call(ctx)
 }
 
@@ -50,7 +46,7 @@ func (r *supRefresher) call(ctx context.Context) (Entry[int], error) {
 			return Entry[int]{}, context.Cause(ctx)
 		}
 	}
-	return Entry[int]{Value: int(n), ExpiresAt: time.Now().Add(r.life), Refreshable: true}, nil
+	return Entry[int]{Value: int(n), ExpiresAt: time.Now().Add(r.life)}, nil
 }
 
 // supervisorEvents records the supervisor's events, in order, as strings.
@@ -96,7 +92,7 @@ func supIsGet(m message) bool { _, ok := m.(getRequest[int]); return ok }
 
 func supIsDone(m message) bool { _, ok := m.(*refreshDone[int]); return ok }
 
-func supIsInvalidate(m message) bool { _, ok := m.(invalidateRequest); return ok }
+func supIsInvalidate(m message) bool { _, ok := m.(invalidateRequest[int]); return ok }
 
 func supIsTimer(m message) bool { _, ok := m.(timerFired); return ok }
 

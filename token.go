@@ -82,12 +82,36 @@ type ServiceToken struct {
 	ExpiresAt time.Time
 }
 
+// Reject tells s that a server rejected tok (answered 401 with it), so s
+// stops serving it. If s has a method InvalidateIf(func(ServiceToken) bool),
+// as a *Cache[ServiceToken] and every caching strategy do, only a cached
+// token equal to tok is dropped: N concurrent rejections of one token cause
+// one refresh, and a rejection that arrives after the token was replaced
+// causes none. Else, if s has a method Invalidate(), Reject calls it. Reject
+// reports whether s had either method. Tokens are equal when their
+// AccessToken secrets are.
+func Reject(s AuthStrategy, tok ServiceToken) bool {
+	switch inv := s.(type) {
+	case interface {
+		InvalidateIf(rejected func(ServiceToken) bool)
+	}:
+		inv.InvalidateIf(func(current ServiceToken) bool {
+			return current.AccessToken == tok.AccessToken
+		})
+	case interface{ Invalidate() }:
+		inv.Invalidate()
+	default:
+		return false
+	}
+	return true
+}
+
 // An AuthStrategy obtains valid access tokens. Implementations handle caching
-// and refresh; callers call GetToken whenever they need a token.
+// and refresh; callers call Get whenever they need a token.
 //
-// GetToken returns when a token is available, when obtaining one failed, or
+// Get returns when a token is available, when obtaining one failed, or
 // when ctx ends, whichever comes first. Implementations must be safe for
 // concurrent use.
 type AuthStrategy interface {
-	GetToken(ctx context.Context) (ServiceToken, error)
+	Get(ctx context.Context) (ServiceToken, error)
 }

@@ -15,7 +15,7 @@ import (
 // from package strategy.
 type staticToken string
 
-func (s staticToken) GetToken(context.Context) (tokenactor.ServiceToken, error) {
+func (s staticToken) Get(context.Context) (tokenactor.ServiceToken, error) {
 	return tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken(string(s)), TokenType: "Bearer"}, nil
 }
 

@@ -62,15 +62,14 @@ func (e *OriginError) Error() string {
 // # Rejected tokens
 //
 // When the server answers 401 Unauthorized, RoundTrip asks Strategy for a
-// token again. If it gets the same token and Strategy has a method
-// Invalidate() (as [tokenactor.Cache] and the caching strategies do), it
-// calls it, so the rejected token is not served again, and asks once more.
+// token again. If it gets the same token, it reports the rejection with
+// [tokenactor.Reject] (token-specific with [tokenactor.Cache] and the caching
+// strategies), so the rejected token is not served again, and asks once more.
 // If it then holds a different token and the request body can be sent again
 // (no body, or [http.Request.GetBody] set, as [http.NewRequest] does for
 // in-memory bodies), it retries the request once with that token and
 // returns the second answer, whatever it is. Otherwise it returns the 401.
-// Comparing tokens first means many requests rejected at once cause one
-// refresh, not one each.
+// Many requests rejected with one token cause one refresh, not one each.
 //
 // # Zero value and concurrency
 //
@@ -128,7 +127,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	ctx := req.Context()
-	tok, err := t.Strategy.GetToken(ctx)
+	tok, err := t.Strategy.Get(ctx)
 	if err != nil {
 		closeBody(req)
 		return nil, fmt.Errorf("httpauth: get token: %w", err)
@@ -154,22 +153,20 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // replacement returns a token other than the rejected one, invalidating the
 // strategy's cached token if it still hands out the rejected one. It reports
-// false if there is none (no Invalidate method, or getting a token failed):
+// false if there is none (Strategy cannot be told, or getting a token failed):
 // the caller then returns the 401.
 func (t *Transport) replacement(ctx context.Context, rejected tokenactor.ServiceToken) (tokenactor.ServiceToken, bool) {
-	tok, err := t.Strategy.GetToken(ctx)
+	tok, err := t.Strategy.Get(ctx)
 	if err != nil {
 		return tokenactor.ServiceToken{}, false
 	}
 	if !sameToken(tok, rejected) {
 		return tok, true // another request already caused a refresh
 	}
-	inv, ok := t.Strategy.(interface{ Invalidate() })
-	if !ok {
+	if !tokenactor.Reject(t.Strategy, rejected) {
 		return tokenactor.ServiceToken{}, false
 	}
-	inv.Invalidate()
-	tok, err = t.Strategy.GetToken(ctx)
+	tok, err = t.Strategy.Get(ctx)
 	if err != nil || sameToken(tok, rejected) {
 		return tokenactor.ServiceToken{}, false
 	}

@@ -28,7 +28,7 @@ type rotating struct {
 	invalidated int
 }
 
-func (s *rotating) GetToken(context.Context) (tokenactor.ServiceToken, error) {
+func (s *rotating) Get(context.Context) (tokenactor.ServiceToken, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken(s.tokens[s.i]), TokenType: s.typ}, nil
@@ -52,14 +52,14 @@ func (s *rotating) invalidations() int {
 // fixed is a strategy without an Invalidate method.
 type fixed string
 
-func (f fixed) GetToken(context.Context) (tokenactor.ServiceToken, error) {
+func (f fixed) Get(context.Context) (tokenactor.ServiceToken, error) {
 	return tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken(string(f))}, nil
 }
 
-// failing is a strategy whose GetToken always fails.
+// failing is a strategy whose Get always fails.
 type failing struct{ err error }
 
-func (f failing) GetToken(context.Context) (tokenactor.ServiceToken, error) {
+func (f failing) Get(context.Context) (tokenactor.ServiceToken, error) {
 	return tokenactor.ServiceToken{}, f.err
 }
 
@@ -396,10 +396,10 @@ func TestConcurrentRejections(t *testing.T) {
 	r := &counting{}
 	cache := tokenactor.New[tokenactor.ServiceToken](r)
 	defer cache.Close()
-	s := cacheStrategy{cache}
+	var s tokenactor.AuthStrategy = cache // a Cache[ServiceToken] is an AuthStrategy
 	c := client(srv, s, srv.URL)
 	// Prime the cache with the token the server rejects.
-	if _, err := s.GetToken(context.Background()); err != nil {
+	if _, err := s.Get(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -447,24 +447,10 @@ func (c *counting) next() tokenactor.Entry[tokenactor.ServiceToken] {
 	c.n++
 	tok := "t" + strconv.Itoa(c.n)
 	return tokenactor.Entry[tokenactor.ServiceToken]{
-		Value:       tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken(tok), TokenType: "Bearer"},
-		Refreshable: true,
+		Value: tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken(tok), TokenType: "Bearer"},
 	}
 }
 
-func (c *counting) Authenticate(context.Context) (tokenactor.Entry[tokenactor.ServiceToken], error) {
+func (c *counting) Refresh(context.Context, *tokenactor.Entry[tokenactor.ServiceToken]) (tokenactor.Entry[tokenactor.ServiceToken], error) {
 	return c.next(), nil
-}
-
-func (c *counting) Refresh(context.Context, tokenactor.Entry[tokenactor.ServiceToken]) (tokenactor.Entry[tokenactor.ServiceToken], error) {
-	return c.next(), nil
-}
-
-// cacheStrategy is a Cache seen as an AuthStrategy with Invalidate.
-type cacheStrategy struct {
-	*tokenactor.Cache[tokenactor.ServiceToken]
-}
-
-func (s cacheStrategy) GetToken(ctx context.Context) (tokenactor.ServiceToken, error) {
-	return s.Get(ctx)
 }

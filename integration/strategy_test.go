@@ -26,13 +26,13 @@ func TestClientCredentials(t *testing.T) {
 			defer s.Close()
 
 			before := time.Now()
-			first, err := s.GetToken(t.Context())
+			first, err := s.Get(t.Context())
 			if err != nil {
 				t.Fatal(err)
 			}
 			after := time.Now()
 			s.Invalidate()
-			second, err := s.GetToken(t.Context())
+			second, err := s.Get(t.Context())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -63,7 +63,7 @@ func TestWrongSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	_, err = s.GetToken(t.Context())
+	_, err = s.Get(t.Context())
 	var oe *strategy.OAuthError
 	if !errors.As(err, &oe) {
 		t.Fatalf("got %v, want *OAuthError", err)
@@ -109,7 +109,7 @@ func TestRefreshTokenRotation(t *testing.T) {
 	s := newOAuth(t, store)
 
 	// The saved access token is still valid: it is served without a refresh.
-	tok, err := s.GetToken(t.Context())
+	tok, err := s.Get(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestRefreshTokenRotation(t *testing.T) {
 	for i := range rounds {
 		oldRT := savedRefreshToken(t, store)
 		s.Invalidate() // a service rejected the token
-		tok, err = s.GetToken(t.Context())
+		tok, err = s.Get(t.Context())
 		if err != nil {
 			t.Fatalf("round %d: %v", i, err)
 		}
@@ -150,7 +150,7 @@ func TestRotationSharedByTwoStrategies(t *testing.T) {
 	// as two processes would have.
 	a, b := newOAuth(t, strategy.NewFileStore(dir)), newOAuth(t, strategy.NewFileStore(dir))
 	for _, s := range []*strategy.OAuthStrategy{a, b} {
-		if _, err := s.GetToken(t.Context()); err != nil { // the saved token, adopted
+		if _, err := s.Get(t.Context()); err != nil { // the saved token, adopted
 			t.Fatal(err)
 		}
 	}
@@ -162,7 +162,7 @@ func TestRotationSharedByTwoStrategies(t *testing.T) {
 		toks := make([]string, 2)
 		for j, s := range []*strategy.OAuthStrategy{a, b} {
 			wg.Go(func() {
-				tok, err := s.GetToken(t.Context())
+				tok, err := s.Get(t.Context())
 				if err != nil {
 					t.Errorf("round %d: %v", i, err)
 					return
@@ -185,14 +185,14 @@ func TestRevokedRefreshToken(t *testing.T) {
 	srv := newAuthServer(t, time.Hour, false)
 	store := newSession(t, srv)
 	s := newOAuth(t, store)
-	if _, err := s.GetToken(t.Context()); err != nil {
+	if _, err := s.Get(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if err := srv.manager.RemoveRefreshToken(t.Context(), savedRefreshToken(t, store)); err != nil {
 		t.Fatal(err)
 	}
 	s.Invalidate()
-	_, err := s.GetToken(t.Context())
+	_, err := s.Get(t.Context())
 	var oe *strategy.OAuthError
 	if !errors.As(err, &oe) {
 		t.Fatalf("got %v, want *OAuthError", err)
@@ -212,13 +212,13 @@ func TestExpiryDrivesRefresh(t *testing.T) {
 	srv := newAuthServer(t, 2*time.Second, false)
 	store := newSession(t, srv)
 	s := newOAuth(t, store)
-	first, err := s.GetToken(t.Context())
+	first, err := s.Get(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Wait for the token to expire: this test is about real expiry.
 	time.Sleep(time.Until(first.ExpiresAt))
-	second, err := s.GetToken(t.Context())
+	second, err := s.Get(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

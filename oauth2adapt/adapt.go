@@ -18,7 +18,7 @@ var ErrNoAccessToken = errors.New("oauth2adapt: token source returned no access 
 // TokenSource returns s as an [oauth2.TokenSource], for code written against
 // x/oauth2 (oauth2.NewClient, cloud client libraries, gRPC credentials).
 //
-// oauth2.TokenSource.Token takes no context, so Token calls s.GetToken with
+// oauth2.TokenSource.Token takes no context, so Token calls s.Get with
 // context.Background(): it returns when s has a token or fails. For the
 // caching strategies that is bounded by the cache's refresh timeout (see
 // tokenactor.WithRefreshTimeout). Errors from s are returned unwrapped, so
@@ -38,7 +38,7 @@ type strategySource struct {
 }
 
 func (src strategySource) Token() (*oauth2.Token, error) {
-	tok, err := src.s.GetToken(context.Background())
+	tok, err := src.s.Get(context.Background())
 	if err != nil {
 		return nil, err
 	}
@@ -72,27 +72,18 @@ func (src strategySource) Token() (*oauth2.Token, error) {
 // remaining lifetime (see tokenactor.WithRefreshWindow), and asks again
 // later: a few extra calls per token, never a loop.
 func Refresher(ts oauth2.TokenSource) tokenactor.Refresher[tokenactor.ServiceToken] {
-	return sourceRefresher{ts}
+	return tokenactor.RefresherFunc[tokenactor.ServiceToken](func(ctx context.Context, _ *tokenactor.Entry[tokenactor.ServiceToken]) (tokenactor.Entry[tokenactor.ServiceToken], error) {
+		return fetch(ctx, ts)
+	})
 }
 
-type sourceRefresher struct {
-	ts oauth2.TokenSource
-}
-
-func (r sourceRefresher) Authenticate(ctx context.Context) (tokenactor.Entry[tokenactor.ServiceToken], error) {
-	return r.fetch(ctx)
-}
-
-func (r sourceRefresher) Refresh(ctx context.Context, _ tokenactor.Entry[tokenactor.ServiceToken]) (tokenactor.Entry[tokenactor.ServiceToken], error) {
-	return r.fetch(ctx)
-}
-
-func (r sourceRefresher) fetch(ctx context.Context) (tokenactor.Entry[tokenactor.ServiceToken], error) {
+// fetch asks ts for a token: a new one, or its current one (see Refresher).
+func fetch(ctx context.Context, ts oauth2.TokenSource) (tokenactor.Entry[tokenactor.ServiceToken], error) {
 	var e tokenactor.Entry[tokenactor.ServiceToken]
 	if err := ctx.Err(); err != nil {
 		return e, err
 	}
-	tok, err := r.ts.Token()
+	tok, err := ts.Token()
 	if err != nil {
 		return e, fmt.Errorf("oauth2adapt: token source: %w", err)
 	}
@@ -105,7 +96,6 @@ func (r sourceRefresher) fetch(ctx context.Context) (tokenactor.Entry[tokenactor
 			TokenType:   tok.Type(),
 			ExpiresAt:   tok.Expiry,
 		},
-		ExpiresAt:   tok.Expiry,
-		Refreshable: true,
+		ExpiresAt: tok.Expiry,
 	}, nil
 }

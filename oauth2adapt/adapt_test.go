@@ -21,7 +21,7 @@ import (
 
 type strategyFunc func(context.Context) (tokenactor.ServiceToken, error)
 
-func (f strategyFunc) GetToken(ctx context.Context) (tokenactor.ServiceToken, error) { return f(ctx) }
+func (f strategyFunc) Get(ctx context.Context) (tokenactor.ServiceToken, error) { return f(ctx) }
 
 type sourceFunc func() (*oauth2.Token, error)
 
@@ -63,24 +63,22 @@ func TestRefresherEntry(t *testing.T) {
 			name: "expiry and type carried over",
 			give: &oauth2.Token{AccessToken: "at", TokenType: "bearer", Expiry: exp},
 			want: tokenactor.Entry[tokenactor.ServiceToken]{
-				Value:       tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken("at"), TokenType: "Bearer", ExpiresAt: exp},
-				ExpiresAt:   exp,
-				Refreshable: true,
+				Value:     tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken("at"), TokenType: "Bearer", ExpiresAt: exp},
+				ExpiresAt: exp,
 			},
 		},
 		{
 			name: "no expiry, no type",
 			give: &oauth2.Token{AccessToken: "at"},
 			want: tokenactor.Entry[tokenactor.ServiceToken]{
-				Value:       tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken("at"), TokenType: "Bearer"},
-				Refreshable: true,
+				Value: tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken("at"), TokenType: "Bearer"},
 			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := oauth2adapt.Refresher(sourceFunc(func() (*oauth2.Token, error) { return tt.give, nil }))
-			got, err := r.Authenticate(context.Background())
+			got, err := r.Refresh(context.Background(), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -88,7 +86,7 @@ func TestRefresherEntry(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got, reveal); diff != "" {
 				t.Errorf("Authenticate (-want +got):\n%s", diff)
 			}
-			got, err = r.Refresh(context.Background(), got)
+			got, err = r.Refresh(context.Background(), &got)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -116,7 +114,7 @@ func TestRefresherErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := oauth2adapt.Refresher(tt.give).Authenticate(tt.ctx)
+			_, err := oauth2adapt.Refresher(tt.give).Refresh(tt.ctx, nil)
 			if !errors.Is(err, tt.wantErr) {
 				t.Errorf("error %v, want one matching %v", err, tt.wantErr)
 			}

@@ -14,18 +14,13 @@ import (
 // server; it counts the requests.
 type countingAuth struct{ requests atomic.Int32 }
 
-func (a *countingAuth) Authenticate(context.Context) (tokenactor.Entry[tokenactor.ServiceToken], error) {
+func (a *countingAuth) Refresh(context.Context, *tokenactor.Entry[tokenactor.ServiceToken]) (tokenactor.Entry[tokenactor.ServiceToken], error) {
 	n := a.requests.Add(1)
 	exp := time.Now().Add(time.Hour)
 	return tokenactor.Entry[tokenactor.ServiceToken]{
-		Value:       tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken(fmt.Sprintf("token-%d", n)), TokenType: "Bearer", ExpiresAt: exp},
-		ExpiresAt:   exp,
-		Refreshable: true, // renewed by asking again
+		Value:     tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken(fmt.Sprintf("token-%d", n)), TokenType: "Bearer", ExpiresAt: exp},
+		ExpiresAt: exp,
 	}, nil
-}
-
-func (a *countingAuth) Refresh(ctx context.Context, _ tokenactor.Entry[tokenactor.ServiceToken]) (tokenactor.Entry[tokenactor.ServiceToken], error) {
-	return a.Authenticate(ctx)
 }
 
 // Two caches, as two replicas would have, share one token through a store.

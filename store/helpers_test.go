@@ -22,9 +22,9 @@ var stringCodec = store.CodecFunc(
 // living life, and records its calls. If gate is set, each call first waits
 // for a value from it.
 type fakeInner struct {
-	life        time.Duration
-	refreshable bool
-	gate        chan struct{}
+	life  time.Duration
+	final bool
+	gate  chan struct{}
 
 	mu        sync.Mutex
 	issued    int
@@ -32,16 +32,13 @@ type fakeInner struct {
 	refreshes []string // the value each Refresh call renewed
 }
 
-func (f *fakeInner) Authenticate(ctx context.Context) (tokenactor.Entry[string], error) {
+func (f *fakeInner) Refresh(ctx context.Context, previous *tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
 	f.mu.Lock()
-	f.auths++
-	f.mu.Unlock()
-	return f.issue(ctx)
-}
-
-func (f *fakeInner) Refresh(ctx context.Context, cur tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
-	f.mu.Lock()
-	f.refreshes = append(f.refreshes, cur.Value)
+	if previous == nil {
+		f.auths++
+	} else {
+		f.refreshes = append(f.refreshes, previous.Value)
+	}
 	f.mu.Unlock()
 	return f.issue(ctx)
 }
@@ -58,9 +55,9 @@ func (f *fakeInner) issue(ctx context.Context) (tokenactor.Entry[string], error)
 	defer f.mu.Unlock()
 	f.issued++
 	return tokenactor.Entry[string]{
-		Value:       fmt.Sprintf("v%d", f.issued),
-		ExpiresAt:   time.Now().Add(f.life),
-		Refreshable: f.refreshable,
+		Value:     fmt.Sprintf("v%d", f.issued),
+		ExpiresAt: time.Now().Add(f.life),
+		Final:     f.final,
 	}, nil
 }
 

@@ -17,22 +17,22 @@ const MaxRecordSize = 64 << 10
 
 // A record is one value as saved in the store.
 type record struct {
-	id          string    // random; tells a replica whether the store holds the value it already has
-	issuedAt    time.Time // when the publishing replica obtained the value
-	expiresAt   time.Time // zero: never expires
-	refreshable bool      // the inner refresher's Refreshable flag
-	value       []byte    // Codec output; a secret
+	id        string    // random; tells a replica whether the store holds the value it already has
+	issuedAt  time.Time // when the publishing replica obtained the value
+	expiresAt time.Time // zero: never expires
+	final     bool      // the inner refresher's Final flag
+	value     []byte    // Codec output; a secret
 }
 
 // recordJSON is the stored form of a record before sealing. Times are Unix
 // nanoseconds (0 for none).
 type recordJSON struct {
-	Version     int    `json:"v"`
-	ID          string `json:"id"`
-	IssuedAt    int64  `json:"iat"`
-	ExpiresAt   int64  `json:"exp,omitempty"`
-	Refreshable bool   `json:"ref,omitempty"`
-	Value       []byte `json:"val"`
+	Version   int    `json:"v"`
+	ID        string `json:"id"`
+	IssuedAt  int64  `json:"iat"`
+	ExpiresAt int64  `json:"exp,omitempty"`
+	Final     bool   `json:"fin,omitempty"`
+	Value     []byte `json:"val"`
 }
 
 const (
@@ -87,12 +87,12 @@ func newSealer(key []byte) (sealer, error) {
 // encode returns the stored bytes of r under key.
 func (s sealer) encode(key string, r record) ([]byte, error) {
 	plain, err := json.Marshal(recordJSON{
-		Version:     recordVersion,
-		ID:          r.id,
-		IssuedAt:    unixNano(r.issuedAt),
-		ExpiresAt:   unixNano(r.expiresAt),
-		Refreshable: r.refreshable,
-		Value:       r.value,
+		Version:   recordVersion,
+		ID:        r.id,
+		IssuedAt:  unixNano(r.issuedAt),
+		ExpiresAt: unixNano(r.expiresAt),
+		Final:     r.final,
+		Value:     r.value,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: encode record: %w", err)
@@ -142,11 +142,11 @@ func (s sealer) decode(key string, b []byte) (record, error) {
 		return record{}, fmt.Errorf("%w: record expires before it was issued", ErrCorrupt)
 	}
 	return record{
-		id:          j.ID,
-		issuedAt:    fromUnixNano(j.IssuedAt),
-		expiresAt:   fromUnixNano(j.ExpiresAt),
-		refreshable: j.Refreshable,
-		value:       j.Value,
+		id:        j.ID,
+		issuedAt:  fromUnixNano(j.IssuedAt),
+		expiresAt: fromUnixNano(j.ExpiresAt),
+		final:     j.Final,
+		value:     j.Value,
 	}, nil
 }
 

@@ -42,7 +42,7 @@ func TestStaleAt(t *testing.T) {
 func TestRecordRoundTrip(t *testing.T) {
 	iss := time.Date(2030, 1, 1, 0, 0, 0, 1, time.UTC)
 	recs := []record{
-		{id: "a", issuedAt: iss, expiresAt: iss.Add(time.Hour), refreshable: true, value: []byte("secret")},
+		{id: "a", issuedAt: iss, expiresAt: iss.Add(time.Hour), final: false, value: []byte("secret")},
 		{id: "b", issuedAt: iss, value: []byte{}},
 	}
 	for _, key := range [][]byte{nil, bytes.Repeat([]byte{7}, 32)} {

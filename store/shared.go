@@ -17,10 +17,10 @@ import (
 // with [Wrap] per cache; the zero value is not usable. It is safe for
 // concurrent use, though a cache calls it one method at a time.
 //
-// Every entry a Shared returns is marked Refreshable, whatever the inner
-// refresher said, so the cache calls Refresh when the entry turns stale and
-// the Shared can look in the store. It then calls the inner refresher's
-// Refresh if the value it renews was refreshable, else its Authenticate.
+// No entry a Shared returns is Final, whatever the inner refresher said, so
+// the cache calls Refresh when the entry turns stale and the Shared can look
+// in the store. It then calls the inner refresher with the value it renews,
+// or with none if that value was Final.
 type Shared[T any] struct {
 	inner tokenactor.Refresher[T]
 	store Store
@@ -35,8 +35,8 @@ type Shared[T any] struct {
 
 // held describes the value a Shared last returned to its cache.
 type held struct {
-	id          string // record id; "" before the first value
-	refreshable bool   // the inner refresher's flag
+	id    string // record id; "" before the first value
+	final bool   // the inner refresher's Final flag
 }
 
 // Wrap returns a Shared that keeps the value of inner under key in st,
@@ -65,18 +65,11 @@ func Wrap[T any](inner tokenactor.Refresher[T], st Store, key string, codec Code
 	return &Shared[T]{inner: inner, store: st, key: key, codec: codec, seal: seal, o: o}
 }
 
-// Authenticate returns a fresh value from the store, or obtains one (see the
-// package doc). It returns when it has a value, when the inner refresher
-// failed, or when ctx ends.
-func (s *Shared[T]) Authenticate(ctx context.Context) (tokenactor.Entry[T], error) {
-	return s.obtain(ctx, nil)
-}
-
-// Refresh returns a fresh value from the store other than current, or
-// renews current (see the package doc). It returns when it has a value,
+// Refresh returns a fresh value from the store other than previous, or
+// renews previous (see the package doc). It returns when it has a value,
 // when the inner refresher failed, or when ctx ends.
-func (s *Shared[T]) Refresh(ctx context.Context, current tokenactor.Entry[T]) (tokenactor.Entry[T], error) {
-	return s.obtain(ctx, &current)
+func (s *Shared[T]) Refresh(ctx context.Context, previous *tokenactor.Entry[T]) (tokenactor.Entry[T], error) {
+	return s.obtain(ctx, previous)
 }
 
 // loaded is a record read from the store, with its value decoded.
@@ -136,7 +129,7 @@ func (s *Shared[T]) adoptable(l *loaded[T], mine held) bool {
 
 func (s *Shared[T]) adopt(l *loaded[T]) tokenactor.Entry[T] {
 	s.emit(Adopted{Key: s.key, ExpiresAt: l.rec.expiresAt})
-	return s.hand(l.rec.id, tokenactor.Entry[T]{Value: l.value, ExpiresAt: l.rec.expiresAt, Refreshable: l.rec.refreshable})
+	return s.hand(l.rec.id, tokenactor.Entry[T]{Value: l.value, ExpiresAt: l.rec.expiresAt, Final: l.rec.final})
 }
 
 // renew runs under the lease owned by owner: look once more, else call the
@@ -181,28 +174,28 @@ func (s *Shared[T]) fallback(ctx context.Context, why FallbackReason, current *t
 
 // callInner renews the newest value known, the cache's or the store's (a
 // sibling may have rotated a refresh token), with the inner refresher:
-// Refresh if that value is refreshable, else Authenticate.
+// with that value unless it is Final, else with none.
 func (s *Shared[T]) callInner(ctx context.Context, current *tokenactor.Entry[T], mine held, l *loaded[T]) (tokenactor.Entry[T], error) {
 	var base *tokenactor.Entry[T]
 	if current != nil {
-		base = &tokenactor.Entry[T]{Value: current.Value, ExpiresAt: current.ExpiresAt, Refreshable: mine.refreshable}
+		base = &tokenactor.Entry[T]{Value: current.Value, ExpiresAt: current.ExpiresAt, Final: mine.final}
 	}
 	if l != nil && (base == nil || !l.rec.expiresAt.Before(base.ExpiresAt)) {
-		base = &tokenactor.Entry[T]{Value: l.value, ExpiresAt: l.rec.expiresAt, Refreshable: l.rec.refreshable}
+		base = &tokenactor.Entry[T]{Value: l.value, ExpiresAt: l.rec.expiresAt, Final: l.rec.final}
 	}
-	if base != nil && base.Refreshable {
-		return s.inner.Refresh(ctx, *base)
+	if base != nil && base.Final {
+		base = nil
 	}
-	return s.inner.Authenticate(ctx)
+	return s.inner.Refresh(ctx, base)
 }
 
 // hand records what the cache is about to hold and returns it marked
-// refreshable (see Shared).
+// renewable (see Shared).
 func (s *Shared[T]) hand(id string, e tokenactor.Entry[T]) tokenactor.Entry[T] {
 	s.mu.Lock()
-	s.held = held{id: id, refreshable: e.Refreshable}
+	s.held = held{id: id, final: e.Final}
 	s.mu.Unlock()
-	e.Refreshable = true
+	e.Final = false
 	return e
 }
 
@@ -243,7 +236,7 @@ func (s *Shared[T]) load(ctx context.Context) (*loaded[T], error) {
 // reported and otherwise ignored.
 func (s *Shared[T]) publish(ctx context.Context, e tokenactor.Entry[T]) (id string, saved bool) {
 	now := s.o.clock.Now()
-	rec := record{id: newID(), issuedAt: now, expiresAt: e.ExpiresAt, refreshable: e.Refreshable}
+	rec := record{id: newID(), issuedAt: now, expiresAt: e.ExpiresAt, final: e.Final}
 	ttl := s.o.noExpiryTTL
 	if !e.ExpiresAt.IsZero() {
 		ttl = e.ExpiresAt.Sub(now)

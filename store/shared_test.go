@@ -33,8 +33,8 @@ func mustValue(t *testing.T, e tokenactor.Entry[string], err error) string {
 	if err != nil {
 		t.Fatalf("unexpected error: %v", err)
 	}
-	if !e.Refreshable {
-		t.Errorf("entry %q not marked refreshable; the cache would never ask the store again", e.Value)
+	if e.Final {
+		t.Errorf("entry %q marked Final; the cache would never ask the store again", e.Value)
 	}
 	return e.Value
 }
@@ -47,9 +47,9 @@ func TestSecondReplicaAdopts(t *testing.T) {
 		a, evA := wrap(inner, mem)
 		b, evB := wrap(inner, mem)
 
-		ea, err := a.Authenticate(ctx)
+		ea, err := a.Refresh(ctx, nil)
 		va := mustValue(t, ea, err)
-		eb, err := b.Authenticate(ctx)
+		eb, err := b.Refresh(ctx, nil)
 		vb := mustValue(t, eb, err)
 
 		if va != "v1" || vb != "v1" || inner.calls() != 1 {
@@ -72,7 +72,7 @@ func TestSecondReplicaAdopts(t *testing.T) {
 func TestOneRefreshPerExpiry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mem := store.NewMemory(nil)
-		inner := &fakeInner{life: life, refreshable: true}
+		inner := &fakeInner{life: life}
 		var caches []*tokenactor.Cache[string]
 		for range 3 {
 			s, _ := wrap(inner, mem)
@@ -102,18 +102,18 @@ func TestRefreshAdoptsSiblingValue(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
 		mem := store.NewMemory(nil)
-		inner := &fakeInner{life: life, refreshable: true}
+		inner := &fakeInner{life: life}
 		a, _ := wrap(inner, mem)
 		b, evB := wrap(inner, mem)
-		cur, _ := a.Authenticate(ctx)
-		curB, _ := b.Authenticate(ctx)
+		cur, _ := a.Refresh(ctx, nil)
+		curB, _ := b.Refresh(ctx, nil)
 
 		time.Sleep(life - window) // v1 turns stale for both
-		next, err := a.Refresh(ctx, cur)
+		next, err := a.Refresh(ctx, &cur)
 		if v := mustValue(t, next, err); v != "v2" {
 			t.Fatalf("a renewed to %q, want v2", v)
 		}
-		got, err := b.Refresh(ctx, curB)
+		got, err := b.Refresh(ctx, &curB)
 		if v := mustValue(t, got, err); v != "v2" || inner.calls() != 2 {
 			t.Errorf("b renewed to %q with %d token requests; want v2 with 2", v, inner.calls())
 		}
@@ -130,18 +130,18 @@ func TestRefreshOfFreshValueRenews(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
 		mem := store.NewMemory(nil)
-		inner := &fakeInner{life: life, refreshable: true}
+		inner := &fakeInner{life: life}
 		a, _ := wrap(inner, mem)
 		b, _ := wrap(inner, mem)
-		cur, _ := a.Authenticate(ctx)
-		curB, _ := b.Authenticate(ctx)
+		cur, _ := a.Refresh(ctx, nil)
+		curB, _ := b.Refresh(ctx, nil)
 
-		next, err := a.Refresh(ctx, cur)
+		next, err := a.Refresh(ctx, &cur)
 		if v := mustValue(t, next, err); v != "v2" {
 			t.Fatalf("renewing a rejected v1 gave %q, want v2", v)
 		}
 		// b's v1 is rejected too: it adopts v2 without a request.
-		got, err := b.Refresh(ctx, curB)
+		got, err := b.Refresh(ctx, &curB)
 		if v := mustValue(t, got, err); v != "v2" || inner.calls() != 2 {
 			t.Errorf("b got %q with %d token requests; want v2 with 2", v, inner.calls())
 		}
@@ -157,26 +157,26 @@ func TestRenewsNewestValueWithRightMethod(t *testing.T) {
 	}{
 		// b's second renewal starts from v2, which a published, not from
 		// its own older v1: a rotated refresh token is never replayed.
-		{"refreshable: Refresh the sibling's newer value", true, 1, []string{"v1", "v2"}},
-		{"not refreshable: Authenticate again", false, 3, nil},
+		{"renewable: Refresh the sibling's newer value", true, 1, []string{"v1", "v2"}},
+		{"Final: start again with no previous value", false, 3, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				ctx := context.Background()
 				mem := store.NewMemory(nil)
-				inner := &fakeInner{life: life, refreshable: tt.refreshable}
+				inner := &fakeInner{life: life, final: !tt.refreshable}
 				a, _ := wrap(inner, mem)
 				b, _ := wrap(inner, mem)
-				old, _ := b.Authenticate(ctx) // v1
-				cur, _ := a.Authenticate(ctx) // adopts v1
+				old, _ := b.Refresh(ctx, nil) // v1
+				cur, _ := a.Refresh(ctx, nil) // adopts v1
 				time.Sleep(life - window)
-				cur, _ = a.Refresh(ctx, cur) // v2, published
-				time.Sleep(life - window)    // v2 stale too; b still holds v1
+				cur, _ = a.Refresh(ctx, &cur) // v2, published
+				time.Sleep(life - window)     // v2 stale too; b still holds v1
 				// b renews from v2 (the store's, newer), not its own v1.
-				got, err := b.Refresh(ctx, old)
+				got, err := b.Refresh(ctx, &old)
 				mustValue(t, got, err)
-				_, _ = a.Refresh(ctx, cur) // adopts b's v3
+				_, _ = a.Refresh(ctx, &cur) // adopts b's v3
 				inner.mu.Lock()
 				defer inner.mu.Unlock()
 				if diff := cmp.Diff(tt.wantRenewed, inner.refreshes); diff != "" {
@@ -200,9 +200,9 @@ func TestWaiterAdoptsLeaseHolderValue(t *testing.T) {
 
 		var wg sync.WaitGroup
 		var va, vb string
-		wg.Go(func() { e, err := a.Authenticate(ctx); va = mustValue(t, e, err) })
+		wg.Go(func() { e, err := a.Refresh(ctx, nil); va = mustValue(t, e, err) })
 		synctest.Wait() // a holds the lease and waits in the inner refresher
-		wg.Go(func() { e, err := b.Authenticate(ctx); vb = mustValue(t, e, err) })
+		wg.Go(func() { e, err := b.Refresh(ctx, nil); vb = mustValue(t, e, err) })
 		time.Sleep(2 * time.Second) // b polls meanwhile
 		inner.gate <- struct{}{}
 		wg.Wait()
@@ -235,7 +235,7 @@ func TestLeaseHolderGone(t *testing.T) {
 				inner := &fakeInner{life: life}
 				b, evB := wrap(inner, mem, store.WithLease(10*time.Second, 15*time.Second))
 				start := time.Now()
-				e, err := b.Authenticate(ctx)
+				e, err := b.Refresh(ctx, nil)
 				mustValue(t, e, err)
 				if waited := time.Since(start); waited > 15*time.Second {
 					t.Errorf("waited %v, longer than the lease wait", waited)
@@ -245,7 +245,7 @@ func TestLeaseHolderGone(t *testing.T) {
 				}
 				// Either way the value is published for the others.
 				c, evC := wrap(inner, mem)
-				e, err = c.Authenticate(ctx)
+				e, err = c.Refresh(ctx, nil)
 				if v := mustValue(t, e, err); v != "v1" || inner.calls() != 1 {
 					t.Errorf("next replica got %q with %d requests, want v1 with 1; events %v", v, inner.calls(), evC.kinds())
 				}
@@ -260,7 +260,7 @@ func TestStoreDownFallsBack(t *testing.T) {
 		st := &flaky{Store: store.NewMemory(nil), down: true}
 		inner := &fakeInner{life: life}
 		a, ev := wrap(inner, st)
-		e, err := a.Authenticate(ctx)
+		e, err := a.Refresh(ctx, nil)
 		if v := mustValue(t, e, err); v != "v1" {
 			t.Errorf("got %q, want v1", v)
 		}
@@ -270,7 +270,7 @@ func TestStoreDownFallsBack(t *testing.T) {
 		// Back up: the next renewal goes through the store again.
 		st.setDown(false)
 		time.Sleep(life - window)
-		e, err = a.Refresh(ctx, e)
+		e, err = a.Refresh(ctx, &e)
 		mustValue(t, e, err)
 		if got := ev.kinds(); got[len(got)-1] != "Published" {
 			t.Errorf("after recovery, events %v; want a Published last", got)
@@ -298,7 +298,7 @@ func TestCorruptRecordIsReplaced(t *testing.T) {
 				_ = mem.Save(ctx, key, tt.give, time.Hour)
 				inner := &fakeInner{life: life}
 				a, ev := wrap(inner, mem)
-				e, err := a.Authenticate(ctx)
+				e, err := a.Refresh(ctx, nil)
 				mustValue(t, e, err)
 				// Reported twice: at the first look and at the look under the lease.
 				want := []string{"StoreFailed/decode", "StoreFailed/decode", "Published"}
@@ -306,7 +306,7 @@ func TestCorruptRecordIsReplaced(t *testing.T) {
 					t.Errorf("events (-want +got):\n%s", diff)
 				}
 				b, _ := wrap(inner, mem)
-				e, err = b.Authenticate(ctx)
+				e, err = b.Refresh(ctx, nil)
 				if v := mustValue(t, e, err); v != "v1" || inner.calls() != 1 {
 					t.Errorf("after replacement got %q with %d requests, want v1 with 1", v, inner.calls())
 				}
@@ -323,7 +323,7 @@ func TestEncryption(t *testing.T) {
 		mem := store.NewMemory(nil)
 		inner := &fakeInner{life: life}
 		a, _ := wrap(inner, mem, store.WithEncryption(key1))
-		if _, err := a.Authenticate(ctx); err != nil {
+		if _, err := a.Refresh(ctx, nil); err != nil {
 			t.Fatal(err)
 		}
 		raw, err := mem.Load(ctx, key)
@@ -343,14 +343,14 @@ func TestEncryption(t *testing.T) {
 			"no key":       store.Wrap(inner, mem, key, stringCodec),
 		} {
 			before := inner.calls()
-			e, err := s.Authenticate(ctx)
+			e, err := s.Refresh(ctx, nil)
 			if err != nil || e.Value == "v1" || inner.calls() != before+1 {
 				t.Errorf("%s: got %q, %v; want a new value from the inner refresher", name, e.Value, err)
 			}
 		}
 		// A plain record planted in the store is refused under encryption.
 		_ = mem.Save(ctx, key, []byte(`{"v":1,"id":"planted","iat":1,"val":"ZXZpbA=="}`), time.Hour)
-		e, err := store.Wrap(inner, mem, key, stringCodec, store.WithEncryption(key1)).Authenticate(ctx)
+		e, err := store.Wrap(inner, mem, key, stringCodec, store.WithEncryption(key1)).Refresh(ctx, nil)
 		if err != nil || e.Value == "evil" {
 			t.Errorf("a plain record was accepted under encryption: %q, %v", e.Value, err)
 		}
@@ -371,8 +371,7 @@ func (s *ttlStore) Save(ctx context.Context, key string, b []byte, ttl time.Dura
 // fixedInner returns one entry.
 type fixedInner struct{ e tokenactor.Entry[string] }
 
-func (f fixedInner) Authenticate(context.Context) (tokenactor.Entry[string], error) { return f.e, nil }
-func (f fixedInner) Refresh(context.Context, tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
+func (f fixedInner) Refresh(context.Context, *tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
 	return f.e, nil
 }
 
@@ -395,7 +394,7 @@ func TestSaveTTL(t *testing.T) {
 				}
 				st := &ttlStore{Store: store.NewMemory(nil)}
 				s := store.Wrap(fixedInner{tokenactor.Entry[string]{Value: "x", ExpiresAt: exp}}, st, key, stringCodec, store.WithNoExpiryTTL(2*time.Hour))
-				_, _ = s.Authenticate(context.Background())
+				_, _ = s.Refresh(context.Background(), nil)
 				if diff := cmp.Diff(tt.want, st.ttls); diff != "" {
 					t.Errorf("ttls (-want +got):\n%s", diff)
 				}
@@ -411,7 +410,7 @@ func TestCallerContextEndsWait(t *testing.T) {
 		s, _ := wrap(&fakeInner{life: life}, mem)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		if _, err := s.Authenticate(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		if _, err := s.Refresh(ctx, nil); !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("got %v, want the context's deadline", err)
 		}
 	})

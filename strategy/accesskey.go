@@ -92,9 +92,23 @@ type AccessKeyStrategy struct {
 var _ tokenactor.AuthStrategy = (*AccessKeyStrategy)(nil)
 
 // NewAccessKey returns a strategy for cfg. It checks cfg (a *ConfigError if
-// it cannot work) and sends no request: the first GetToken does. opts tune
+// it cannot work) and sends no request: the first Get does. opts tune
 // the cache (refresh window, timeout, backoff, event hook).
 func NewAccessKey(cfg AccessKeyConfig, opts ...tokenactor.Option) (*AccessKeyStrategy, error) {
+	clk, opts := cacheClock(cfg.Clock, opts)
+	cfg.Clock = clk
+	r, err := cfg.Refresher()
+	if err != nil {
+		return nil, err
+	}
+	return &AccessKeyStrategy{cache: tokenactor.New(r, opts...)}, nil
+}
+
+// Refresher returns the [tokenactor.Refresher] behind [NewAccessKey]: each
+// call makes a client credentials grant. Use it to build a cache of your
+// own around it, for example one whose tokens a fleet shares through
+// store.Wrap. It checks cfg like NewAccessKey and sends no request.
+func (cfg AccessKeyConfig) Refresher() (tokenactor.Refresher[tokenactor.ServiceToken], error) {
 	if err := checkTokenURL("AccessKeyConfig.TokenURL", cfg.TokenURL); err != nil {
 		return nil, err
 	}
@@ -107,7 +121,10 @@ func NewAccessKey(cfg AccessKeyConfig, opts ...tokenactor.Option) (*AccessKeyStr
 	if cfg.AuthStyle != AuthStyleBasic && cfg.AuthStyle != AuthStyleBody {
 		return nil, &ConfigError{Field: "AccessKeyConfig.AuthStyle", Reason: "unknown style " + cfg.AuthStyle.String()}
 	}
-	clk, opts := cacheClock(cfg.Clock, opts)
+	clk := cfg.Clock
+	if clk == nil {
+		clk = clock.New()
+	}
 	auth := clientAuth{id: cfg.ClientID, secret: tokenactor.NewSecretToken(cfg.ClientSecret), style: cfg.AuthStyle}
 	form := url.Values{"grant_type": {"client_credentials"}}
 	if len(cfg.Scopes) > 0 {
@@ -116,22 +133,27 @@ func NewAccessKey(cfg AccessKeyConfig, opts ...tokenactor.Option) (*AccessKeyStr
 	if cfg.Audience != "" {
 		form.Set("audience", cfg.Audience)
 	}
-	r := &clientCredentials{ep: newEndpoint(cfg.TokenURL, cfg.HTTPClient, auth, clk), form: form.Encode()}
-	return &AccessKeyStrategy{cache: tokenactor.New[tokenactor.ServiceToken](r, opts...)}, nil
+	return &clientCredentials{ep: newEndpoint(cfg.TokenURL, cfg.HTTPClient, auth, clk), form: form.Encode()}, nil
 }
 
-// GetToken returns a valid access token, following the engine's refresh
+// Get returns a valid access token, following the engine's refresh
 // model (see [tokenactor.Cache.Get]): at once while fresh, else after the
 // one grant in flight. Refusals of the server are an *OAuthError matching
 // ErrLoginRequired or ErrTemporary, wrapped with tokenactor.ErrTokenExpired
 // once a token expired.
-func (s *AccessKeyStrategy) GetToken(ctx context.Context) (tokenactor.ServiceToken, error) {
+func (s *AccessKeyStrategy) Get(ctx context.Context) (tokenactor.ServiceToken, error) {
 	return s.cache.Get(ctx)
 }
 
 // Invalidate reports that a service rejected the current token (HTTP 401):
-// the next GetToken waits for a new grant.
+// the next Get waits for a new grant.
 func (s *AccessKeyStrategy) Invalidate() { s.cache.Invalidate() }
+
+// InvalidateIf is Invalidate for one token: it drops the cached token only
+// if rejected reports true for it (see [tokenactor.Reject]).
+func (s *AccessKeyStrategy) InvalidateIf(rejected func(tokenactor.ServiceToken) bool) {
+	s.cache.InvalidateIf(rejected)
+}
 
 // Close stops the strategy's cache and waits for a grant in flight to be
 // cancelled. It is idempotent and returns nil.
@@ -151,22 +173,17 @@ type clientCredentials struct {
 	form string // the encoded grant: grant_type, scope, audience
 }
 
-// Authenticate requests a token with the client credentials grant. A
+// Refresh requests a token with the client credentials grant: for client
+// credentials, renewing is authenticating again, so previous is not used. A
 // refresh_token in the answer is ignored: RFC 6749 §4.4.3 says there should
 // be none, and the key renews the token anyway.
-func (r *clientCredentials) Authenticate(ctx context.Context) (tokenactor.Entry[tokenactor.ServiceToken], error) {
+func (r *clientCredentials) Refresh(ctx context.Context, _ *tokenactor.Entry[tokenactor.ServiceToken]) (tokenactor.Entry[tokenactor.ServiceToken], error) {
 	form, _ := url.ParseQuery(r.form) // encoded by NewAccessKey; a fresh copy per request
 	resp, err := r.ep.token(ctx, form)
 	if err != nil {
 		return tokenactor.Entry[tokenactor.ServiceToken]{}, err
 	}
-	return tokenactor.Entry[tokenactor.ServiceToken]{Value: resp.serviceToken(), ExpiresAt: resp.expiresAt, Refreshable: true}, nil
-}
-
-// Refresh makes a new grant: for client credentials, renewing is
-// authenticating again.
-func (r *clientCredentials) Refresh(ctx context.Context, _ tokenactor.Entry[tokenactor.ServiceToken]) (tokenactor.Entry[tokenactor.ServiceToken], error) {
-	return r.Authenticate(ctx)
+	return tokenactor.Entry[tokenactor.ServiceToken]{Value: resp.serviceToken(), ExpiresAt: resp.expiresAt}, nil
 }
 
 // Errors of ParseAccessKey. They never contain the key.

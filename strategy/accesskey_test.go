@@ -37,7 +37,7 @@ func TestAccessKeyRefreshesBeforeExpiry(t *testing.T) {
 		start := time.Now()
 		var got []string
 		get := func() {
-			tok, err := s.GetToken(t.Context())
+			tok, err := s.Get(t.Context())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -67,7 +67,7 @@ func TestAccessKeyUsesConfiguredClock(t *testing.T) {
 	s := newAccessKey(t, strategy.AccessKeyConfig{
 		TokenURL: ts.URL, ClientID: "svc", ClientSecret: "s3cret", Clock: clk,
 	}, tokenactor.WithoutFastPath())
-	tok, err := s.GetToken(t.Context())
+	tok, err := s.Get(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestAccessKeyUsesConfiguredClock(t *testing.T) {
 	// Past expiry on the fake clock the cache (which reads the same clock)
 	// must not serve the old token.
 	clk.AdvanceTo(tok.ExpiresAt)
-	tok, err = s.GetToken(t.Context())
+	tok, err = s.Get(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestAccessKeyReadsTheCachesClock(t *testing.T) {
 	s := newAccessKey(t, strategy.AccessKeyConfig{
 		TokenURL: ts.URL, ClientID: "svc", ClientSecret: "s3cret",
 	}, tokenactor.WithClock(clk), tokenactor.WithoutFastPath())
-	tok, err := s.GetToken(t.Context())
+	tok, err := s.Get(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestAccessKeySendsGrant(t *testing.T) {
 			TokenURL: "https://auth.example/token", ClientID: "svc", ClientSecret: "s3cret",
 			Scopes: []string{"read", "write"}, Audience: "https://api.example", HTTPClient: memClient(srv),
 		})
-		if _, err := s.GetToken(t.Context()); err != nil {
+		if _, err := s.Get(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 		want := []map[string][]string{{
@@ -131,10 +131,10 @@ func TestAccessKeyInvalidate(t *testing.T) {
 		s := newAccessKey(t, strategy.AccessKeyConfig{
 			TokenURL: "https://auth.example/token", ClientID: "svc", ClientSecret: "s3cret", HTTPClient: memClient(srv),
 		})
-		first, _ := s.GetToken(t.Context())
+		first, _ := s.Get(t.Context())
 		s.Invalidate()
 		s.Invalidate()
-		second, err := s.GetToken(t.Context())
+		second, err := s.Get(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,7 +151,7 @@ func TestAccessKeyWrongSecret(t *testing.T) {
 			TokenURL: "https://auth.example/token", ClientID: "svc", ClientSecret: "wrong-secret",
 			HTTPClient: memClient(&grantServer{lifetime: 60}),
 		})
-		_, err := s.GetToken(t.Context())
+		_, err := s.Get(t.Context())
 		var oe *strategy.OAuthError
 		if !errors.As(err, &oe) || oe.Code != "invalid_client" {
 			t.Fatalf("got %v, want *OAuthError invalid_client", err)

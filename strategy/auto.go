@@ -88,8 +88,8 @@ type closingStrategy interface {
 	Close() error
 }
 
-// An AutoStrategy is the strategy [NewAuto] chose. GetToken, Invalidate
-// and Close go to it.
+// An AutoStrategy is the strategy [NewAuto] chose. Get, Invalidate,
+// InvalidateIf and Close go to it.
 //
 // Create one with NewAuto; the zero value is not usable. It is safe for
 // concurrent use. Call Close when done.
@@ -211,15 +211,27 @@ func (s *AutoStrategy) Source() string { return s.source }
 // *OAuthStrategy.
 func (s *AutoStrategy) Strategy() tokenactor.AuthStrategy { return s.inner }
 
-// GetToken returns a token from the chosen strategy.
-func (s *AutoStrategy) GetToken(ctx context.Context) (tokenactor.ServiceToken, error) {
-	return s.inner.GetToken(ctx)
+// Get returns a token from the chosen strategy.
+func (s *AutoStrategy) Get(ctx context.Context) (tokenactor.ServiceToken, error) {
+	return s.inner.Get(ctx)
 }
 
 // Invalidate reports that a service rejected the current token.
 func (s *AutoStrategy) Invalidate() {
 	if inv, ok := s.inner.(interface{ Invalidate() }); ok {
 		inv.Invalidate()
+	}
+}
+
+// InvalidateIf reports that a service rejected one token (see
+// [tokenactor.Reject]).
+func (s *AutoStrategy) InvalidateIf(rejected func(tokenactor.ServiceToken) bool) {
+	if inv, ok := s.inner.(interface {
+		InvalidateIf(func(tokenactor.ServiceToken) bool)
+	}); ok {
+		inv.InvalidateIf(rejected)
+	} else if inv, ok := s.inner.(interface{ Invalidate() }); ok {
+		inv.Invalidate() // a strategy that cannot tell tokens apart
 	}
 }
 

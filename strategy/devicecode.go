@@ -125,7 +125,7 @@ func (c DeviceCodeConfig) Format(f fmt.State, verb rune) {
 
 // A DeviceCodeStrategy logs a user in with the OAuth 2.0 device
 // authorization grant (RFC 8628), for CLIs and devices without a browser,
-// and then serves the session like an [OAuthStrategy]: its GetToken,
+// and then serves the session like an [OAuthStrategy]: its Get,
 // Invalidate and Close are those of the embedded OAuthStrategy, over the
 // same store and profile.
 //
@@ -137,7 +137,7 @@ func (c DeviceCodeConfig) Format(f fmt.State, verb rune) {
 // code expires (ErrDeviceCodeExpired), or ctx ends. The session is then
 // saved to the store.
 //
-// Create one with [NewDeviceCode]; the zero value is not usable. GetToken
+// Create one with [NewDeviceCode]; the zero value is not usable. Get
 // and Invalidate are safe for concurrent use with each other and with
 // Login. Call Close when done.
 type DeviceCodeStrategy struct {
@@ -215,7 +215,7 @@ func (s *DeviceCodeStrategy) Format(f fmt.State, verb rune) {
 // error. A saved session that cannot be read (*CorruptSessionError) is not
 // replaced: remove it first (Logout).
 //
-// After Login, GetToken serves the new session. If GetToken failed shortly
+// After Login, Get serves the new session. If Get failed shortly
 // before, the engine's backoff may return that error for up to a second or
 // so more.
 func (s *DeviceCodeStrategy) Login(ctx context.Context) (Session, error) {

@@ -163,7 +163,7 @@ func TestDeviceCodeLogout(t *testing.T) {
 		if err := s.Logout(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.GetToken(t.Context()); !errors.Is(err, tokenactor.ErrNotAuthenticated) {
+		if _, err := s.Get(t.Context()); !errors.Is(err, tokenactor.ErrNotAuthenticated) {
 			t.Errorf("got %v, want ErrNotAuthenticated after Logout", err)
 		}
 	})
@@ -191,7 +191,7 @@ func ExampleDeviceCodeStrategy_Login() {
 		fmt.Println(err)
 		return
 	}
-	tok, _ := s.GetToken(context.Background())
+	tok, _ := s.Get(context.Background())
 	fmt.Println("logged in:", tok.AccessToken.Reveal())
 	// Output:
 	// Open https://auth.example/device and enter WDJB-MJHT

@@ -30,7 +30,7 @@ func ExampleNewAccessKey() {
 	}
 	defer s.Close()
 
-	tok, err := s.GetToken(context.Background())
+	tok, err := s.Get(context.Background())
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -66,7 +66,7 @@ func ExampleOAuthError() {
 		tokenactor.WithBackoff(1, 1))
 	defer s.Close()
 
-	_, err := s.GetToken(context.Background())
+	_, err := s.Get(context.Background())
 	var oe *strategy.OAuthError
 	if errors.As(err, &oe) {
 		fmt.Println(oe.StatusCode, oe.Code)

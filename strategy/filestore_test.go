@@ -113,8 +113,8 @@ func TestFileStoreCorruptFile(t *testing.T) {
 			}
 			// A strategy using the file reports it and leaves it alone.
 			s := newOAuth(t, strategy.OAuthConfig{Store: store, HTTPClient: memClient(newRotatingServer(60))})
-			if _, err := s.GetToken(t.Context()); !errors.As(err, &ce) {
-				t.Errorf("GetToken: got %v, want *CorruptSessionError", err)
+			if _, err := s.Get(t.Context()); !errors.As(err, &ce) {
+				t.Errorf("Get: got %v, want *CorruptSessionError", err)
 			}
 			after, _ := os.ReadFile(path)
 			if string(after) != tt.give {
@@ -251,7 +251,7 @@ func TestFileStoreChildProcess(t *testing.T) {
 		if in.Text() == "invalidate" {
 			s.Invalidate()
 		}
-		tok, err := s.GetToken(t.Context())
+		tok, err := s.Get(t.Context())
 		if err != nil {
 			fmt.Printf("token error: %v\n", err)
 			continue

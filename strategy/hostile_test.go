@@ -63,7 +63,7 @@ func TestAccessKeyHostileAnswersKeepTheirType(t *testing.T) {
 			srv := httptest.NewServer(tt.handler)
 			defer srv.Close()
 			s := newAccessKey(t, strategy.AccessKeyConfig{TokenURL: srv.URL, ClientID: "svc", ClientSecret: "s3cret"})
-			if _, err := s.GetToken(t.Context()); !tt.check(err) {
+			if _, err := s.Get(t.Context()); !tt.check(err) {
 				t.Errorf("unexpected error: %v", err)
 			}
 		})
@@ -88,12 +88,12 @@ func TestAccessKeySlowServer(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := s.GetToken(ctx); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := s.Get(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("got %v, want the caller's deadline", err)
 	}
 	// The grant is still in flight; Close cancels it and waits for it.
 	s.Close()
-	if _, err := s.GetToken(t.Context()); !errors.Is(err, tokenactor.ErrClosed) {
+	if _, err := s.Get(t.Context()); !errors.Is(err, tokenactor.ErrClosed) {
 		t.Errorf("after Close: got %v, want ErrClosed", err)
 	}
 }
@@ -128,17 +128,17 @@ func TestAccessKeyHonoursRetryAfter(t *testing.T) {
 			TokenURL: "https://auth.example/token", ClientID: "svc", ClientSecret: "s3cret", HTTPClient: memClient(srv),
 		})
 		start := time.Now()
-		_, err := s.GetToken(t.Context())
+		_, err := s.Get(t.Context())
 		var oe *strategy.OAuthError
 		if !errors.As(err, &oe) || oe.RetryAfter() != 30*time.Second || !errors.Is(err, strategy.ErrTemporary) {
 			t.Fatalf("got %v, want a temporary *OAuthError asking for 30 s", err)
 		}
 		time.Sleep(29 * time.Second)
-		if _, err := s.GetToken(t.Context()); err == nil {
+		if _, err := s.Get(t.Context()); err == nil {
 			t.Fatal("served before the server's Retry-After")
 		}
 		time.Sleep(2 * time.Second)
-		if _, err := s.GetToken(t.Context()); err != nil {
+		if _, err := s.Get(t.Context()); err != nil {
 			t.Fatalf("after Retry-After: %v", err)
 		}
 		var offsets []time.Duration
@@ -160,14 +160,14 @@ func BenchmarkAccessKeyGetTokenFresh(b *testing.B) {
 	}
 	defer s.Close()
 	ctx := context.Background()
-	if _, err := s.GetToken(ctx); err != nil {
+	if _, err := s.Get(ctx); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := s.GetToken(ctx); err != nil {
+			if _, err := s.Get(ctx); err != nil {
 				b.Error(err)
 				return
 			}

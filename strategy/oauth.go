@@ -119,7 +119,7 @@ type oauthEntry struct {
 
 // NewOAuth returns a strategy for the session cfg.Store holds under
 // cfg.Profile. It checks cfg (a *ConfigError if it cannot work) but reads
-// nothing yet: the first GetToken loads the session.
+// nothing yet: the first Get loads the session.
 func NewOAuth(cfg OAuthConfig, opts ...tokenactor.Option) (*OAuthStrategy, error) {
 	r, opts, err := newSessionRefresher(cfg, opts)
 	if err != nil {
@@ -154,9 +154,9 @@ func newSessionRefresher(cfg OAuthConfig, opts []tokenactor.Option) (*sessionRef
 	return &sessionRefresher{cfg: cfg}, opts, nil
 }
 
-// GetToken returns a valid access token, following the engine's refresh
+// Get returns a valid access token, following the engine's refresh
 // model (see [tokenactor.Cache.Get]).
-func (s *OAuthStrategy) GetToken(ctx context.Context) (tokenactor.ServiceToken, error) {
+func (s *OAuthStrategy) Get(ctx context.Context) (tokenactor.ServiceToken, error) {
 	e, err := s.cache.Get(ctx)
 	if err != nil {
 		return tokenactor.ServiceToken{}, err
@@ -165,9 +165,15 @@ func (s *OAuthStrategy) GetToken(ctx context.Context) (tokenactor.ServiceToken, 
 }
 
 // Invalidate reports that a service rejected the current token (HTTP 401):
-// the next GetToken waits for a refresh, or adopts a newer session from the
+// the next Get waits for a refresh, or adopts a newer session from the
 // store.
 func (s *OAuthStrategy) Invalidate() { s.cache.Invalidate() }
+
+// InvalidateIf is Invalidate for one token: it drops the cached token only
+// if rejected reports true for it (see [tokenactor.Reject]).
+func (s *OAuthStrategy) InvalidateIf(rejected func(tokenactor.ServiceToken) bool) {
+	s.cache.InvalidateIf(func(e oauthEntry) bool { return rejected(e.sess.serviceToken()) })
+}
 
 // Logout deletes the saved session under the profile's lock and drops the
 // cached token. This and every other strategy using the session then fail
@@ -209,19 +215,18 @@ type sessionRefresher struct {
 	rotatedFrom tokenactor.SecretToken
 }
 
-// Authenticate loads the saved session, refreshing it first (under the
-// lock) if its access token is no longer valid.
-func (r *sessionRefresher) Authenticate(ctx context.Context) (tokenactor.Entry[oauthEntry], error) {
-	return r.renew(ctx, nil)
+// Refresh renews the session: it adopts a newer saved session, or
+// refreshes. With no previous entry it loads the saved session, refreshing
+// it first if its access token is no longer valid.
+func (r *sessionRefresher) Refresh(ctx context.Context, previous *tokenactor.Entry[oauthEntry]) (tokenactor.Entry[oauthEntry], error) {
+	if previous == nil {
+		return r.renew(ctx, nil)
+	}
+	return r.renew(ctx, &previous.Value.sess)
 }
 
-// Refresh renews current: it adopts a newer saved session, or refreshes.
-func (r *sessionRefresher) Refresh(ctx context.Context, current tokenactor.Entry[oauthEntry]) (tokenactor.Entry[oauthEntry], error) {
-	return r.renew(ctx, &current.Value.sess)
-}
-
-// renew does the work of both calls under the profile's lock. current is
-// the session the cache holds, nil on Authenticate.
+// renew does the work under the profile's lock. current is the session
+// the cache holds, nil if none.
 func (r *sessionRefresher) renew(ctx context.Context, current *Session) (tokenactor.Entry[oauthEntry], error) {
 	unlock, err := r.cfg.Store.Lock(ctx, r.cfg.Profile)
 	if err != nil {
@@ -316,9 +321,9 @@ func (r *sessionRefresher) refresh(ctx context.Context, saved Session) (Session,
 	return next, nil
 }
 
-// entryOf makes the cache entry for a session. Every entry is refreshable,
-// even without a refresh token: renewing then means adopting a session
+// entryOf makes the cache entry for a session. No entry is Final, even
+// without a refresh token: renewing then means adopting a session
 // another process saved (a new login), or reporting ErrSessionExpired.
 func entryOf(s Session) tokenactor.Entry[oauthEntry] {
-	return tokenactor.Entry[oauthEntry]{Value: oauthEntry{sess: s}, ExpiresAt: s.ExpiresAt, Refreshable: true}
+	return tokenactor.Entry[oauthEntry]{Value: oauthEntry{sess: s}, ExpiresAt: s.ExpiresAt}
 }

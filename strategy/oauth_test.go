@@ -37,7 +37,7 @@ func newOAuth(t *testing.T, cfg strategy.OAuthConfig, opts ...tokenactor.Option)
 
 func mustToken(t *testing.T, s tokenactor.AuthStrategy) string {
 	t.Helper()
-	tok, err := s.GetToken(t.Context())
+	tok, err := s.Get(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestOAuthRevokedRefreshToken(t *testing.T) {
 		store.Save(t.Context(), strategy.DefaultProfile, seedSession("https://auth.example/token", time.Now()))
 		s := newOAuth(t, strategy.OAuthConfig{Store: store, HTTPClient: memClient(srv)})
 
-		_, err := s.GetToken(t.Context())
+		_, err := s.Get(t.Context())
 		var oe *strategy.OAuthError
 		if !errors.As(err, &oe) || oe.Code != "invalid_grant" || !errors.Is(err, strategy.ErrLoginRequired) {
 			t.Fatalf("got %v, want invalid_grant matching ErrLoginRequired", err)
@@ -137,7 +137,7 @@ func TestOAuthRevokedRefreshToken(t *testing.T) {
 func TestOAuthWithoutSession(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newOAuth(t, strategy.OAuthConfig{Store: strategy.NewMemoryStore(), HTTPClient: memClient(newRotatingServer(60))})
-		_, err := s.GetToken(t.Context())
+		_, err := s.Get(t.Context())
 		if !errors.Is(err, tokenactor.ErrNotAuthenticated) || !errors.Is(err, strategy.ErrNoSession) {
 			t.Fatalf("got %v, want ErrNotAuthenticated and ErrNoSession", err)
 		}
@@ -151,7 +151,7 @@ func TestOAuthSessionWithoutRefreshToken(t *testing.T) {
 		sess.RefreshToken = tokenactor.SecretToken{}
 		store.Save(t.Context(), strategy.DefaultProfile, sess)
 		s := newOAuth(t, strategy.OAuthConfig{Store: store, HTTPClient: memClient(newRotatingServer(60))})
-		_, err := s.GetToken(t.Context())
+		_, err := s.Get(t.Context())
 		if !errors.Is(err, strategy.ErrSessionExpired) || !errors.Is(err, strategy.ErrLoginRequired) {
 			t.Fatalf("got %v, want ErrSessionExpired matching ErrLoginRequired", err)
 		}
@@ -192,7 +192,7 @@ func TestOAuthPersistsBeforeHandingOut(t *testing.T) {
 		s := newOAuth(t, strategy.OAuthConfig{Store: store, HTTPClient: memClient(srv)}, tokenactor.WithBackoff(time.Second, time.Second))
 
 		// The refresh worked but could not be saved: nobody gets the token.
-		_, err := s.GetToken(t.Context())
+		_, err := s.Get(t.Context())
 		if !errors.Is(err, errDiskFull) {
 			t.Fatalf("got %v, want the store's error", err)
 		}
@@ -218,7 +218,7 @@ func TestOAuthPicksUpNewLogin(t *testing.T) {
 		store := strategy.NewMemoryStore()
 		store.Save(t.Context(), strategy.DefaultProfile, seedSession("https://auth.example/token", time.Now()))
 		s := newOAuth(t, strategy.OAuthConfig{Store: store, HTTPClient: memClient(srv)}, tokenactor.WithBackoff(time.Second, time.Second))
-		if _, err := s.GetToken(t.Context()); !errors.Is(err, strategy.ErrLoginRequired) {
+		if _, err := s.Get(t.Context()); !errors.Is(err, strategy.ErrLoginRequired) {
 			t.Fatalf("got %v, want ErrLoginRequired", err)
 		}
 		// Another process logs in and saves a fresh session.
@@ -249,7 +249,7 @@ func ExampleNewOAuth() {
 		return
 	}
 	defer s.Close()
-	tok, err := s.GetToken(context.Background())
+	tok, err := s.Get(context.Background())
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -274,8 +274,8 @@ func TestOAuthSharedSessionOneRefreshPerExpiry(t *testing.T) {
 			// Into the refresh window (the last 90 s): both start a
 			// background refresh at the same instant.
 			time.Sleep(600*time.Second - 90*time.Second + time.Second)
-			a.GetToken(t.Context())
-			b.GetToken(t.Context())
+			a.Get(t.Context())
+			b.Get(t.Context())
 			synctest.Wait()
 		}
 		var want [][]string

@@ -257,7 +257,7 @@ func TestFileStoreKillChild(t *testing.T) {
 	}
 	defer s.Close()
 	for {
-		tok, err := s.GetToken(t.Context())
+		tok, err := s.Get(t.Context())
 		if err != nil {
 			fmt.Printf("error %v\n", err)
 			return
@@ -399,7 +399,7 @@ func TestFileStoreClockChild(t *testing.T) {
 		case "invalidate":
 			s.Invalidate()
 		}
-		tok, err := s.GetToken(t.Context())
+		tok, err := s.Get(t.Context())
 		if err != nil {
 			fmt.Printf("error %v\n", err)
 			continue
@@ -537,7 +537,7 @@ func TestFileStoreRealClockChild(t *testing.T) {
 			return
 		case <-tick.C:
 		}
-		tok, err := s.GetToken(t.Context())
+		tok, err := s.Get(t.Context())
 		switch {
 		case err != nil:
 			fmt.Printf("error %v\n", err)

@@ -344,9 +344,9 @@ func TestSecretsNeverAppear(t *testing.T) {
 				t.Fatal(err)
 			}
 			sw.print("access key strategy", s)
-			sw.token("access key " + mode)(s.GetToken(t.Context()))
+			sw.token("access key " + mode)(s.Get(t.Context()))
 			s.Invalidate()
-			sw.token("access key " + mode + " again")(s.GetToken(t.Context()))
+			sw.token("access key " + mode + " again")(s.Get(t.Context()))
 			s.Close()
 			flows++
 		}
@@ -362,7 +362,7 @@ func TestSecretsNeverAppear(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sw.token("access key " + name)(s.GetToken(t.Context()))
+		sw.token("access key " + name)(s.Get(t.Context()))
 		s.Close()
 		flows++
 	}
@@ -370,7 +370,7 @@ func TestSecretsNeverAppear(t *testing.T) {
 		s, _ := strategy.NewAccessKey(key.Config(ts.URL+"/ok"), sw.hook())
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		sw.token("access key cancelled")(s.GetToken(ctx))
+		sw.token("access key cancelled")(s.Get(ctx))
 		s.Close()
 		flows++
 	}
@@ -404,9 +404,9 @@ func TestSecretsNeverAppear(t *testing.T) {
 			t.Fatal(err)
 		}
 		sw.print("oauth strategy", s)
-		sw.token("oauth " + mode)(s.GetToken(t.Context()))
+		sw.token("oauth " + mode)(s.Get(t.Context()))
 		s.Invalidate()
-		sw.token("oauth " + mode + " again")(s.GetToken(t.Context()))
+		sw.token("oauth " + mode + " again")(s.Get(t.Context()))
 		saved, err := store.Load(t.Context(), mode)
 		sw.err("load", err)
 		sw.print("saved session", saved)
@@ -414,7 +414,7 @@ func TestSecretsNeverAppear(t *testing.T) {
 			checkModes(t, dir, "ok.json")
 		}
 		sw.err("logout", s.Logout(t.Context()))
-		sw.token("oauth " + mode + " after logout")(s.GetToken(t.Context()))
+		sw.token("oauth " + mode + " after logout")(s.Get(t.Context()))
 		s.Close()
 		flows++
 	}
@@ -434,7 +434,7 @@ func TestSecretsNeverAppear(t *testing.T) {
 		_, err := store.Load(t.Context(), profile)
 		sw.err("corrupt "+name, err)
 		s, _ := strategy.NewOAuth(strategy.OAuthConfig{Store: store, Profile: profile, ClientSecret: sweepClientSecret}, sw.hook())
-		sw.token("oauth corrupt " + name)(s.GetToken(t.Context()))
+		sw.token("oauth corrupt " + name)(s.Get(t.Context()))
 		s.Close()
 		flows++
 	}
@@ -443,7 +443,7 @@ func TestSecretsNeverAppear(t *testing.T) {
 		store.Save(t.Context(), "norefresh", noRefresh)
 		for _, profile := range []string{"norefresh", "nobody"} {
 			s, _ := strategy.NewOAuth(strategy.OAuthConfig{Store: store, Profile: profile, TokenURL: ts.URL + "/ok"}, sw.hook())
-			sw.token("oauth " + profile)(s.GetToken(t.Context()))
+			sw.token("oauth " + profile)(s.Get(t.Context()))
 			s.Close()
 			flows++
 		}
@@ -476,7 +476,7 @@ func TestSecretsNeverAppear(t *testing.T) {
 			sess, err := s.Login(t.Context())
 			sw.err("device login "+profile, err)
 			sw.print("device session", sess)
-			sw.token("device " + profile)(s.GetToken(t.Context()))
+			sw.token("device " + profile)(s.Get(t.Context()))
 			if err == nil {
 				checkModes(t, dstore.Dir(), profile+".json")
 			}
@@ -499,7 +499,7 @@ func TestSecretsNeverAppear(t *testing.T) {
 		sw.err("auto "+name, err)
 		if err == nil {
 			sw.print("auto strategy", s)
-			sw.token("auto " + name)(s.GetToken(t.Context()))
+			sw.token("auto " + name)(s.Get(t.Context()))
 			s.Close()
 		}
 		flows++
@@ -515,7 +515,7 @@ func TestSecretsNeverAppear(t *testing.T) {
 			continue
 		}
 		sw.print("auto strategy", s)
-		sw.token("auto " + name)(s.GetToken(t.Context()))
+		sw.token("auto " + name)(s.Get(t.Context()))
 		s.Close()
 		flows++
 	}
@@ -523,12 +523,12 @@ func TestSecretsNeverAppear(t *testing.T) {
 	// Static and Func strategies, and a panic in a Func.
 	static := strategy.NewStatic(tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken(sweepAccess0), TokenType: "Bearer"})
 	sw.print("static strategy", static)
-	sw.token("static")(static.GetToken(t.Context()))
+	sw.token("static")(static.Get(t.Context()))
 	boom := strategy.Func(func(context.Context) (tokenactor.ServiceToken, error) {
 		tok := tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken(sweepAccess0)}
 		panic(fmt.Sprintf("func exploded holding %v", tok))
 	})
-	_, err = boom.GetToken(t.Context())
+	_, err = boom.Get(t.Context())
 	sw.err("func panic", err)
 	var pe *tokenactor.PanicError
 	if errors.As(err, &pe) {

@@ -22,9 +22,9 @@ var _ tokenactor.AuthStrategy = (*StaticStrategy)(nil)
 // NewStatic returns a strategy that always returns tok.
 func NewStatic(tok tokenactor.ServiceToken) *StaticStrategy { return &StaticStrategy{token: tok} }
 
-// GetToken returns the token at once, or ctx's error if ctx has already
+// Get returns the token at once, or ctx's error if ctx has already
 // ended.
-func (s *StaticStrategy) GetToken(ctx context.Context) (tokenactor.ServiceToken, error) {
+func (s *StaticStrategy) Get(ctx context.Context) (tokenactor.ServiceToken, error) {
 	if err := ctx.Err(); err != nil {
 		return tokenactor.ServiceToken{}, err
 	}
@@ -42,7 +42,7 @@ func (s *StaticStrategy) Format(f fmt.State, verb rune) {
 }
 
 // Func adapts a function to [tokenactor.AuthStrategy]. The function is
-// called on every GetToken, with the caller's context: there is no caching,
+// called on every Get, with the caller's context: there is no caching,
 // so it suits functions that cache themselves or are cheap. A panic in the
 // function is recovered and returned as a *tokenactor.PanicError with the
 // stack.
@@ -52,8 +52,8 @@ type Func func(ctx context.Context) (tokenactor.ServiceToken, error)
 
 var _ tokenactor.AuthStrategy = Func(nil)
 
-// GetToken calls f.
-func (f Func) GetToken(ctx context.Context) (tok tokenactor.ServiceToken, err error) {
+// Get calls f.
+func (f Func) Get(ctx context.Context) (tok tokenactor.ServiceToken, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			tok, err = tokenactor.ServiceToken{}, &tokenactor.PanicError{Value: v, Stack: debug.Stack()}

@@ -16,7 +16,7 @@ import (
 func TestStaticReturnsItsToken(t *testing.T) {
 	want := tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken("fixed"), TokenType: "Bearer"}
 	s := strategy.NewStatic(want)
-	got, err := s.GetToken(t.Context())
+	got, err := s.Get(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +25,7 @@ func TestStaticReturnsItsToken(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if _, err := s.GetToken(ctx); !errors.Is(err, context.Canceled) {
+	if _, err := s.Get(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("got %v, want context.Canceled", err)
 	}
 }
@@ -38,7 +38,7 @@ func TestFuncIsCalledEveryTime(t *testing.T) {
 	})
 	var got []string
 	for range 3 {
-		tok, err := f.GetToken(t.Context())
+		tok, err := f.Get(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,13 +53,13 @@ func TestFuncPassesErrorsAndRecoversPanics(t *testing.T) {
 	boom := errors.New("boom")
 	_, err := strategy.Func(func(context.Context) (tokenactor.ServiceToken, error) {
 		return tokenactor.ServiceToken{}, boom
-	}).GetToken(t.Context())
+	}).Get(t.Context())
 	if !errors.Is(err, boom) {
 		t.Errorf("got %v, want boom", err)
 	}
 	_, err = strategy.Func(func(context.Context) (tokenactor.ServiceToken, error) {
 		panic("oops")
-	}).GetToken(t.Context())
+	}).Get(t.Context())
 	var pe *tokenactor.PanicError
 	if !errors.As(err, &pe) || pe.Value != "oops" || !strings.Contains(string(pe.Stack), "static_test.go") {
 		t.Errorf("got %v, want a *PanicError with the stack", err)
@@ -71,14 +71,14 @@ func ExampleFunc() {
 		return tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken("from-my-vault"), TokenType: "Bearer"}, nil
 	})
 	defer s.Close()
-	tok, _ := s.GetToken(context.Background())
+	tok, _ := s.Get(context.Background())
 	fmt.Println(tok.TokenType, tok.AccessToken.Reveal())
 	// Output: Bearer from-my-vault
 }
 
 func ExampleNewStatic() {
 	s := strategy.NewStatic(tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken("test-token"), TokenType: "Bearer"})
-	tok, _ := s.GetToken(context.Background())
+	tok, _ := s.Get(context.Background())
 	fmt.Println(tok.AccessToken.Reveal())
 	// Output: test-token
 }

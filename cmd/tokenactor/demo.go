@@ -333,9 +333,9 @@ type measured struct {
 	expiresAt atomic.Int64
 }
 
-func (m *measured) GetToken(ctx context.Context) (tokenactor.ServiceToken, error) {
+func (m *measured) Get(ctx context.Context) (tokenactor.ServiceToken, error) {
 	start := time.Now()
-	tok, err := m.key.GetToken(ctx)
+	tok, err := m.key.Get(ctx)
 	took := time.Since(start)
 	if s, ok := ctx.Value(statsKey{}).(*clientStats); ok {
 		s.lookups = append(s.lookups, span{at: start.Sub(m.start), took: took})
@@ -348,6 +348,11 @@ func (m *measured) GetToken(ctx context.Context) (tokenactor.ServiceToken, error
 
 // Invalidate lets the transport report a rejected token to the strategy.
 func (m *measured) Invalidate() { m.key.Invalidate() }
+
+// InvalidateIf lets the transport report one rejected token.
+func (m *measured) InvalidateIf(rejected func(tokenactor.ServiceToken) bool) {
+	m.key.InvalidateIf(rejected)
+}
 
 // showProgress reports the run once per tick until ctx ends: one line
 // redrawn in place on a terminal, a new line per second otherwise.

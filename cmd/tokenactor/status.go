@@ -65,7 +65,7 @@ func runStatus(ctx context.Context, e *env, args []string) int {
 	if *check && code == exitOK {
 		ctx, cancel := context.WithTimeout(ctx, *timeout)
 		defer cancel()
-		tok, err := auto.GetToken(ctx)
+		tok, err := auto.Get(ctx)
 		if err != nil {
 			w.Flush()
 			return fail(e, "status", err)

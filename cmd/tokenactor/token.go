@@ -45,7 +45,7 @@ func runToken(ctx context.Context, e *env, args []string) int {
 	defer auto.Close()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	tok, err := auto.GetToken(ctx)
+	tok, err := auto.Get(ctx)
 	if err != nil {
 		return fail(e, "token", fmt.Errorf("%s: %w", auto.Source(), err))
 	}

@@ -14,27 +14,13 @@ func Tokenactor(name string, opts ...tokenactor.Option) Engine {
 		Name: name,
 		New: func(u *Upstream, window time.Duration) Cache {
 			all := append([]tokenactor.Option{tokenactor.WithRefreshWindow(window)}, opts...)
-			return tokenactor.New[string](refresher{u: u}, all...)
+			return tokenactor.New(tokenactor.RefresherFunc[string](func(ctx context.Context, _ *tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
+				t, err := u.Fetch(ctx)
+				if err != nil {
+					return tokenactor.Entry[string]{}, err
+				}
+				return tokenactor.Entry[string]{Value: t.Value, ExpiresAt: t.ExpiresAt}, nil
+			}), all...)
 		},
 	}
-}
-
-// refresher adapts an Upstream to tokenactor.Refresher. Every token it
-// returns is refreshable.
-type refresher struct{ u *Upstream }
-
-func (r refresher) Authenticate(ctx context.Context) (tokenactor.Entry[string], error) {
-	return r.fetch(ctx)
-}
-
-func (r refresher) Refresh(ctx context.Context, _ tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
-	return r.fetch(ctx)
-}
-
-func (r refresher) fetch(ctx context.Context) (tokenactor.Entry[string], error) {
-	t, err := r.u.Fetch(ctx)
-	if err != nil {
-		return tokenactor.Entry[string]{}, err
-	}
-	return tokenactor.Entry[string]{Value: t.Value, ExpiresAt: t.ExpiresAt, Refreshable: true}, nil
 }

@@ -187,7 +187,7 @@ type httpRefresher struct {
 	before func(ctx context.Context) error
 }
 
-func (h *httpRefresher) Authenticate(ctx context.Context) (tokenactor.Entry[tokenactor.ServiceToken], error) {
+func (h *httpRefresher) Refresh(ctx context.Context, _ *tokenactor.Entry[tokenactor.ServiceToken]) (tokenactor.Entry[tokenactor.ServiceToken], error) {
 	var zero tokenactor.Entry[tokenactor.ServiceToken]
 	if h.before != nil {
 		if err := h.before(ctx); err != nil {
@@ -214,14 +214,7 @@ func (h *httpRefresher) Authenticate(ctx context.Context) (tokenactor.Entry[toke
 	return tokenactor.Entry[tokenactor.ServiceToken]{
 		Value:     tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken(tr.AccessToken), TokenType: "Bearer", ExpiresAt: exp},
 		ExpiresAt: exp,
-		// A client-credentials token is renewed by asking again: mark it
-		// refreshable, or the engine serves it until it expires and stops.
-		Refreshable: true,
 	}, nil
-}
-
-func (h *httpRefresher) Refresh(ctx context.Context, _ tokenactor.Entry[tokenactor.ServiceToken]) (tokenactor.Entry[tokenactor.ServiceToken], error) {
-	return h.Authenticate(ctx)
 }
 
 // fleetConfig describes the replicas of a simulation.

@@ -20,7 +20,7 @@ import (
 )
 
 // tenantRefresher issues "<tenant>-<n>" tokens living an hour. If gate is
-// set, Authenticate first waits for a value from it.
+// set, Refresh first waits for a value from it.
 type tenantRefresher struct {
 	tenant string
 	gate   chan struct{}

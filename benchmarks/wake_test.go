@@ -1,26 +1,128 @@
 package benchmarks_test
 
 import (
+	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tokenactor/tokenactor/internal/benchkit"
 )
 
-// BenchmarkWakeParts takes BenchmarkParkedWake apart: the engine's parked
-// wake beside two floors measured the same way, with benchkit.Parked
-// goroutines waiting. close-channel wakes them all by closing one channel;
-// send-each answers each on a channel of its own (buffer 1), one send
-// after the other from one goroutine, which is how a cache's loop answers
-// its parked callers. Run from this folder:
+// BenchmarkWakeParts takes BenchmarkParkedWake apart. Each iteration runs,
+// back to back so that all three see the same machine, benchkit.Parked
+// goroutines woken three ways:
 //
-//	go test -run '^$' -bench WakeParts -benchtime 20x -count 3
+//   - engine: callers parked on a tokenactor cache's refresh of an expired
+//     token, answered when it returns (as in BenchmarkParkedWake);
+//   - send-each: goroutines each waiting on a channel of its own (buffer 1),
+//     answered one after the other by one goroutine, which is how the
+//     cache's loop answers its parked callers;
+//   - send-each-select: the same, each goroutine waiting in a select on
+//     its channel and context.Background's Done channel, as a parked caller
+//     of Get does (actor.Await);
+//   - close: goroutines waiting on one channel, which is closed (the
+//     runtime's floor, as in benchkit.WakeFloor).
+//
+// It reports, as medians over iterations, the time from the wake-up (the
+// refresh returning, the first send, the close) to the first goroutine
+// running (-first-ns) and to the last (-last-ns). Run from this folder:
+//
+//	go test -run '^$' -bench WakeParts -benchtime 15x
 func BenchmarkWakeParts(b *testing.B) {
-	b.Run("engine=tokenactor", func(b *testing.B) { benchkit.ParkedWake(b, benchkit.Tokenactor("tokenactor")) })
-	b.Run("ref=close-channel", benchkit.WakeFloor)
-	b.Run("ref=send-each", sendEach)
+	var engine, each, eachSelect, closed wakeTimes
+	for range b.N {
+		engine.add(engineWake(b))
+		each.add(sendEachWake(b, false))
+		eachSelect.add(sendEachWake(b, true))
+		closed.add(closeWake(b))
+	}
+	engine.report(b, "engine")
+	each.report(b, "send-each")
+	eachSelect.report(b, "send-each-select")
+	closed.report(b, "close")
+}
+
+// wakeTimes collects the first and last wake of each iteration.
+type wakeTimes struct{ first, last []time.Duration }
+
+func (w *wakeTimes) add(ends []time.Time, t0 time.Time) {
+	w.first = append(w.first, slices.MinFunc(ends, time.Time.Compare).Sub(t0))
+	w.last = append(w.last, slices.MaxFunc(ends, time.Time.Compare).Sub(t0))
+}
+
+func (w *wakeTimes) report(b *testing.B, name string) {
+	median := func(ds []time.Duration) float64 {
+		ds = slices.Clone(ds)
+		slices.Sort(ds)
+		return float64(ds[len(ds)/2])
+	}
+	b.ReportMetric(median(w.first), name+"-first-ns")
+	b.ReportMetric(median(w.last), name+"-last-ns")
+}
+
+// parkTime is how long every variant lets its goroutines reach their wait.
+const parkTime = 100 * time.Millisecond
+
+// park starts benchkit.Parked goroutines that each call wait and record
+// when it returned, and returns once they have all started.
+func park(wait func(i int)) (ends []time.Time, done *sync.WaitGroup) {
+	ends = make([]time.Time, benchkit.Parked)
+	done = new(sync.WaitGroup)
+	var started sync.WaitGroup
+	started.Add(benchkit.Parked)
+	for i := range ends {
+		done.Go(func() {
+			started.Done()
+			wait(i)
+			ends[i] = time.Now()
+		})
+	}
+	started.Wait()
+	return ends, done
+}
+
+// engineWake parks callers on a tokenactor cache whose token has expired
+// and whose refresh is held back, then lets the refresh return. It returns
+// when each caller was answered and when the refresh returned.
+func engineWake(b *testing.B) ([]time.Time, time.Time) {
+	gate, entered := make(chan struct{}), make(chan struct{}, 1)
+	var returned atomic.Int64
+	u := benchkit.NewUpstream(func(ctx context.Context, n int64) (benchkit.Token, error) {
+		if n == 1 {
+			return benchkit.Token{Value: "expiring", ExpiresAt: time.Now().Add(10 * time.Millisecond)}, nil
+		}
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		<-gate
+		returned.Store(time.Now().UnixNano())
+		return benchkit.Token{Value: "renewed", ExpiresAt: time.Now().Add(time.Hour)}, nil
+	})
+	c := benchkit.Tokenactor("tokenactor").New(u, benchkit.Window)
+	defer benchkit.Release(c)
+	ctx := context.Background()
+	if _, err := c.Get(ctx); err != nil {
+		b.Fatal(err)
+	}
+	time.Sleep(12 * time.Millisecond) // the token is no longer usable
+	var failed atomic.Int32
+	ends, done := park(func(int) {
+		if v, err := c.Get(ctx); v != "renewed" || err != nil {
+			failed.Add(1)
+		}
+	})
+	<-entered
+	time.Sleep(parkTime)
+	close(gate)
+	done.Wait()
+	if n := failed.Load(); n > 0 {
+		b.Fatalf("%d parked callers did not get the renewed token", n)
+	}
+	return ends, time.Unix(0, returned.Load())
 }
 
 // reply is the shape of a cache's answer to one caller.
@@ -29,48 +131,44 @@ type reply struct {
 	err   error
 }
 
-// sendEach parks benchkit.Parked goroutines, each on a reply channel of its
-// own, and answers them one after the other. It reports what WakeFloor
-// does: the time from the first send to the last goroutine running
-// (last-ns, the median over iterations) and the median goroutine's wait.
-func sendEach(b *testing.B) {
-	var lasts, waits []time.Duration
-	for range b.N {
-		ends := make([]time.Time, benchkit.Parked)
-		chans := make([]chan reply, benchkit.Parked)
-		var started, done sync.WaitGroup
-		started.Add(benchkit.Parked)
-		for i := range ends {
-			ch := make(chan reply, 1)
-			chans[i] = ch
-			done.Go(func() {
-				started.Done()
-				r := <-ch
-				ends[i] = time.Now()
-				if r.value != "renewed" {
-					b.Errorf("goroutine %d got %q", i, r.value)
-				}
-			})
-		}
-		started.Wait()
-		time.Sleep(100 * time.Millisecond) // as long as the floors let their goroutines park
-		t0 := time.Now()
-		for _, ch := range chans {
+// sendEachWake parks goroutines each on a reply channel of its own (in a
+// select with a context's Done channel if withContext) and answers them one
+// after the other.
+func sendEachWake(_ *testing.B, withContext bool) ([]time.Time, time.Time) {
+	chans := make([]chan reply, benchkit.Parked)
+	for i := range chans {
+		chans[i] = make(chan reply, 1)
+	}
+	ctx := context.Background() // as BenchmarkParkedWake's callers pass
+	wait := func(i int) { <-chans[i] }
+	if withContext {
+		wait = func(i int) {
 			select {
-			case ch <- reply{value: "renewed"}:
-			default:
+			case <-chans[i]:
+			case <-ctx.Done():
 			}
 		}
-		done.Wait()
-		w := make([]time.Duration, len(ends))
-		for i, end := range ends {
-			w[i] = end.Sub(t0)
-		}
-		lasts = append(lasts, slices.Max(w))
-		waits = append(waits, w...)
 	}
-	slices.Sort(lasts)
-	slices.Sort(waits)
-	b.ReportMetric(float64(lasts[len(lasts)/2]), "last-ns")
-	b.ReportMetric(float64(waits[len(waits)/2]), "p50-ns")
+	ends, done := park(wait)
+	time.Sleep(parkTime)
+	t0 := time.Now()
+	for _, ch := range chans {
+		select {
+		case ch <- reply{value: "renewed"}:
+		default:
+		}
+	}
+	done.Wait()
+	return ends, t0
+}
+
+// closeWake parks goroutines on one channel and closes it.
+func closeWake(*testing.B) ([]time.Time, time.Time) {
+	release := make(chan struct{})
+	ends, done := park(func(int) { <-release })
+	time.Sleep(parkTime)
+	t0 := time.Now()
+	close(release)
+	done.Wait()
+	return ends, t0
 }

@@ -1,3 +1,5 @@
+//go:build unix
+
 package benchmarks_test
 
 import (
@@ -5,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,33 +27,43 @@ import (
 //     its channel and context.Background's Done channel, as a parked caller
 //     of Get does (actor.Await);
 //   - close: goroutines waiting on one channel, which is closed (the
-//     runtime's floor, as in benchkit.WakeFloor).
+//     runtime's floor, as in benchkit.WakeFloor);
+//   - close-select: the same, each goroutine waiting in a select with
+//     context.Background's Done channel: what a cache would cost that
+//     answered its parked callers by closing one channel per refresh.
 //
 // It reports, as medians over iterations, the time from the wake-up (the
 // refresh returning, the first send, the close) to the first goroutine
-// running (-first-ns) and to the last (-last-ns). Run from this folder:
+// running (-first-ns) and to the last (-last-ns), and the CPU time the
+// process spent from the wake-up until every goroutine was done (-cpu-ns:
+// the work, which other load on the machine does not inflate as it does
+// the wall times). Run from this folder:
 //
 //	go test -run '^$' -bench WakeParts -benchtime 15x
 func BenchmarkWakeParts(b *testing.B) {
-	var engine, each, eachSelect, closed wakeTimes
+	var engine, each, eachSelect, closed, closedSelect wakeTimes
 	for range b.N {
 		engine.add(engineWake(b))
-		each.add(sendEachWake(b, false))
-		eachSelect.add(sendEachWake(b, true))
-		closed.add(closeWake(b))
+		each.add(sendEachWake(false))
+		eachSelect.add(sendEachWake(true))
+		closed.add(closeWake(false))
+		closedSelect.add(closeWake(true))
 	}
 	engine.report(b, "engine")
 	each.report(b, "send-each")
 	eachSelect.report(b, "send-each-select")
 	closed.report(b, "close")
+	closedSelect.report(b, "close-select")
 }
 
-// wakeTimes collects the first and last wake of each iteration.
-type wakeTimes struct{ first, last []time.Duration }
+// wakeTimes collects the first and last wake of each iteration, and the
+// CPU time the process spent from the wake-up to the last goroutine done.
+type wakeTimes struct{ first, last, cpu []time.Duration }
 
-func (w *wakeTimes) add(ends []time.Time, t0 time.Time) {
+func (w *wakeTimes) add(ends []time.Time, t0 time.Time, cpu time.Duration) {
 	w.first = append(w.first, slices.MinFunc(ends, time.Time.Compare).Sub(t0))
 	w.last = append(w.last, slices.MaxFunc(ends, time.Time.Compare).Sub(t0))
+	w.cpu = append(w.cpu, cpu)
 }
 
 func (w *wakeTimes) report(b *testing.B, name string) {
@@ -61,6 +74,16 @@ func (w *wakeTimes) report(b *testing.B, name string) {
 	}
 	b.ReportMetric(median(w.first), name+"-first-ns")
 	b.ReportMetric(median(w.last), name+"-last-ns")
+	b.ReportMetric(median(w.cpu), name+"-cpu-ns")
+}
+
+// cpuTime returns the CPU time the process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // parkTime is how long every variant lets its goroutines reach their wait.
@@ -87,7 +110,7 @@ func park(wait func(i int)) (ends []time.Time, done *sync.WaitGroup) {
 // engineWake parks callers on a tokenactor cache whose token has expired
 // and whose refresh is held back, then lets the refresh return. It returns
 // when each caller was answered and when the refresh returned.
-func engineWake(b *testing.B) ([]time.Time, time.Time) {
+func engineWake(b *testing.B) ([]time.Time, time.Time, time.Duration) {
 	gate, entered := make(chan struct{}), make(chan struct{}, 1)
 	var returned atomic.Int64
 	u := benchkit.NewUpstream(func(ctx context.Context, n int64) (benchkit.Token, error) {
@@ -117,12 +140,14 @@ func engineWake(b *testing.B) ([]time.Time, time.Time) {
 	})
 	<-entered
 	time.Sleep(parkTime)
+	cpu := cpuTime()
 	close(gate)
 	done.Wait()
+	cpu = cpuTime() - cpu
 	if n := failed.Load(); n > 0 {
 		b.Fatalf("%d parked callers did not get the renewed token", n)
 	}
-	return ends, time.Unix(0, returned.Load())
+	return ends, time.Unix(0, returned.Load()), cpu
 }
 
 // reply is the shape of a cache's answer to one caller.
@@ -134,7 +159,7 @@ type reply struct {
 // sendEachWake parks goroutines each on a reply channel of its own (in a
 // select with a context's Done channel if withContext) and answers them one
 // after the other.
-func sendEachWake(_ *testing.B, withContext bool) ([]time.Time, time.Time) {
+func sendEachWake(withContext bool) ([]time.Time, time.Time, time.Duration) {
 	chans := make([]chan reply, benchkit.Parked)
 	for i := range chans {
 		chans[i] = make(chan reply, 1)
@@ -151,6 +176,7 @@ func sendEachWake(_ *testing.B, withContext bool) ([]time.Time, time.Time) {
 	}
 	ends, done := park(wait)
 	time.Sleep(parkTime)
+	cpu := cpuTime()
 	t0 := time.Now()
 	for _, ch := range chans {
 		select {
@@ -159,16 +185,28 @@ func sendEachWake(_ *testing.B, withContext bool) ([]time.Time, time.Time) {
 		}
 	}
 	done.Wait()
-	return ends, t0
+	return ends, t0, cpuTime() - cpu
 }
 
-// closeWake parks goroutines on one channel and closes it.
-func closeWake(*testing.B) ([]time.Time, time.Time) {
+// closeWake parks goroutines on one channel (in a select with a context's
+// Done channel if withContext) and closes it.
+func closeWake(withContext bool) ([]time.Time, time.Time, time.Duration) {
 	release := make(chan struct{})
-	ends, done := park(func(int) { <-release })
+	ctx := context.Background()
+	wait := func(int) { <-release }
+	if withContext {
+		wait = func(int) {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+		}
+	}
+	ends, done := park(wait)
 	time.Sleep(parkTime)
+	cpu := cpuTime()
 	t0 := time.Now()
 	close(release)
 	done.Wait()
-	return ends, t0
+	return ends, t0, cpuTime() - cpu
 }

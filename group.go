@@ -188,26 +188,34 @@ func NewGroup[K comparable, T any](factory func(key K) (*Cache[T], error), opts 
 // other pointers is moved to the heap to be hashed).
 func (g *Group[K, T]) Get(ctx context.Context, key K) (T, error) {
 	h := maphash.Comparable(g.seed, key)
-	m, c := g.table.Load().lookup(key, h, g.tomb)
-	if c != nil {
-		// The slot's cache is read beside the member, not through it, so
-		// the two loads overlap; the check after the read discards a cache
-		// the slot held for an earlier member.
-		if e := c.fast.Load(); e != nil && m.cache.Load() == c {
-			g.touch(m)
-			return e.Value, nil
+	s, m := g.table.Load().lookup(key, h, g.tomb)
+	if s != nil {
+		// Everything but the cache's snapshot is read from the slot: the
+		// member's own memory is written and read only when the clock moves.
+		if c := s.c.Load(); c != nil {
+			if e := c.fast.Load(); e != nil {
+				if now := g.clock.Load(); s.seen.Load() < now {
+					raise(&s.seen, now)
+					raise(&m.seen, now)
+				}
+				return e.Value, nil
+			}
 		}
 	}
 	return g.get(ctx, key, h, m)
 }
 
-// touch records a use of m: it raises m.seen to the group's clock, writing
-// it only if the clock has moved since m's last use.
+// touch records a use of m: it raises m.seen to the group's clock.
 func (g *Group[K, T]) touch(m *member[K, T]) {
-	now := g.clock.Load()
+	raise(&m.seen, g.clock.Load())
+}
+
+// raise sets *stamp to now unless it is already as late, writing it only if
+// it changes.
+func raise(stamp *atomic.Uint64, now uint64) {
 	for {
-		seen := m.seen.Load()
-		if seen >= now || m.seen.CompareAndSwap(seen, now) {
+		seen := stamp.Load()
+		if seen >= now || stamp.CompareAndSwap(seen, now) {
 			return
 		}
 	}
@@ -446,11 +454,11 @@ func (g *Group[K, T]) insert(m *member[K, T]) {
 	if (t.used+1)*4 > len(t.slots)*3 {
 		t = newTable[K, T](len(g.list) + 1)
 		for _, o := range g.list {
-			t.put(o, g.tomb)
+			t.put(o)
 		}
 		g.table.Store(t) // publishes the slots written above
 	}
-	t.put(m, g.tomb)
+	t.put(m)
 	m.index = len(g.list)
 	g.list = append(g.list, m)
 }
@@ -605,28 +613,29 @@ func (g *Group[K, T]) sweep() {
 }
 
 // A table is an open-addressing hash table (linear probing) of members that
-// readers search without a lock. Writers hold the group's lock; they fill
-// a slot, or turn it into a tombstone, with one atomic store, and replace
-// the whole table when it is three quarters used. A reader may miss a
-// member being added, which sends it to the locked path; it never finds a
-// member under another key.
+// readers search without a lock. Writers hold the group's lock. A slot is
+// filled once: its key and hash are written before its member is stored
+// (atomically, which publishes them) and never change after, and a removed
+// member leaves a tombstone that is not reused; when three quarters of the
+// slots are used the writer builds a new table of the members left and
+// publishes it with one atomic store. A reader may miss a member being
+// added, which sends it to the locked path; it never finds a member under
+// another key.
 type table[K comparable, T any] struct {
 	slots []slot[K, T]
 	mask  uint64
-	used  int // slots not nil (members and tombstones); guarded by the group's lock
+	used  int // slots filled (members and tombstones); guarded by the group's lock
 }
 
-// A slot holds a member, its key's hash, so a probe passes other keys'
-// slots without loading their members, and its cache, so a Get loads the
-// member and the cache side by side rather than one through the other. A
-// writer clears the cache, then stores the hash, then the member; a reader
-// that sees a stale hash only misses (and takes the locked path) or
-// compares one key more, and one that sees a stale cache finds it is not
-// its member's.
+// A slot holds what a Get of a fresh value needs, so that it reads one
+// slot and the cache's snapshot and not the member: the key and its hash,
+// the member's cache once made, and a copy of the member's use stamp.
 type slot[K comparable, T any] struct {
-	hash atomic.Uint64
-	m    atomic.Pointer[member[K, T]]
-	c    atomic.Pointer[Cache[T]] // m's cache once made; may lag m, or be an earlier member's: check it against m.cache
+	m    atomic.Pointer[member[K, T]] // nil if never filled; the table's tombstone once removed
+	c    atomic.Pointer[Cache[T]]     // m's cache, once made
+	seen atomic.Uint64                // at most m.seen; a Get that finds it behind the clock raises both
+	hash uint64                       // written before m is stored, never after
+	key  K                            // written before m is stored, never after
 }
 
 // newTable returns a table that holds n members at most half full.
@@ -640,55 +649,55 @@ func newTable[K comparable, T any](n int) *table[K, T] {
 
 // find returns key's member, or nil.
 func (t *table[K, T]) find(key K, h uint64, tomb *member[K, T]) *member[K, T] {
-	m, _ := t.lookup(key, h, tomb)
+	_, m := t.lookup(key, h, tomb)
 	return m
 }
 
-// lookup returns key's member and the cache its slot holds, which the
-// caller must check against the member's: nil, nil if the table does not
-// hold key.
-func (t *table[K, T]) lookup(key K, h uint64, tomb *member[K, T]) (*member[K, T], *Cache[T]) {
+// lookup returns key's slot and member, or nil, nil.
+func (t *table[K, T]) lookup(key K, h uint64, tomb *member[K, T]) (*slot[K, T], *member[K, T]) {
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
 		s := &t.slots[i]
 		m := s.m.Load()
 		if m == nil {
 			return nil, nil
 		}
-		if s.hash.Load() == h && m != tomb && m.key == key {
-			return m, s.c.Load()
+		if s.hash == h && m != tomb && s.key == key {
+			return s, m
+		}
+	}
+}
+
+// slotOf returns m's slot, or nil if m is not in the table.
+func (t *table[K, T]) slotOf(m *member[K, T]) *slot[K, T] {
+	for i := m.hash & t.mask; ; i = (i + 1) & t.mask {
+		s := &t.slots[i]
+		switch s.m.Load() {
+		case nil:
+			return nil
+		case m:
+			return s
 		}
 	}
 }
 
 // setCache records m's cache in its slot. m must be in the table.
 func (t *table[K, T]) setCache(m *member[K, T], c *Cache[T]) {
-	for i := m.hash & t.mask; ; i = (i + 1) & t.mask {
-		s := &t.slots[i]
-		if s.m.Load() == m {
-			s.c.Store(c)
-			return
-		}
-	}
+	t.slotOf(m).c.Store(c)
 }
 
-// put stores m, whose key the table does not hold, in the first free slot
-// of its probe sequence. The table must stay a quarter empty.
-func (t *table[K, T]) put(m, tomb *member[K, T]) {
+// put stores m, whose key the table does not hold, in the first slot never
+// filled of its probe sequence. The table must stay a quarter empty.
+func (t *table[K, T]) put(m *member[K, T]) {
 	for i := m.hash & t.mask; ; i = (i + 1) & t.mask {
 		s := &t.slots[i]
-		switch s.m.Load() {
-		case nil:
-			t.used++
-		case tomb:
-		default:
+		if s.m.Load() != nil {
 			continue
 		}
-		s.c.Store(nil)
-		s.hash.Store(m.hash)
-		s.m.Store(m)
-		if c := m.cache.Load(); c != nil {
-			s.c.Store(c)
-		}
+		t.used++
+		s.hash, s.key = m.hash, m.key
+		s.seen.Store(m.seen.Load())
+		s.c.Store(m.cache.Load())
+		s.m.Store(m) // publishes the fields above
 		return
 	}
 }
@@ -696,14 +705,7 @@ func (t *table[K, T]) put(m, tomb *member[K, T]) {
 // clear turns m's slot into a tombstone, so probes for other keys go on
 // past it.
 func (t *table[K, T]) clear(m, tomb *member[K, T]) {
-	for i := m.hash & t.mask; ; i = (i + 1) & t.mask {
-		s := &t.slots[i]
-		switch s.m.Load() {
-		case nil:
-			return
-		case m:
-			s.m.Store(tomb)
-			return
-		}
+	if s := t.slotOf(m); s != nil {
+		s.m.Store(tomb)
 	}
 }

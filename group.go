@@ -194,8 +194,8 @@ func (g *Group[K, T]) Get(ctx context.Context, key K) (T, error) {
 		// member's own memory is written and read only when the clock moves.
 		if c := s.c.Load(); c != nil {
 			if e := c.fast.Load(); e != nil {
-				if now := g.clock.Load(); s.seen.Load() < now {
-					raise(&s.seen, now)
+				if now := g.clock.Load(); s.seen.Load() != uint32(now) {
+					s.seen.Store(uint32(now))
 					raise(&m.seen, now)
 				}
 				return e.Value, nil
@@ -633,8 +633,8 @@ type table[K comparable, T any] struct {
 type slot[K comparable, T any] struct {
 	m    atomic.Pointer[member[K, T]] // nil if never filled; the table's tombstone once removed
 	c    atomic.Pointer[Cache[T]]     // m's cache, once made
-	seen atomic.Uint64                // at most m.seen; a Get that finds it behind the clock raises both
-	hash uint64                       // written before m is stored, never after
+	seen atomic.Uint32                // the low bits of m.seen; a Get that finds them unlike the clock's raises m.seen
+	hash uint32                       // the high bits of the key's hash (the low ones place the slot); written before m is stored, never after
 	key  K                            // written before m is stored, never after
 }
 
@@ -661,7 +661,7 @@ func (t *table[K, T]) lookup(key K, h uint64, tomb *member[K, T]) (*slot[K, T], 
 		if m == nil {
 			return nil, nil
 		}
-		if s.hash == h && m != tomb && s.key == key {
+		if s.hash == uint32(h>>32) && m != tomb && s.key == key {
 			return s, m
 		}
 	}
@@ -694,8 +694,8 @@ func (t *table[K, T]) put(m *member[K, T]) {
 			continue
 		}
 		t.used++
-		s.hash, s.key = m.hash, m.key
-		s.seen.Store(m.seen.Load())
+		s.hash, s.key = uint32(m.hash>>32), m.key
+		s.seen.Store(uint32(m.seen.Load()))
 		s.c.Store(m.cache.Load())
 		s.m.Store(m) // publishes the fields above
 		return

@@ -193,7 +193,7 @@ func (g *Group[K, T]) Get(ctx context.Context, key K) (T, error) {
 		// Everything but the cache's snapshot is read from the slot: the
 		// member's own memory is written and read only when the clock moves.
 		if c := s.c.Load(); c != nil {
-			if e := c.fast.Load(); e != nil {
+			if e := c.l.fast.Load(); e != nil {
 				if now := g.clock.Load(); s.seen.Load() != uint32(now) {
 					s.seen.Store(uint32(now))
 					raise(&m.seen, now)

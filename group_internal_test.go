@@ -19,7 +19,7 @@ func TestGroupGetRacingEvictionMakesNewCache(t *testing.T) {
 		var made atomic.Int32
 		g := NewGroup(func(string) (*Cache[int], error) {
 			made.Add(1)
-			return New[int](&supRefresher{life: time.Hour}), nil
+			return New[int](hourValue), nil
 		})
 		defer g.Close()
 		ctx := context.Background()
@@ -49,7 +49,7 @@ func TestGroupGetRacingEvictionMakesNewCache(t *testing.T) {
 // A member a Get holds (one waiting on its cache) is not evicted by the
 // bound or by a sweep; once let go, it is.
 func TestGroupEvictSkipsHeldMember(t *testing.T) {
-	g := NewGroup(func(string) (*Cache[int], error) { return New[int](&supRefresher{life: time.Hour}), nil })
+	g := NewGroup(func(string) (*Cache[int], error) { return New[int](hourValue), nil })
 	defer g.Close()
 	if _, err := g.Get(context.Background(), "a"); err != nil {
 		t.Fatal(err)
@@ -112,7 +112,7 @@ func TestGroupTableMatchesMap(t *testing.T) {
 // every cache.
 func TestGroupBoundFindsTheOneIdleCache(t *testing.T) {
 	const bound = 30
-	g := NewGroup(func(string) (*Cache[int], error) { return New[int](&supRefresher{life: time.Hour}), nil }, WithMaxCaches(bound))
+	g := NewGroup(func(string) (*Cache[int], error) { return New[int](hourValue), nil }, WithMaxCaches(bound))
 	defer g.Close()
 	ctx := context.Background()
 	for i := range bound {
@@ -140,3 +140,8 @@ func TestGroupBoundFindsTheOneIdleCache(t *testing.T) {
 	}
 	g.mu.Unlock()
 }
+
+// hourValue hands out the value 1, living an hour.
+var hourValue = RefresherFunc[int](func(context.Context, *Entry[int]) (Entry[int], error) {
+	return Entry[int]{Value: 1, ExpiresAt: time.Now().Add(time.Hour)}, nil
+})

@@ -491,7 +491,7 @@ const sampleSize = 16
 // enforceBound evicts idle members while the group holds more than its
 // bound, each the least recently used of a sample, and returns their caches
 // for the caller to close outside mu. It records whether the bound is still
-// exceeded (every member sampled was held). mu must be held.
+// exceeded (every member is held). mu must be held.
 func (g *Group[K, T]) enforceBound() []*Cache[T] {
 	if g.o.max <= 0 {
 		return nil

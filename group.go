@@ -393,13 +393,27 @@ func (g *Group[K, T]) callFactory(key K) (c *Cache[T], err error) {
 
 // Invalidate calls [Cache.Invalidate] on key's cache, if it has one.
 func (g *Group[K, T]) Invalidate(key K) {
-	m := g.table.Load().find(key, maphash.Comparable(g.seed, key), g.tomb)
-	if m == nil {
-		return
-	}
-	if c := m.cache.Load(); c != nil {
+	if c := g.cache(key); c != nil {
 		c.Invalidate()
 	}
+}
+
+// InvalidateIf calls [Cache.InvalidateIf] on key's cache, if it has one:
+// the value is dropped only if rejected reports true for it and it is
+// still the one held.
+func (g *Group[K, T]) InvalidateIf(key K, rejected func(current T) bool) {
+	if c := g.cache(key); c != nil {
+		c.InvalidateIf(rejected)
+	}
+}
+
+// cache returns key's cache, or nil if it has none (yet).
+func (g *Group[K, T]) cache(key K) *Cache[T] {
+	m := g.table.Load().find(key, maphash.Comparable(g.seed, key), g.tomb)
+	if m == nil {
+		return nil
+	}
+	return m.cache.Load()
 }
 
 // Len returns the number of caches the group holds (including any being

@@ -346,6 +346,30 @@ func TestGroupInvalidate(t *testing.T) {
 	})
 }
 
+// TestGroupInvalidateIf: only the value still held and rejected is dropped.
+func TestGroupInvalidateIf(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &tenantFactory{}
+		g := tokenactor.NewGroup(f.make)
+		defer g.Close()
+		ctx := context.Background()
+		is := func(v string) func(string) bool { return func(cur string) bool { return cur == v } }
+		g.InvalidateIf("a", is("a-1")) // no cache yet: nothing happens
+		v1, _ := g.Get(ctx, "a")
+		g.InvalidateIf("a", is("a-0")) // not the value held: kept
+		if v, _ := g.Get(ctx, "a"); v != v1 {
+			t.Fatalf("after rejecting another value: %q, want %q kept", v, v1)
+		}
+		g.InvalidateIf("a", is(v1))
+		v2, _ := g.Get(ctx, "a")
+		g.InvalidateIf("a", is(v1)) // late: v1 was replaced
+		v3, _ := g.Get(ctx, "a")
+		if v1 != "a-1" || v2 != "a-2" || v3 != "a-2" {
+			t.Errorf("got %q, %q, %q; want a-1, a-2, a-2", v1, v2, v3)
+		}
+	})
+}
+
 func TestGroupInvalidOptionsPanic(t *testing.T) {
 	tests := map[string]func(){
 		"nil factory":       func() { tokenactor.NewGroup[string, string](nil) },

@@ -25,7 +25,8 @@ import (
 //
 // User code never runs unguarded in the loop goroutine. The Refresher runs
 // in the worker, which reports its outcome even if it panics or calls
-// runtime.Goexit. The event hook runs through actor.Isolate, in a goroutine
+// runtime.Goexit; so do the methods of the error it returns, which the
+// loop never calls. The event hook runs through actor.Isolate, in a goroutine
 // of its own the loop waits for: a panic or Goexit there ends that one call
 // and nothing else.
 //
@@ -200,9 +201,21 @@ func (l *loop[T]) work(ctx context.Context, previous *Entry[T]) {
 	if p := actor.Recover(func() { done.entry, done.err = l.r.Refresh(ctx, previous) }); p != nil {
 		done.err = &PanicError{Value: p.Value, Stack: p.Stack}
 	}
-	if done.err != nil && errors.Is(context.Cause(ctx), ErrRefreshTimeout) && !errors.Is(done.err, ErrRefreshTimeout) {
-		done.err = fmt.Errorf("%w: %w", ErrRefreshTimeout, done.err)
+	if done.err == nil {
+		return
 	}
+	// The error's methods (Error, Is, As, Unwrap, RetryAfter) are user
+	// code as well. They are called here, where a panic is contained and a
+	// Goexit only ends the worker, and never in the loop goroutine: the
+	// loop reads done.retryAfter, and callers' errors build their message
+	// when asked (see refreshError). If inspecting panics, the error goes
+	// to the loop as it is, asking for no delay.
+	_ = actor.Recover(func() {
+		if errors.Is(context.Cause(ctx), ErrRefreshTimeout) && !errors.Is(done.err, ErrRefreshTimeout) {
+			done.err = fmt.Errorf("%w: %w", ErrRefreshTimeout, done.err)
+		}
+		done.retryAfter = retryAfter(done.err)
+	})
 }
 
 // end ends the job in flight, if any, and returns it: its timeout is
@@ -252,7 +265,7 @@ func (l *loop[T]) finish(d *refreshDone[T], now time.Time) {
 	s := &l.st
 	attempt := s.attempts() + 1
 	if d.err != nil {
-		retryAt := now.Add(l.o.backoff.delay(attempt, d.err, rand.Float64()))
+		retryAt := now.Add(l.o.backoff.delay(attempt, d.retryAfter, rand.Float64()))
 		s.failure = &failure{attempt: attempt, retryAt: retryAt, err: d.err}
 		l.emit(RefreshFailed{Op: job.op, Attempt: attempt, Err: d.err, NextRetry: retryAt})
 		var zero T

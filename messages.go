@@ -1,6 +1,9 @@
 package tokenactor
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // A message is one request to the cache's loop. The set is sealed: only the
 // types in this file implement it. Messages are plain data: each request
@@ -42,8 +45,9 @@ type timerFired struct{}
 // refreshDone carries the outcome of a Refresher call from the worker that
 // ran it. A panic in the Refresher arrives as err, a *PanicError.
 type refreshDone[T any] struct {
-	entry Entry[T]
-	err   error
+	entry      Entry[T]
+	err        error
+	retryAfter time.Duration // the delay err asks for (see retryAfter); read by the worker, never by the loop
 }
 
 // closeRequest is the last message of a closed cache's mailbox.

@@ -107,14 +107,34 @@ func decide[T any](s *state[T], now time.Time) verdict {
 // err is the error a caller gets when decide says fail, or when the call it
 // waited for failed.
 func (s *state[T]) err() error {
-	switch {
-	case s.failure == nil:
+	if s.failure == nil {
 		return ErrTokenExpired
-	case s.entry == nil:
-		return fmt.Errorf("tokenactor: authenticate: %w", s.failure.err)
-	default:
-		return fmt.Errorf("%w: %w", ErrTokenExpired, s.failure.err)
 	}
+	return &refreshError{expired: s.entry != nil, err: s.failure.err}
+}
+
+// A refreshError is what callers get when the Refresher failed: the
+// refresher's error, behind ErrTokenExpired if there is a value it could
+// not renew. The loop makes it without calling any method of the
+// refresher's error (user code, which may panic or block): its message is
+// built when asked, in the asker's goroutine.
+type refreshError struct {
+	expired bool // a value is held but unusable: the error matches ErrTokenExpired
+	err     error
+}
+
+func (e *refreshError) Error() string {
+	if e.expired {
+		return fmt.Sprintf("%v: %v", ErrTokenExpired, e.err)
+	}
+	return fmt.Sprintf("tokenactor: authenticate: %v", e.err)
+}
+
+func (e *refreshError) Unwrap() []error {
+	if e.expired {
+		return []error{ErrTokenExpired, e.err}
+	}
+	return []error{e.err}
 }
 
 // windowFor returns the refresh window of an entry stored at now: the time

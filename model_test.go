@@ -190,7 +190,7 @@ func TestBackoffDelay(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := backoff{initial: time.Second, max: time.Minute}.delay(tt.attempt, tt.err, tt.r)
+			got := backoff{initial: time.Second, max: time.Minute}.delay(tt.attempt, retryAfter(tt.err), tt.r)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("delay() (-want +got):\n%s", diff)
 			}

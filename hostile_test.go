@@ -1,0 +1,78 @@
+package tokenactor_test
+
+import (
+	"context"
+	"runtime"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/tokenactor/tokenactor"
+)
+
+// hostileErr is a refresher's error whose methods misbehave: the methods
+// the cache may call on an error it is handed (Error, Unwrap, Is, As and
+// RetryAfter) run in or is the one in the named method.
+type hostileErr struct{ method string }
+
+func (e *hostileErr) misbehave(method string) {
+	if e.method == method {
+		panic("hostile " + method)
+	}
+	if e.method == method+" Goexit" {
+		runtime.Goexit()
+	}
+}
+
+func (e *hostileErr) Error() string             { e.misbehave("Error"); return "hostile error" }
+func (e *hostileErr) Unwrap() error             { e.misbehave("Unwrap"); return nil }
+func (e *hostileErr) Is(error) bool             { e.misbehave("Is"); return false }
+func (e *hostileErr) As(any) bool               { e.misbehave("As"); return false }
+func (e *hostileErr) RetryAfter() time.Duration { e.misbehave("RetryAfter"); return 0 }
+
+// TestRefresherErrorMethodsAreContained: the error a Refresher returns is
+// user code too. Whatever its methods do (panic, runtime.Goexit), the
+// cache answers the caller, keeps working and closes: none of them runs
+// unguarded in the loop.
+func TestRefresherErrorMethodsAreContained(t *testing.T) {
+	type test struct {
+		method  string
+		timeout bool // the refresher returns the error once its call timed out
+	}
+	var tests []test
+	for _, m := range []string{"Error", "Unwrap", "Is", "As", "RetryAfter"} {
+		for _, timeout := range []bool{false, true} {
+			tests = append(tests, test{m, timeout}, test{m + " Goexit", timeout})
+		}
+	}
+	for _, tt := range tests {
+		t.Run(fmtS("%s/timeout=%t", tt.method, tt.timeout), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				calls := 0
+				c := tokenactor.New(tokenactor.RefresherFunc[string](func(ctx context.Context, _ *tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
+					calls++
+					if calls == 1 {
+						if tt.timeout {
+							<-ctx.Done()
+						}
+						return tokenactor.Entry[string]{}, &hostileErr{method: tt.method}
+					}
+					return tokenactor.Entry[string]{Value: "v", ExpiresAt: time.Now().Add(time.Hour)}, nil
+				}), tokenactor.WithRefreshTimeout(time.Second))
+				defer c.Close()
+
+				ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+				defer cancel()
+				// The test itself calls no method of the error: they are
+				// the caller's to call, in the caller's goroutine.
+				if _, err := c.Get(ctx); err == nil || ctx.Err() != nil {
+					t.Fatal("first Get succeeded or waited for its context; want the refresher's failure")
+				}
+				time.Sleep(time.Minute) // past any backoff
+				if v, err := c.Get(ctx); err != nil || v != "v" {
+					t.Fatalf("Get after the backoff = %q, %v; want v", v, err)
+				}
+			})
+		})
+	}
+}

@@ -76,3 +76,44 @@ func TestRefresherErrorMethodsAreContained(t *testing.T) {
 		})
 	}
 }
+
+// TestValueStaysFreshForAQuarterOfItsLife: however the window and jitter
+// compare with a value's lifetime, a value the cache stores stays fresh
+// (served without a refresh) for at least a quarter of that lifetime. A
+// lifetime just above the window, or within reach of the jitter, must not
+// make each value stale at once and the cache refresh on every Get.
+func TestValueStaysFreshForAQuarterOfItsLife(t *testing.T) {
+	tests := []struct {
+		name   string
+		life   time.Duration
+		jitter float64
+	}{
+		{"just above the window", 91 * time.Second, 0},
+		{"above the window, within the jitter", 100 * time.Second, 0.5},
+		{"full jitter", 150 * time.Second, 1},
+		{"shorter than the window, full jitter", 60 * time.Second, 1},
+		{"long life", time.Hour, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				calls := 0 // the cache makes one call at a time
+				c := tokenactor.New(tokenactor.RefresherFunc[int](func(context.Context, *tokenactor.Entry[int]) (tokenactor.Entry[int], error) {
+					calls++
+					return tokenactor.Entry[int]{Value: calls, ExpiresAt: time.Now().Add(tt.life)}, nil
+				}), tokenactor.WithRefreshJitter(tt.jitter))
+				defer c.Close()
+				const span = 20 * time.Minute
+				for end := time.Now().Add(span); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+					if _, err := c.Get(t.Context()); err != nil {
+						t.Fatal(err)
+					}
+					synctest.Wait() // a background refresh it started has finished
+				}
+				if most := int(span/(tt.life/4)) + 1; calls > most {
+					t.Errorf("%d Refresher calls in %v of Gets every 100 ms, want at most %d", calls, span, most)
+				}
+			})
+		})
+	}
+}

@@ -139,22 +139,29 @@ func (e *refreshError) Unwrap() []error {
 
 // windowFor returns the refresh window of an entry stored at now: the time
 // from its refresh point to its ExpiresAt. The refresh point is RefreshAt
-// if that lies between now and ExpiresAt; else ExpiresAt minus window, or,
-// if the entry's whole lifetime is not longer than window, half its
-// lifetime. jitter (>= 0) then moves the refresh point earlier by that
-// fraction of the window, but never before now.
+// if that lies between now and ExpiresAt; else ExpiresAt minus window, but
+// never in the first half of the entry's lifetime: a value whose lifetime
+// barely exceeds the window would otherwise turn stale at once, and the
+// cache would refresh it on every Get. jitter (>= 0) then moves the refresh
+// point earlier by that fraction of the window, but by at most half the
+// time the entry would stay fresh, so a stored value stays fresh for at
+// least a quarter of its lifetime (or until its RefreshAt).
 func windowFor[T any](e *Entry[T], now time.Time, window time.Duration, jitter float64) time.Duration {
 	if e.ExpiresAt.IsZero() {
 		return 0
 	}
 	life := e.ExpiresAt.Sub(now)
-	w := window
+	w := min(window, life/2)
 	if r := e.RefreshAt; !r.IsZero() && r.After(now) && r.Before(e.ExpiresAt) {
 		w = e.ExpiresAt.Sub(r)
-	} else if life <= window {
-		w = life / 2
 	}
-	return min(w+time.Duration(float64(w)*jitter), life)
+	// Compared as floats: w·jitter can exceed what a Duration holds when
+	// ExpiresAt is centuries away.
+	most := (life - w) / 2
+	if j := float64(w) * jitter; j < float64(most) {
+		return w + time.Duration(j)
+	}
+	return w + most
 }
 
 // fastPathMargin is how long before ExpiresAt the fast path stops serving a

@@ -100,6 +100,8 @@ func TestWindowFor(t *testing.T) {
 		{"60 s under 90 s window", 60 * time.Second, 90 * time.Second, 30 * time.Second},
 		{"zero window", time.Hour, 0, time.Hour},
 		{"1 ns life", time.Nanosecond, 90 * time.Second, time.Nanosecond},
+		{"just above the window: half", 91 * time.Second, 90 * time.Second, 45500 * time.Millisecond},
+		{"twice the window keeps it", 180 * time.Second, 90 * time.Second, 90 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,6 +113,11 @@ func TestWindowFor(t *testing.T) {
 	}
 	if got := windowFor(&Entry[string]{}, now, time.Minute, 0.5); got != 0 {
 		t.Errorf("window of a value that never expires = %v, want 0", got)
+	}
+	// Its lifetime does not fit a Duration: the window and the jitter
+	// apply all the same.
+	if got := windowFor(&Entry[string]{ExpiresAt: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}, now, 90*time.Second, 1); got != 180*time.Second {
+		t.Errorf("window of a value expiring in year 9999 = %v, want 3m0s", got)
 	}
 }
 
@@ -204,7 +211,7 @@ func (e retryAfterErr) Error() string             { return "retry later" }
 func (e retryAfterErr) RetryAfter() time.Duration { return time.Duration(e) }
 
 // TestWindowForJitter: jitter moves the refresh point earlier by that
-// fraction of the window, never before the moment the entry is stored.
+// fraction of the window, by at most half the time the entry stays fresh.
 func TestWindowForJitter(t *testing.T) {
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
@@ -218,7 +225,10 @@ func TestWindowForJitter(t *testing.T) {
 		{"half", time.Hour, 0, 0.5, 135 * time.Second},
 		{"all", time.Hour, 0, 1, 180 * time.Second},
 		{"short life: half of half its life", 60 * time.Second, 0, 0.5, 45 * time.Second},
-		{"never before now", 100 * time.Second, 0, 1, 100 * time.Second},
+		{"short life: at most half the fresh time", 60 * time.Second, 0, 1, 45 * time.Second},
+		{"just above the window", 100 * time.Second, 0, 1, 75 * time.Second},
+		{"RefreshAt near now", time.Hour, time.Second, 1, time.Hour - time.Second/2},
+		{"RefreshAt centuries away", 200 * 365 * 24 * time.Hour, time.Second, 1, 200*365*24*time.Hour - time.Second/2},
 		{"on a RefreshAt", time.Hour, 50 * time.Minute, 0.5, 15 * time.Minute},
 	}
 	for _, tt := range tests {

@@ -29,10 +29,13 @@ const (
 func (b backoff) delay(attempt int, requested time.Duration, r float64) time.Duration {
 	d := b.initial
 	for i := 1; i < attempt && d < b.max; i++ {
+		if d > b.max/2 { // doubling would pass max, and might overflow
+			d = b.max
+			break
+		}
 		d *= 2
 	}
-	d = min(d, b.max)
-	d = time.Duration(float64(d) * (1 + backoffJitter*(2*r-1)))
+	d = scaled(min(d, b.max), 1+backoffJitter*(2*r-1))
 	if ra := min(requested, maxRetryAfter); ra > d {
 		d = ra
 	}

@@ -2,6 +2,7 @@ package tokenactor
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -155,13 +156,16 @@ func windowFor[T any](e *Entry[T], now time.Time, window time.Duration, jitter f
 	if r := e.RefreshAt; !r.IsZero() && r.After(now) && r.Before(e.ExpiresAt) {
 		w = e.ExpiresAt.Sub(r)
 	}
-	// Compared as floats: w·jitter can exceed what a Duration holds when
-	// ExpiresAt is centuries away.
-	most := (life - w) / 2
-	if j := float64(w) * jitter; j < float64(most) {
-		return w + time.Duration(j)
+	return w + min(scaled(w, jitter), (life-w)/2)
+}
+
+// scaled returns d·f for f >= 0, saturating at the longest Duration rather
+// than overflowing (a window or backoff may be centuries long).
+func scaled(d time.Duration, f float64) time.Duration {
+	if x := float64(d) * f; x < math.MaxInt64 {
+		return time.Duration(x)
 	}
-	return w + most
+	return math.MaxInt64
 }
 
 // fastPathMargin is how long before ExpiresAt the fast path stops serving a

@@ -2,6 +2,7 @@ package tokenactor
 
 import (
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -241,5 +242,24 @@ func TestWindowForJitter(t *testing.T) {
 				t.Errorf("windowFor() (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestBackoffDelayHugeMax: a max beyond what doubling can reach without
+// overflowing (WithBackoff accepts any) still gives positive delays that
+// grow to max, at every jitter, never a negative one (which would retry a
+// failing server on every Get).
+func TestBackoffDelayHugeMax(t *testing.T) {
+	b := backoff{initial: time.Second, max: math.MaxInt64}
+	for _, attempt := range []int{1, 30, 34, 35, 63, 64, 65, 100, 1 << 20} {
+		for _, r := range []float64{0, 0.5, 0.999999} {
+			got := b.delay(attempt, 0, r)
+			if got < 800*time.Millisecond {
+				t.Errorf("delay(%d, r=%v) = %v, want at least 800ms", attempt, r, got)
+			}
+		}
+	}
+	if got := b.delay(100, 0, 0.5); got != math.MaxInt64 {
+		t.Errorf("delay after 100 failures = %v, want max", got)
 	}
 }

@@ -71,6 +71,7 @@ func (c *Cache[T]) get(ctx context.Context) (T, error) {
 	}
 	r, err := actor.Await(ctx, req)
 	if err != nil {
+		req.leave() // so a loop holding the request can forget it
 		return zero, err
 	}
 	return r.value, r.err

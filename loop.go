@@ -234,8 +234,23 @@ func (l *loop[T]) end(cause error) *refreshJob[T] {
 	return job
 }
 
-// wait parks req until the job ends.
-func (j *refreshJob[T]) wait(req getRequest[T]) { j.waiters = append(j.waiters, req) }
+// wait parks req until the job ends. Before the list of waiters grows, it
+// drops the callers that left (their contexts ended), so a job that hangs
+// keeps at most about twice the callers still waiting, not every caller
+// that came.
+func (j *refreshJob[T]) wait(req getRequest[T]) {
+	if len(j.waiters) == cap(j.waiters) {
+		kept := j.waiters[:0]
+		for _, w := range j.waiters {
+			if !w.left() {
+				kept = append(kept, w)
+			}
+		}
+		clear(j.waiters[len(kept):])
+		j.waiters = kept
+	}
+	j.waiters = append(j.waiters, req)
+}
 
 // answer gives every caller that waited for the job the same outcome.
 // Replies never block, so no caller is left behind.

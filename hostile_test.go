@@ -117,3 +117,33 @@ func TestValueStaysFreshForAQuarterOfItsLife(t *testing.T) {
 		})
 	}
 }
+
+// brokenCtx breaks the context.Context contract: Done is closed but Err
+// says nothing went wrong.
+type brokenCtx struct{ context.Context }
+
+func (brokenCtx) Done() <-chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}
+
+func (brokenCtx) Err() error { return nil }
+
+// TestBrokenContextGetsAnError: a Get whose context says it is done but
+// gives no error must not come back with the zero value and no error,
+// which a caller would send on as a credential.
+func TestBrokenContextGetsAnError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, s, _ := newCache()
+		defer c.Close()
+		ch := goGet(brokenCtx{context.Background()}, c)
+		synctest.Wait()
+		if r, ok := answered(ch); !ok || r.err == nil {
+			t.Fatalf("Get with a broken context = %+v (answered %t), want an error", r, ok)
+		}
+		s.next(t).ok("v", at(time.Hour), true) // the refresh carries on for the others
+		synctest.Wait()
+		mustGet(t, c, "v")
+	})
+}

@@ -121,9 +121,11 @@ func WithClock(c clock.Clock) Option {
 	return optionFunc(func(o *options) { o.clock = c })
 }
 
-// WithEventHook sets a function that receives every [Event]. It is called
-// from the goroutine running the refresh and must return quickly. The
-// default is none. A nil hook panics.
+// WithEventHook sets a function that receives every [Event]. The refresh
+// calls it one event at a time, in a goroutine of its own, and waits for it
+// to return, so it must return quickly. A panic or runtime.Goexit in the
+// hook ends that one call: the refresh carries on, and the event is lost
+// to the hook. The default is none. A nil hook panics.
 func WithEventHook(hook func(Event)) Option {
 	if hook == nil {
 		invalid("WithEventHook: nil hook")

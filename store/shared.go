@@ -10,6 +10,7 @@ import (
 	"github.com/benbjohnson/clock"
 
 	"github.com/tokenactor/tokenactor"
+	"github.com/tokenactor/tokenactor/actor"
 )
 
 // A Shared is a [tokenactor.Refresher] that shares its values with the other
@@ -296,9 +297,9 @@ func (s *Shared[T]) read(b []byte) *loaded[T] {
 		s.emit(Failed{Key: s.key, Op: OpDecode, Err: err})
 		return nil
 	}
-	v, err := s.codec.Decode(rec.value)
-	if err != nil {
-		// The codec's error is not shown: it may quote the value.
+	var v T
+	if p := actor.Isolate(func() { v, err = s.codec.Decode(rec.value) }); p != nil || err != nil {
+		// The codec's error (or panic) is not shown: it may quote the value.
 		s.emit(Failed{Key: s.key, Op: OpDecode, Err: fmt.Errorf("%w: the codec cannot decode the value", ErrCorrupt)})
 		return nil
 	}
@@ -321,8 +322,9 @@ func (s *Shared[T]) publish(ctx context.Context, e tokenactor.Entry[T]) (id stri
 	if ttl <= 0 {
 		return rec.id, false
 	}
-	v, err := s.codec.Encode(e.Value)
-	if err != nil {
+	var v []byte
+	var err error
+	if p := actor.Isolate(func() { v, err = s.codec.Encode(e.Value) }); p != nil || err != nil {
 		s.emit(Failed{Key: s.key, Op: OpSave, Err: errors.New("store: the codec cannot encode the value")})
 		return rec.id, false
 	}
@@ -353,15 +355,25 @@ func (s *Shared[T]) release(ctx context.Context, owner string) {
 func (s *Shared[T]) call(ctx context.Context, op Op, f func(context.Context) error) error {
 	cctx, cancel := context.WithTimeout(ctx, s.o.storeTimeout)
 	defer cancel()
-	err := f(cctx)
+	var err error
+	if p := actor.Recover(func() { err = f(cctx) }); p != nil {
+		err = errStorePanic // a broken store, like one that fails
+	}
 	if err != nil && ctx.Err() == nil && !errors.Is(err, ErrLeaseHeld) {
 		s.emit(Failed{Key: s.key, Op: op, Err: err})
 	}
 	return err
 }
 
+// errStorePanic is the failure of a store call that panicked. The panic's
+// value is not shown: a store may hold records in it.
+var errStorePanic = errors.New("store: the store panicked")
+
+// emit reports e to the hook, if any. The hook runs isolated, as the
+// cache's does: if it panics or calls runtime.Goexit, that event is lost to
+// it and the refresh carries on.
 func (s *Shared[T]) emit(e Event) {
-	if s.o.hook != nil {
-		s.o.hook(e)
+	if hook := s.o.hook; hook != nil {
+		_ = actor.Isolate(func() { hook(e) })
 	}
 }

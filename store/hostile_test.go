@@ -1,0 +1,113 @@
+package store_test
+
+import (
+	"context"
+	"runtime"
+	"slices"
+	"testing"
+	"testing/synctest"
+
+	"github.com/tokenactor/tokenactor/store"
+)
+
+// TestMisbehavingCodecIsContained: a codec is user code that reads bytes
+// from the store, which another replica, another version of the program or
+// whoever can write to the store put there. Whatever it does with them
+// (panic, runtime.Goexit), the replica still obtains a value from its inner
+// refresher, reports the codec's failure, and never fails the cache while
+// the authorization server answers.
+func TestMisbehavingCodecIsContained(t *testing.T) {
+	tests := []struct {
+		name       string
+		decode     func()   // runs when the codec decodes "v1"
+		encode     func()   // runs when the codec encodes anything
+		wantFailed store.Op // the Failed event expected
+	}{
+		{name: "Decode panics", decode: func() { panic("hostile record") }, wantFailed: store.OpDecode},
+		{name: "Decode calls Goexit", decode: runtime.Goexit, wantFailed: store.OpDecode},
+		{name: "Encode panics", encode: func() { panic("cannot encode") }, wantFailed: store.OpSave},
+		{name: "Encode calls Goexit", encode: runtime.Goexit, wantFailed: store.OpSave},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := context.Background()
+				mem := store.NewMemory(nil)
+				inner := &fakeInner{life: life}
+				if tt.decode != nil { // a sibling with a working codec publishes v1
+					sibling, _ := wrap(inner, mem)
+					e, err := sibling.Refresh(ctx, nil)
+					mustValue(t, e, err)
+				}
+				codec := store.CodecFunc(
+					func(s string) ([]byte, error) {
+						if tt.encode != nil {
+							tt.encode()
+						}
+						return []byte(s), nil
+					},
+					func(b []byte) (string, error) {
+						if tt.decode != nil && string(b) == "v1" {
+							tt.decode()
+						}
+						return string(b), nil
+					},
+				)
+				ev := &events{}
+				s := store.Wrap(inner, mem, key, codec, store.WithEventHook(ev.add))
+				done := make(chan struct{})
+				var got string
+				go func() { // a Goexit that escaped would end this goroutine, not the test's
+					defer close(done)
+					e, err := s.Refresh(ctx, nil)
+					got = mustValue(t, e, err)
+				}()
+				<-done
+				if got == "" {
+					t.Fatal("Refresh did not return a value")
+				}
+				if !slices.Contains(ev.kinds(), "Failed/"+string(tt.wantFailed)) {
+					t.Errorf("events %v, want a Failed/%s", ev.kinds(), tt.wantFailed)
+				}
+			})
+		})
+	}
+}
+
+// panicky is a Store whose Load panics.
+type panicky struct{ store.Store }
+
+func (panicky) Load(context.Context, string) ([]byte, error) { panic("store bug") }
+
+// TestMisbehavingStoreAndHookAreContained: a Store implementation that
+// panics counts as a store that failed, and an event hook that panics or
+// calls runtime.Goexit loses that event: neither fails the refresh.
+func TestMisbehavingStoreAndHookAreContained(t *testing.T) {
+	tests := []struct {
+		name  string
+		store func(store.Store) store.Store
+		hook  func(store.Event)
+	}{
+		{name: "Load panics", store: func(s store.Store) store.Store { return panicky{s} }, hook: func(store.Event) {}},
+		{name: "hook panics", store: func(s store.Store) store.Store { return s }, hook: func(store.Event) { panic("hook") }},
+		{name: "hook calls Goexit", store: func(s store.Store) store.Store { return s }, hook: func(store.Event) { runtime.Goexit() }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				inner := &fakeInner{life: life}
+				s := store.Wrap(inner, tt.store(store.NewMemory(nil)), key, stringCodec, store.WithEventHook(tt.hook))
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					e, err := s.Refresh(context.Background(), nil)
+					mustValue(t, e, err)
+				}()
+				<-done
+				if inner.calls() != 1 {
+					t.Errorf("inner refresher called %d times, want 1", inner.calls())
+				}
+			})
+		})
+	}
+}

@@ -347,14 +347,17 @@ func (l *loop[T]) emit(e Event) {
 // that comes early or twice is harmless, since the loop re-decides from the
 // clock. Owned by the loop goroutine.
 type timer struct {
-	t  stopper // created on first use, then reused
-	at int64   // when the pending wake-up fires, in Unix nanoseconds; 0 if none is pending
+	t stopper // created on first use, then reused
+	// at is when the pending wake-up fires; zero if none is pending. It is
+	// a time.Time, not Unix nanoseconds: those wrap past April 2262, where
+	// an earlier wake-up would look later and never be armed.
+	at time.Time
 }
 
 // armTimer makes sure the loop is woken no later than at (zero: no need).
 func (l *loop[T]) armTimer(now, at time.Time) {
 	t := &l.timer
-	if at.IsZero() || (t.at != 0 && t.at <= at.UnixNano()) {
+	if at.IsZero() || (!t.at.IsZero() && !at.Before(t.at)) {
 		return
 	}
 	// Count from the clock's present, not from now: now was read when the
@@ -366,20 +369,20 @@ func (l *loop[T]) armTimer(now, at time.Time) {
 	} else {
 		t.t.Reset(d)
 	}
-	t.at = at.UnixNano()
+	t.at = at
 }
 
 // wake is the timer's callback. It runs on a goroutine of the clock's; after
 // Close the post fails and it returns at once.
 func (l *loop[T]) wake() { _ = l.mb.Post(timerFired{}) }
 
-func (t *timer) fired() { t.at = 0 }
+func (t *timer) fired() { t.at = time.Time{} }
 
 func (t *timer) stop() {
 	if t.t != nil {
 		t.t.Stop()
 	}
-	t.at = 0
+	t.at = time.Time{}
 }
 
 // A stopper is a timer from either clock: *time.Timer or *clock.Timer.

@@ -1,7 +1,11 @@
 package tokenactor
 
 import (
+	"math"
+	"time"
+
 	"context"
+	"github.com/tokenactor/tokenactor/fakeclock"
 	"testing"
 	"testing/synctest"
 )
@@ -38,5 +42,39 @@ func TestDepartedWaitersAreForgotten(t *testing.T) {
 			t.Errorf("the refresh in flight keeps %d waiters after %d callers came and left, %d at a time; want at most %d", n, rounds*callers, callers, 2*callers)
 		}
 		c.Close()
+	})
+}
+
+// TestTimerBeyondYear2262: a clock that reads later than Unix nanoseconds
+// reach (April 2262: a wrong RTC, a hostile test) still gets its timer
+// re-armed for an earlier boundary, so the fast path stops serving a value
+// that turned stale or expired.
+func TestTimerBeyondYear2262(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := fakeclock.New()
+		clk.Set(time.Unix(0, math.MaxInt64).Add(-20 * time.Second))
+		calls := 0
+		c := New[int](RefresherFunc[int](func(context.Context, *Entry[int]) (Entry[int], error) {
+			calls++
+			life := time.Hour
+			if calls > 1 {
+				life = 5 * time.Second
+			}
+			return Entry[int]{Value: calls, ExpiresAt: clk.Now().Add(life), Final: true}, nil
+		}), WithClock(clk))
+		defer c.Close()
+		if v, err := c.Get(t.Context()); v != 1 || err != nil {
+			t.Fatalf("Get = %d, %v; want 1", v, err)
+		}
+		c.Invalidate()
+		if v, err := c.Get(t.Context()); v != 2 || err != nil {
+			t.Fatalf("Get after Invalidate = %d, %v; want 2", v, err)
+		}
+		synctest.Wait()
+		clk.Add(10 * time.Second) // value 2 expired 5 s ago
+		synctest.Wait()
+		if v, err := c.Get(t.Context()); err == nil {
+			t.Fatalf("Get after ExpiresAt = %d, nil; want ErrTokenExpired", v)
+		}
 	})
 }

@@ -23,14 +23,14 @@ type Cache[T any] struct {
 }
 
 // New returns a Cache that obtains its value from r. It does not call r:
-// the first Get does. Invalid options panic with a message naming the
-// option; so does a nil r.
+// the first Get does. Invalid options (a nil Option among them) panic with
+// a message naming the option; so does a nil r, or a nil RefresherFunc.
 //
 // Defaults: the system clock, a 90 s refresh window without jitter, a 30 s
 // refresh timeout, backoff from 1 s doubling to 60 s with ±20% jitter, and
 // no event hook. See the With functions.
 func New[T any](r Refresher[T], opts ...Option) *Cache[T] {
-	if r == nil {
+	if f, ok := r.(RefresherFunc[T]); r == nil || ok && f == nil {
 		invalid("New: nil Refresher")
 	}
 	c := &Cache[T]{}

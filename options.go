@@ -16,7 +16,8 @@ const DefaultRefreshWindow = 90 * time.Second
 
 // An Option configures a [Cache]. Options are made by the With functions of
 // this package; an Option is an immutable value, safe for concurrent use and
-// for reuse across caches. Its zero value (a nil Option) is not usable.
+// for reuse across caches. Its zero value (a nil Option) is not usable:
+// [New] panics on one.
 type Option interface {
 	apply(*options)
 }
@@ -159,6 +160,9 @@ func configure(opts []Option) *options {
 	}
 	o := defaults
 	for _, opt := range opts {
+		if opt == nil {
+			invalid("New: nil Option")
+		}
 		opt.apply(&o)
 	}
 	if o.hook != nil || o.clock != nil {

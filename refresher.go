@@ -58,8 +58,7 @@ type Refresher[T any] interface {
 //
 //	c := tokenactor.New(tokenactor.RefresherFunc[string](fetch))
 //
-// A nil RefresherFunc is not usable: each call panics, and the cache reports
-// a [*PanicError].
+// A nil RefresherFunc is not usable: [New] panics on one.
 type RefresherFunc[T any] func(ctx context.Context, previous *Entry[T]) (Entry[T], error)
 
 // Refresh calls f(ctx, previous).

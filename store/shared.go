@@ -41,12 +41,14 @@ type held struct {
 }
 
 // Wrap returns a Shared that keeps the value of inner under key in st,
-// encoded by codec. Wrap panics on a nil inner, st or codec, or an empty
-// key. The key names the token in the store, so the replicas that share a
-// token must use the same key; it must not contain a secret.
+// encoded by codec. Wrap panics on a nil inner (a nil RefresherFunc
+// included), st, codec or Option, or an empty key. The key names the token
+// in the store, so the replicas that share a token must use the same key;
+// it must not contain a secret.
 func Wrap[T any](inner tokenactor.Refresher[T], st Store, key string, codec Codec[T], opts ...Option) *Shared[T] {
+	f, isFunc := inner.(tokenactor.RefresherFunc[T])
 	switch {
-	case inner == nil:
+	case inner == nil, isFunc && f == nil:
 		invalid("Wrap: nil Refresher")
 	case st == nil:
 		invalid("Wrap: nil Store")
@@ -57,6 +59,9 @@ func Wrap[T any](inner tokenactor.Refresher[T], st Store, key string, codec Code
 	}
 	o := defaultOptions()
 	for _, opt := range opts {
+		if opt == nil {
+			invalid("Wrap: nil Option")
+		}
 		opt.apply(&o)
 	}
 	if o.clock == nil {

@@ -107,7 +107,7 @@ const healthCheck = 10 * time.Second
 
 // New returns a Store that uses c (a *redis.Client, *redis.ClusterClient or
 // any UniversalClient). The caller keeps ownership of c and closes it after
-// the Store. A nil c panics.
+// the Store. A nil c or Option panics.
 //
 // Each call runs under the context the shared refresher gives it, bounded by
 // its store timeout (store.WithStoreTimeout). go-redis ignores context
@@ -120,6 +120,9 @@ func New(c redis.UniversalClient, opts ...Option) *Store {
 	}
 	s := &Store{c: c, prefix: "tokenactor:", topics: map[string]*topic{}}
 	for _, o := range opts {
+		if o == nil {
+			panic("redisstore: New: nil Option")
+		}
 		o.apply(s)
 	}
 	return s

@@ -97,8 +97,11 @@ func (c *Cache[T]) Invalidate() { c.invalidate(nil) }
 // concurrent rejections of one token cause one refresh, and a rejection of
 // a token already replaced causes none.
 //
-// rejected runs in the caller's goroutine, at most once; compare the value
-// with the one that was rejected (for a [ServiceToken], its AccessToken).
+// rejected runs in the caller's goroutine, at most once, with nothing of
+// the cache held, so it may call the cache; compare the value with the one
+// that was rejected (for a [ServiceToken], its AccessToken). If it panics
+// or calls runtime.Goexit, that reaches the caller, and nothing is
+// invalidated.
 func (c *Cache[T]) InvalidateIf(rejected func(current T) bool) {
 	e := c.l.held.Load()
 	if e == nil || !rejected(e.Value) {
@@ -139,7 +142,8 @@ func (c *Cache[T]) send(req invalidateRequest[T]) {
 // Close stops the cache: later calls to Get return ErrClosed, the refresh in
 // flight (if any) has its context cancelled, and callers waiting for it get
 // ErrClosed. Close returns when every goroutine the cache started has
-// exited, which includes waiting for the Refresher to return. Close is
+// exited, which includes waiting for the Refresher and the event hook to
+// return: so neither may call Close, which would wait for itself. Close is
 // idempotent and always returns nil; it returns an error only so that a
 // Cache is an io.Closer.
 func (c *Cache[T]) Close() error {

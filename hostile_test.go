@@ -2,6 +2,7 @@ package tokenactor_test
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"testing"
 	"testing/synctest"
@@ -146,4 +147,69 @@ func TestBrokenContextGetsAnError(t *testing.T) {
 		synctest.Wait()
 		mustGet(t, c, "v")
 	})
+}
+
+// TestInvalidateIfPredicateMisbehaves: InvalidateIf's predicate runs in the
+// caller's goroutine with nothing of the cache held. What it does (panic,
+// runtime.Goexit, calling the cache again, closing it) happens to that
+// caller alone: the cache keeps serving, and nothing is invalidated by a
+// predicate that never returned true.
+func TestInvalidateIfPredicateMisbehaves(t *testing.T) {
+	tests := []struct {
+		name string
+		give func(c *tokenactor.Cache[string]) func(string) bool
+		want string // "" for ErrClosed
+	}{
+		{"panics", func(*tokenactor.Cache[string]) func(string) bool {
+			return func(string) bool { panic("predicate") }
+		}, "v1"},
+		{"calls Goexit", func(*tokenactor.Cache[string]) func(string) bool {
+			return func(string) bool { runtime.Goexit(); return true }
+		}, "v1"},
+		{"calls Get and Invalidate, then rejects", func(c *tokenactor.Cache[string]) func(string) bool {
+			return func(string) bool {
+				if v, err := c.Get(context.Background()); v != "v1" || err != nil {
+					panic(fmtS("Get in the predicate = %q, %v", v, err))
+				}
+				c.InvalidateIf(func(string) bool { return false })
+				return true
+			}
+		}, "v2"},
+		{"closes the cache", func(c *tokenactor.Cache[string]) func(string) bool {
+			return func(string) bool { c.Close(); return true }
+		}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c, s, _ := newCache()
+				defer c.Close()
+				prime(t, c, s, "v1", at(time.Hour), true)
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					defer func() { _ = recover() }()
+					c.InvalidateIf(tt.give(c))
+				}()
+				<-done
+				ch := goGet(context.Background(), c)
+				synctest.Wait()
+				if tt.want == "v2" {
+					s.next(t).ok("v2", at(time.Hour), true)
+					synctest.Wait()
+				}
+				s.none(t)
+				r, ok := answered(ch)
+				if tt.want == "" {
+					if !ok || !errors.Is(r.err, tokenactor.ErrClosed) {
+						t.Fatalf("Get = %+v (answered %t), want ErrClosed", r, ok)
+					}
+					return
+				}
+				if !ok || r != (result{value: tt.want}) {
+					t.Fatalf("Get = %+v (answered %t), want %s", r, ok, tt.want)
+				}
+			})
+		})
+	}
 }

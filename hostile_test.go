@@ -213,3 +213,43 @@ func TestInvalidateIfPredicateMisbehaves(t *testing.T) {
 		})
 	}
 }
+
+// TestOddExpiries: whatever instant a Refresher gives as ExpiresAt (long
+// past, the first instant after the zero time, a past instant carrying a
+// monotonic reading, centuries ahead), a value is served only while it is
+// usable: a past one is an error, never a value that never expires.
+func TestOddExpiries(t *testing.T) {
+	year9999 := time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		give      func(now time.Time) time.Time
+		wantValue bool
+	}{
+		{"1970", func(time.Time) time.Time { return time.Unix(0, 0) }, false},
+		{"year 1, 1 ns after the zero time", func(time.Time) time.Time { return time.Time{}.Add(time.Nanosecond) }, false},
+		{"a second ago, monotonic", func(now time.Time) time.Time { return now.Add(-time.Second) }, false},
+		{"now, monotonic", func(now time.Time) time.Time { return now }, false},
+		{"year 9999", func(time.Time) time.Time { return year9999 }, true},
+		{"year 9999 in another zone", func(time.Time) time.Time { return year9999.In(time.FixedZone("x", -12*3600)) }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := tokenactor.New(tokenactor.RefresherFunc[string](func(context.Context, *tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
+					return tokenactor.Entry[string]{Value: "v", ExpiresAt: tt.give(time.Now())}, nil
+				}))
+				defer c.Close()
+				v, err := c.Get(t.Context())
+				if got := err == nil && v == "v"; got != tt.wantValue {
+					t.Fatalf("Get = %q, %v; want a value: %t", v, err, tt.wantValue)
+				}
+				if tt.wantValue {
+					time.Sleep(24 * time.Hour)
+					if v, err := c.Get(t.Context()); err != nil || v != "v" {
+						t.Fatalf("Get a day later = %q, %v; want v", v, err)
+					}
+				}
+			})
+		})
+	}
+}

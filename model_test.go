@@ -195,6 +195,9 @@ func TestBackoffDelay(t *testing.T) {
 		{"retry-after longer wins", 1, retryAfterErr(30 * time.Second), 0.5, 30 * time.Second},
 		{"retry-after shorter ignored", 5, retryAfterErr(time.Second), 0.5, 16 * time.Second},
 		{"retry-after bounded", 1, retryAfterErr(100 * time.Hour), 0.5, maxRetryAfter},
+		{"retry-after longest Duration bounded", 1, retryAfterErr(math.MaxInt64), 0.5, maxRetryAfter},
+		{"retry-after negative ignored", 1, retryAfterErr(-time.Hour), 0.5, time.Second},
+		{"retry-after most negative ignored", 1, retryAfterErr(math.MinInt64), 0.5, time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

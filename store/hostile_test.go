@@ -1,7 +1,10 @@
 package store_test
 
 import (
+	"time"
+
 	"context"
+	"github.com/tokenactor/tokenactor"
 	"runtime"
 	"slices"
 	"testing"
@@ -110,4 +113,42 @@ func TestMisbehavingStoreAndHookAreContained(t *testing.T) {
 			})
 		})
 	}
+}
+
+// ctxStore is a Store that honours ctx the way a network store does: a
+// call made with an ended context fails.
+type ctxStore struct{ store.Store }
+
+func (s ctxStore) Save(ctx context.Context, key string, b []byte, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.Store.Save(ctx, key, b, ttl)
+}
+
+// TestValueObtainedIsPublishedAfterCtxEnds: once the inner refresher has
+// returned a value, the authorization server has issued it (and may have
+// rotated a refresh token with it). If the refresh's context ends just
+// then (the refresh timeout, or the cache closing), the value is still
+// saved for the other replicas, so none of them renews the superseded one.
+func TestValueObtainedIsPublishedAfterCtxEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := ctxStore{store.NewMemory(nil)}
+		ctx, cancel := context.WithCancel(context.Background())
+		inner := tokenactor.RefresherFunc[string](func(context.Context, *tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
+			cancel() // the refresh times out as the answer arrives
+			return tokenactor.Entry[string]{Value: "rotated", ExpiresAt: time.Now().Add(life)}, nil
+		})
+		a, _ := wrap(inner, st)
+		e, err := a.Refresh(ctx, nil)
+		if v := mustValue(t, e, err); v != "rotated" {
+			t.Fatalf("Refresh = %q, want rotated", v)
+		}
+		sibling := &fakeInner{life: life}
+		b, _ := wrap(sibling, st)
+		e, err = b.Refresh(context.Background(), nil)
+		if v := mustValue(t, e, err); v != "rotated" || sibling.calls() != 0 {
+			t.Errorf("sibling got %q after %d token requests; want rotated adopted, none made", v, sibling.calls())
+		}
+	})
 }

@@ -313,7 +313,7 @@ func (s *Shared[T]) read(b []byte) *loaded[T] {
 
 // publish saves e for the other replicas, for no longer than it lives,
 // and returns its record id and whether it was saved. A failure is
-// reported and otherwise ignored.
+// reported and otherwise ignored. It runs even if ctx has ended.
 func (s *Shared[T]) publish(ctx context.Context, e tokenactor.Entry[T]) (id string, saved bool) {
 	now := s.o.clock.Now()
 	rec := record{id: newID(), issuedAt: now, expiresAt: e.ExpiresAt, final: e.Final}
@@ -339,7 +339,11 @@ func (s *Shared[T]) publish(ctx context.Context, e tokenactor.Entry[T]) (id stri
 		s.emit(Failed{Key: s.key, Op: OpSave, Err: err})
 		return rec.id, false
 	}
-	err = s.call(ctx, OpSave, func(ctx context.Context) error {
+	// Saved even if ctx has ended (the refresh timed out, the cache
+	// closed): the server has issued e, and may have rotated a refresh
+	// token with it, so a sibling renewing the value e replaces would
+	// replay a superseded credential. The store timeout bounds the call.
+	err = s.call(context.WithoutCancel(ctx), OpSave, func(ctx context.Context) error {
 		return s.store.Save(ctx, s.key, b, ttl)
 	})
 	return rec.id, err == nil

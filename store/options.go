@@ -17,7 +17,10 @@ const (
 	defaultNoExpiryTTL  = 1 * time.Hour
 )
 
-// An Option configures [Wrap].
+// An Option configures [Wrap]. Options are made by the With functions of
+// this package; an Option is an immutable value, safe for concurrent use
+// and for reuse. Its zero value (a nil Option) is not usable: Wrap panics on
+// one.
 type Option interface {
 	apply(*options)
 }

@@ -84,7 +84,9 @@ type watch struct {
 
 var _ store.Watcher = (*Store)(nil)
 
-// An Option configures [New].
+// An Option configures [New]. It is made by [WithPrefix], immutable and safe
+// for concurrent use. Its zero value (a nil Option) is not usable: New
+// panics on one.
 type Option interface {
 	apply(*Store)
 }

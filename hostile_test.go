@@ -2,8 +2,13 @@ package tokenactor_test
 
 import (
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"runtime"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -252,4 +257,38 @@ func TestOddExpiries(t *testing.T) {
 			})
 		})
 	}
+}
+
+// credRefresher is a Refresher held by value, with a credential in it,
+// as users write them.
+type credRefresher struct {
+	ClientSecret string
+}
+
+func (r credRefresher) Refresh(context.Context, *tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
+	return tokenactor.Entry[string]{Value: "value-" + r.ClientSecret, ExpiresAt: time.Now().Add(time.Hour)}, nil
+}
+
+// TestCacheFormatsNoSecret: a Cache holds a secret value and a Refresher
+// that may hold credentials. Printing or logging the Cache, with any verb,
+// shows neither.
+func TestCacheFormatsNoSecret(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := tokenactor.New[string](credRefresher{ClientSecret: "s3cr3t"})
+		defer c.Close()
+		if _, err := c.Get(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X"} {
+			fmt.Fprintf(&out, verb+"\n", c)
+		}
+		slog.New(slog.NewTextHandler(&out, nil)).Info("m", "cache", c)
+		slog.New(slog.NewJSONHandler(&out, nil)).Info("m", "cache", c)
+		b, _ := json.Marshal(c)
+		out.Write(b)
+		if s := out.String(); strings.Contains(s, "s3cr3t") || strings.Contains(s, hex.EncodeToString([]byte("s3cr3t"))) || strings.Contains(s, strings.ToUpper(hex.EncodeToString([]byte("s3cr3t")))) {
+			t.Errorf("formatting a Cache shows its secrets:\n%s", s)
+		}
+	})
 }

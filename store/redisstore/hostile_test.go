@@ -3,9 +3,13 @@ package redisstore_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/tokenactor/tokenactor/internal/redistest"
+	"github.com/tokenactor/tokenactor/store/redisstore"
 )
 
 // TestRedisOutOfMemory: a Redis that refuses writes (maxmemory reached,
@@ -41,5 +45,26 @@ func TestRedisOutOfMemory(t *testing.T) {
 	b := wrapString(inner, newStore(t, srv.Addr), &evB)
 	if e, err := b.Refresh(ctx, nil); err != nil || e.Value != "v2" || inner.calls() != 2 {
 		t.Errorf("sibling got %q, %v after %d token requests; want v2 adopted after 2", e.Value, err, inner.calls())
+	}
+}
+
+// TestNewPanicsByName: a nil client or a nil Option is a programming
+// error, reported with a message naming it, not a nil dereference.
+func TestNewPanicsByName(t *testing.T) {
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer c.Close()
+	tests := map[string]func(){
+		"nil client": func() { redisstore.New(nil) },
+		"nil Option": func() { redisstore.New(c, nil) },
+	}
+	for name, f := range tests {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if msg, ok := recover().(string); !ok || !strings.HasPrefix(msg, "redisstore: ") {
+					t.Errorf("panicked with %v, want a message starting %q", msg, "redisstore: ")
+				}
+			}()
+			f()
+		})
 	}
 }

@@ -46,8 +46,8 @@ func New[T any](r Refresher[T], opts ...Option) *Cache[T] {
 // flight), or waits for the one refresh in flight and returns its result.
 //
 // Get returns when it has a value or an error, or when ctx ends, whichever
-// comes first. Errors: ctx's error if it ended while waiting (the refresh
-// carries on for the others); an error matching ErrTokenExpired, wrapping the
+// comes first. Errors: ctx's error if it ended before Get had to ask the
+// loop, or while waiting (the refresh carries on for the others); an error matching ErrTokenExpired, wrapping the
 // refresher's error, if the value is unusable and could not be renewed; the
 // refresher's error wrapped, if there never was a value (ErrNotAuthenticated
 // still matches with errors.Is); a *PanicError (via errors.As) if the

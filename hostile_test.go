@@ -16,9 +16,9 @@ import (
 	"github.com/tokenactor/tokenactor"
 )
 
-// hostileErr is a refresher's error whose methods misbehave: the methods
-// the cache may call on an error it is handed (Error, Unwrap, Is, As and
-// RetryAfter) run in or is the one in the named method.
+// hostileErr is a refresher's error with every method the cache might call
+// on an error (Error, Unwrap, Is, As and RetryAfter). The one named by
+// method panics; with " Goexit" appended, it calls runtime.Goexit.
 type hostileErr struct{ method string }
 
 func (e *hostileErr) misbehave(method string) {

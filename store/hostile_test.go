@@ -152,3 +152,33 @@ func TestValueObtainedIsPublishedAfterCtxEnds(t *testing.T) {
 		}
 	})
 }
+
+// TestPastRefreshAtIsIgnored: a RefreshAt already past when the value is
+// obtained (a server's refresh_in of 0) is ignored by the cache; the store
+// ignores it too, so the record stays adoptable and the fleet still makes
+// one token request per expiry.
+func TestPastRefreshAtIsIgnored(t *testing.T) {
+	for _, ago := range []time.Duration{0, time.Minute} {
+		t.Run(fmtDuration(ago), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				mem := store.NewMemory(nil)
+				calls := 0
+				inner := tokenactor.RefresherFunc[string](func(context.Context, *tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
+					calls++
+					now := time.Now()
+					return tokenactor.Entry[string]{Value: "v", ExpiresAt: now.Add(life), RefreshAt: now.Add(-ago)}, nil
+				})
+				a, _ := wrap(inner, mem)
+				e, err := a.Refresh(context.Background(), nil)
+				mustValue(t, e, err)
+				b, _ := wrap(inner, mem)
+				e, err = b.Refresh(context.Background(), nil)
+				if v := mustValue(t, e, err); v != "v" || calls != 1 {
+					t.Errorf("sibling got %q after %d token requests; want v adopted after 1", v, calls)
+				}
+			})
+		})
+	}
+}
+
+func fmtDuration(d time.Duration) string { return "RefreshAt " + d.String() + " ago" }

@@ -317,7 +317,10 @@ func (s *Shared[T]) read(b []byte) *loaded[T] {
 func (s *Shared[T]) publish(ctx context.Context, e tokenactor.Entry[T]) (id string, saved bool) {
 	now := s.o.clock.Now()
 	rec := record{id: newID(), issuedAt: now, expiresAt: e.ExpiresAt, final: e.Final}
-	if !e.RefreshAt.IsZero() && e.RefreshAt.Before(e.ExpiresAt) {
+	// The cache's rule for a RefreshAt (see tokenactor.Entry): one not
+	// between now and ExpiresAt is ignored. Kept, a past one would make the
+	// record unadoptable, and every replica would refresh on its own.
+	if e.RefreshAt.After(now) && e.RefreshAt.Before(e.ExpiresAt) {
 		rec.refreshAt = e.RefreshAt
 	}
 	ttl := s.o.noExpiryTTL

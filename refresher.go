@@ -46,9 +46,10 @@ type Entry[T any] struct {
 // with a context that ends when the refresh times out (see
 // [WithRefreshTimeout]) or the cache is closed; never with a caller's context.
 // Implementations must return soon after ctx ends: [Cache.Close] waits for
-// them, so a Refresher must not call Close on its own cache, and a Get it
-// makes on its own cache waits for itself until the context given to that
-// Get ends. previous points to a copy: the Refresher may keep it. A panic is
+// them. So a Refresher must not call Close on its own cache, nor
+// Invalidate, InvalidateIf or Reset (once the cache is closed, those wait
+// for Close); and a Get it makes on its own cache waits for itself until
+// the context given to that Get ends. previous points to a copy: the Refresher may keep it. A panic is
 // recovered and reported as a [*PanicError]; so is runtime.Goexit, as an
 // error.
 //

@@ -59,16 +59,21 @@ func TestMisbehavingCodecIsContained(t *testing.T) {
 				ev := &events{}
 				s := store.Wrap(inner, mem, key, codec, store.WithEventHook(ev.add))
 				done := make(chan struct{})
-				var got string
+				var (
+					e        tokenactor.Entry[string]
+					err      error
+					returned bool
+				)
 				go func() { // a Goexit that escaped would end this goroutine, not the test's
 					defer close(done)
-					e, err := s.Refresh(ctx, nil)
-					got = mustValue(t, e, err)
+					e, err = s.Refresh(ctx, nil)
+					returned = true
 				}()
 				<-done
-				if got == "" {
-					t.Fatal("Refresh did not return a value")
+				if !returned {
+					t.Fatal("Refresh did not return")
 				}
+				mustValue(t, e, err)
 				if !slices.Contains(ev.kinds(), "Failed/"+string(tt.wantFailed)) {
 					t.Errorf("events %v, want a Failed/%s", ev.kinds(), tt.wantFailed)
 				}
@@ -101,12 +106,21 @@ func TestMisbehavingStoreAndHookAreContained(t *testing.T) {
 				inner := &fakeInner{life: life}
 				s := store.Wrap(inner, tt.store(store.NewMemory(nil)), key, stringCodec, store.WithEventHook(tt.hook))
 				done := make(chan struct{})
-				go func() {
+				var (
+					e        tokenactor.Entry[string]
+					err      error
+					returned bool
+				)
+				go func() { // a Goexit that escaped would end this goroutine, not the test's
 					defer close(done)
-					e, err := s.Refresh(context.Background(), nil)
-					mustValue(t, e, err)
+					e, err = s.Refresh(context.Background(), nil)
+					returned = true
 				}()
 				<-done
+				if !returned {
+					t.Fatal("Refresh did not return")
+				}
+				mustValue(t, e, err)
 				if inner.calls() != 1 {
 					t.Errorf("inner refresher called %d times, want 1", inner.calls())
 				}

@@ -215,15 +215,101 @@ func (s *Shared[T]) renew(ctx context.Context, owner string, current *tokenactor
 			return s.store.Delete(ctx, s.key, l.raw)
 		})
 	}
+	stop := s.keep(ctx, owner)
 	e, err := s.callInner(ctx, current, mine, l)
+	stop()
 	if err != nil {
 		return tokenactor.Entry[T]{}, err
+	}
+	if !s.mayPublish(ctx, owner, l) {
+		return s.hand(newID(), e), nil
 	}
 	id, saved := s.publish(ctx, e)
 	if saved {
 		s.emit(Published{Key: s.key, ExpiresAt: e.ExpiresAt})
 	}
 	return s.hand(id, e), nil
+}
+
+// keep extends the lease owned by owner every third of its time to live,
+// if the store is an [Extender], so that a refresh longer than the lease
+// does not let a sibling take it and refresh alongside. It stops once the
+// lease is lost, when ctx ends (a holder whose refresh timed out frees the
+// lease one time to live later, even if its inner refresher never returns)
+// or when stop is called; stop returns once it has stopped. A store that
+// fails is tried again at the next tick: the lease may still be ours.
+func (s *Shared[T]) keep(ctx context.Context, owner string) (stop func()) {
+	ext, ok := s.store.(Extender)
+	if !ok {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := s.o.clock.Ticker(max(s.o.leaseTTL/3, 1))
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			}
+			err := s.call(ctx, OpExtend, func(ctx context.Context) error {
+				return ext.Extend(ctx, s.key, owner, s.o.leaseTTL)
+			})
+			if errors.Is(err, ErrLeaseLost) {
+				return // reported by mayPublish, once the refresh is done
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+// mayPublish reports whether the value the inner refresher returned under
+// the lease owned by owner may be saved for the other replicas. It may if
+// the lease is still owner's: one last extension, checked, covers the save.
+// If the lease was lost meanwhile (the store failed to extend it for a whole
+// time to live, or the refresh outlived its context), another replica may
+// have taken it and published a newer value, which must not be overwritten
+// with one renewed from an older credential: the value is saved only if
+// owner can take the lease back and the store still holds base (what the
+// refresh started from) or nothing. A value not saved is still handed to
+// the cache; at its next refresh the cache adopts whatever the store then
+// holds. Over a store that is not an Extender it always may (the lease
+// cannot be kept, so it cannot be checked either).
+func (s *Shared[T]) mayPublish(ctx context.Context, owner string, base *loaded[T]) bool {
+	ext, ok := s.store.(Extender)
+	if !ok {
+		return true
+	}
+	// Run even if ctx has ended, as publish does.
+	ctx = context.WithoutCancel(ctx)
+	err := s.call(ctx, OpExtend, func(ctx context.Context) error {
+		return ext.Extend(ctx, s.key, owner, s.o.leaseTTL)
+	})
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, ErrLeaseLost):
+		s.emit(Failed{Key: s.key, Op: OpExtend, Err: err})
+	default:
+		// The store fails: it would likely fail the save too, and cannot
+		// tell whether a sibling published meanwhile.
+		return false
+	}
+	err = s.call(ctx, OpAcquire, func(ctx context.Context) error {
+		return s.store.Acquire(ctx, s.key, owner, s.o.leaseTTL)
+	})
+	if err != nil {
+		return false
+	}
+	now, err := s.load(ctx)
+	return err == nil && (now == nil || base != nil && now.rec.id == base.rec.id)
 }
 
 // fallback obtains a value without the lease. After a lease wait timed out
@@ -362,8 +448,8 @@ func (s *Shared[T]) release(ctx context.Context, owner string) {
 }
 
 // call runs one store operation under the store timeout and reports its
-// failure, unless the failure is ctx's own end or a lease held (the normal
-// answer of a busy lease).
+// failure, unless the failure is ctx's own end, a lease held (the normal
+// answer of a busy lease) or a lease lost (reported by mayPublish).
 func (s *Shared[T]) call(ctx context.Context, op Op, f func(context.Context) error) error {
 	cctx, cancel := context.WithTimeout(ctx, s.o.storeTimeout)
 	defer cancel()
@@ -371,7 +457,7 @@ func (s *Shared[T]) call(ctx context.Context, op Op, f func(context.Context) err
 	if p := actor.Recover(func() { err = f(cctx) }); p != nil {
 		err = errStorePanic // a broken store, like one that fails
 	}
-	if err != nil && ctx.Err() == nil && !errors.Is(err, ErrLeaseHeld) {
+	if err != nil && ctx.Err() == nil && !errors.Is(err, ErrLeaseHeld) && !errors.Is(err, ErrLeaseLost) {
 		s.emit(Failed{Key: s.key, Op: op, Err: err})
 	}
 	return err

@@ -85,7 +85,7 @@ var (
 	// holds the lease.
 	ErrLeaseLost = errors.New("store: lease lost")
 	// ErrCorrupt reports a stored record that cannot be read: malformed,
-	// truncated, too large, sealed under another key, not sealed while
+	// truncated, too large, saved or sealed under another key, not sealed while
 	// encryption is on, or (wrapped by Store.Load) a value the store holds
 	// under the record's name that is not a record at all. It never says
 	// more, so no content leaks into logs. A Shared replaces a corrupt

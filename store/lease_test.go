@@ -174,21 +174,18 @@ func (n *noExtend) Extend(context.Context, string, string, time.Duration) error 
 	return store.ErrLeaseLost
 }
 
-// extendSpy is a Memory that tells of each lease extension.
+// extendSpy is a Memory that tells of each attempt to extend a lease.
 type extendSpy struct {
 	*store.Memory
 	extended chan struct{} // buffer 1; a full one drops the news
 }
 
 func (s extendSpy) Extend(ctx context.Context, key, owner string, ttl time.Duration) error {
-	err := s.Memory.Extend(ctx, key, owner, ttl)
-	if err == nil {
-		select {
-		case s.extended <- struct{}{}:
-		default:
-		}
+	select {
+	case s.extended <- struct{}{}:
+	default:
 	}
-	return err
+	return s.Memory.Extend(ctx, key, owner, ttl)
 }
 
 // TestLeaseKeeperEnds: the goroutine that extends the lease is gone when
@@ -198,12 +195,10 @@ func TestLeaseKeeperEnds(t *testing.T) {
 	opt := goleak.IgnoreCurrent()
 	spy := extendSpy{Memory: store.NewMemory(nil), extended: make(chan struct{}, 1)}
 	inner := tokenactor.RefresherFunc[string](func(ctx context.Context, _ *tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
-		for range 2 { // the refresh outlasts the lease, kept alive twice
-			select {
-			case <-spy.extended:
-			case <-ctx.Done():
-				return tokenactor.Entry[string]{}, ctx.Err()
-			}
+		select { // the refresh lasts until the lease is being kept alive
+		case <-spy.extended:
+		case <-ctx.Done():
+			return tokenactor.Entry[string]{}, ctx.Err()
 		}
 		return tokenactor.Entry[string]{Value: "v", ExpiresAt: time.Now().Add(time.Hour)}, nil
 	})
@@ -288,4 +283,38 @@ func TestMemoryAcquireCutsLongLease(t *testing.T) {
 			t.Errorf("Acquire once the cut lease ended: %v", err)
 		}
 	})
+}
+
+// downExtend is a Memory whose Extend always fails with a store error.
+type downExtend struct{ *store.Memory }
+
+func (downExtend) Extend(context.Context, string, string, time.Duration) error { return errDown }
+
+// TestExtendFailsPublishWhileLeaseLasts: when the store fails to extend
+// the lease, the holder still publishes while the lease it last held
+// surely lasts (else the others keep a credential it rotated), and not
+// after (a sibling may have taken the lease and published since).
+func TestExtendFailsPublishWhileLeaseLasts(t *testing.T) {
+	tests := []struct {
+		name    string
+		refresh time.Duration // under a 10 s lease
+		want    []string
+	}{
+		{"within the lease", time.Second, []string{"Failed/extend", "Published"}},
+		{"past the lease", 11 * time.Second, []string{"Failed/extend", "Failed/extend", "Failed/extend", "Failed/extend"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				st := downExtend{store.NewMemory(nil)}
+				inner := &fakeInner{life: life, delay: tt.refresh}
+				a, ev := wrap(inner, st, store.WithLease(10*time.Second, time.Minute))
+				e, err := a.Refresh(context.Background(), nil)
+				mustValue(t, e, err)
+				if diff := cmp.Diff(tt.want, ev.kinds()); diff != "" {
+					t.Errorf("events (-want +got):\n%s", diff)
+				}
+			})
+		})
+	}
 }

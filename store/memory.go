@@ -15,7 +15,8 @@ import (
 // forgets records and leases when their time to live ends on its clock.
 //
 // A Memory is a [Watcher]: a replica waiting for a sibling's refresh hears
-// the record the moment it is saved. It starts no goroutine and needs no
+// the record the moment it is saved. It is an [Extender]: a lease holder
+// keeps its lease through a slow refresh. It starts no goroutine and needs no
 // Close. Formatting or logging a Memory shows no record (see
 // [Memory.Format]).
 //

@@ -8,7 +8,8 @@ import (
 
 // A Store keeps records shared by the replicas of a service, and leases that
 // let one replica at a time renew a record. Package redisstore implements it
-// on Redis; any store with atomic set-if-absent and compare-and-delete can.
+// on Redis; any store with atomic set-if-absent and compare-and-delete can,
+// and one with compare-and-extend as well should also be an [Extender].
 //
 // Keys are the logical names given to [Wrap]; a Store derives its own key
 // names from them (and documents them). Implementations must be safe for

@@ -151,8 +151,8 @@ func TestServeDeviceLogin(t *testing.T) {
 	e := &env{stdout: io.Discard, stderr: pw, getenv: getenv}
 	done := make(chan int, 1) // login's exit code
 	go func() {
-		code := run(context.Background(), e, []string{"login", "-device-url", issuer + "/device_authorization",
-			"-token-url", issuer + "/token", "-client-id", serveLoginClientID})
+		// The command serve prints: the endpoints come from discovery.
+		code := run(context.Background(), e, []string{"login", "-issuer", issuer, "-client-id", serveLoginClientID})
 		pw.Close()
 		done <- code
 	}()

@@ -199,10 +199,11 @@ func (s *Shared[T]) adopt(l *loaded[T]) tokenactor.Entry[T] {
 
 // renew runs under the lease owned by owner, taken at asked or later: look
 // once more, else call the inner refresher and publish. l is what the last
-// look before the lease found, kept if this look fails. If the store still holds the value the
-// cache asks to replace (stale, or rejected by a server), renew deletes it
-// first, so no replica adopts it while the inner refresher runs: a value
-// rejected here is not handed to the rest of the fleet.
+// look before the lease found, kept if this look fails. If the store still
+// holds the value the cache asks to replace (stale, or rejected by a
+// server), renew deletes it first, so no replica adopts it while the inner
+// refresher runs: a value rejected here is not handed to the rest of the
+// fleet.
 func (s *Shared[T]) renew(ctx context.Context, owner string, asked time.Time, current *tokenactor.Entry[T], mine held, l *loaded[T]) (tokenactor.Entry[T], error) {
 	defer s.release(ctx, owner)
 	if again, err := s.load(ctx); err == nil { // a sibling may have published and released just now

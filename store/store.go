@@ -54,12 +54,13 @@ type Watcher interface {
 }
 
 // An Extender is a [Store] whose leases can be kept alive. A [Shared] over an
-// Extender holds its lease for as long as its inner refresher runs, however
-// long that is: it extends the lease every third of its time to live, so a
-// live holder never loses it to a sibling that would refresh alongside (and
-// replay a refresh token the holder is rotating), while a holder that dies
-// frees it one time to live after its last extension. Over a Store that is
-// not an Extender, a lease lasts its time to live and no longer.
+// Extender holds its lease for as long as its inner refresher runs and its
+// context lasts (see [WithLease]): it extends the lease every third of its
+// time to live, so a live holder never loses it to a sibling that would
+// refresh alongside (and replay a refresh token the holder is rotating),
+// while a holder that dies frees it one time to live after its last
+// extension. Over a Store that is not an Extender, a lease lasts its time to
+// live and no longer.
 //
 // Since every live holder extends its lease well before it ends, a lease
 // with more time left than the Acquire asking for it would set was left by

@@ -59,21 +59,32 @@ func (c *Cache[T]) Get(ctx context.Context) (T, error) {
 	return c.get(ctx)
 }
 
-// get is the slow path of Get: ask the loop.
+// get is the slow path of Get: wait for the refresh callers already wait
+// for, if any, else ask the loop, which may tell it to wait for one.
 func (c *Cache[T]) get(ctx context.Context) (T, error) {
 	var zero T
 	if err := ctx.Err(); err != nil {
 		return zero, err
 	}
-	req := make(getRequest[T], 1)
-	if err := c.l.mb.Post(req); err != nil {
+	w := c.l.parked.Load()
+	if w == nil {
+		req := make(getRequest[T], 1)
+		if err := c.l.mb.Post(req); err != nil {
+			return zero, err
+		}
+		r, err := actor.Await(ctx, req)
+		if err != nil {
+			return zero, err
+		}
+		if r.wake == nil {
+			return r.value, r.err
+		}
+		w = r.wake
+	}
+	if err := actor.Wait(ctx, w.done); err != nil {
 		return zero, err
 	}
-	r, err := actor.Await(ctx, req)
-	if err != nil {
-		return zero, err
-	}
-	return r.value, r.err
+	return w.value, w.err
 }
 
 // Invalidate reports that the current value was rejected (a server answered

@@ -10,21 +10,44 @@ type message interface {
 	isMessage()
 }
 
-// getRequest asks for the value. The loop answers it exactly once, either at
-// once or, if a refresh must finish first, when it does. Buffer 1; never
+// getRequest asks for the value. The loop answers it exactly once, at once:
+// with the value or an error, or, if a refresh must finish first, with the
+// wake of that refresh, on which the caller then waits. Buffer 1; never
 // closed.
 type getRequest[T any] chan getReply[T]
 
-// getReply is the answer to a getRequest.
+// getReply is the answer to a getRequest: value and err, or, if wake is not
+// nil, the refresh to wait for.
 type getReply[T any] struct {
 	value T
 	err   error
+	wake  *wake[T]
 }
 
-// reply answers the request. It never blocks: the channel has a buffer of
-// one and the loop answers each request once.
+// reply answers the request with an outcome. It never blocks: the channel
+// has a buffer of one and the loop answers each request once.
 func (r getRequest[T]) reply(value T, err error) {
 	r <- getReply[T]{value: value, err: err}
+}
+
+// park answers the request with the wake to wait on. It never blocks, as
+// reply.
+func (r getRequest[T]) park(w *wake[T]) {
+	r <- getReply[T]{wake: w}
+}
+
+// A wake is the outcome of one refresh, shared by every caller waiting for
+// it: the loop answers them all by closing one channel rather than sending
+// to each. It is data, not a request: the loop never reads what a caller
+// does with it.
+//
+// The loop goroutine writes value and err once, and then closes done; a
+// caller reads them only after done is closed, so the close orders the
+// writes before the reads.
+type wake[T any] struct {
+	done  chan struct{} // unbuffered; closed once, by the loop goroutine, when the outcome is set
+	value T             // written by the loop goroutine before done is closed
+	err   error         // written by the loop goroutine before done is closed
 }
 
 // invalidateRequest marks a value as rejected: the one in entry if it is

@@ -1,6 +1,9 @@
 package tokenactor
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+)
 
 // A message is one request to the cache's loop. The set is sealed: only the
 // types in this file implement it. Messages are plain data: each request
@@ -48,6 +51,25 @@ type wake[T any] struct {
 	done  chan struct{} // unbuffered; closed once, by the loop goroutine, when the outcome is set
 	value T             // written by the loop goroutine before done is closed
 	err   error         // written by the loop goroutine before done is closed
+}
+
+// wait returns the outcome once done is closed, or ctx's error at once if
+// ctx ends first; the loop is not told, and the refresh goes on for the
+// others. A ctx that can never end (Done is nil, as for
+// context.Background) is not watched: waking from a plain receive costs
+// the runtime less than waking from a select.
+func (w *wake[T]) wait(ctx context.Context) (T, error) {
+	if ctxDone := ctx.Done(); ctxDone == nil {
+		<-w.done
+	} else {
+		select {
+		case <-w.done:
+		case <-ctxDone:
+			var zero T
+			return zero, ctx.Err()
+		}
+	}
+	return w.value, w.err
 }
 
 // invalidateRequest marks a value as rejected: the one in entry if it is

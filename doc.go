@@ -30,9 +30,10 @@
 // messages.go, posted to its mailbox (package actor); each request carries
 // its own reply channel. Callers that wait for a refresh all wait on one
 // channel, its wake's, which the loop closes once it has set the outcome; a
-// Get that finds a wake published waits on it without asking the loop. The mailbox has a
-// lock of its own, which guards only its queue and whether a loop goroutine
-// is running, so that a loop that exits when idle never strands a message.
+// Get that finds a wake published waits on it without asking the loop. The
+// mailbox has a lock of its own, which guards only its queue and whether a
+// loop goroutine is running, so that a loop that exits when idle never
+// strands a message.
 //
 // Each Refresher call runs in a worker goroutine that reports back with a
 // message; the event hook runs isolated, in a goroutine the loop waits for.

@@ -168,25 +168,6 @@ func TestAwait(t *testing.T) {
 	})
 }
 
-func TestWait(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		ctx, cancel := context.WithCancel(context.Background())
-		closed, open := make(chan struct{}), make(chan struct{})
-		errs := make(chan error, 2)
-		go func() { errs <- actor.Wait(ctx, closed) }()
-		go func() { errs <- actor.Wait(ctx, open) }()
-		synctest.Wait()
-		close(closed)
-		if err := <-errs; err != nil {
-			t.Fatalf("Wait on a closed channel = %v, want nil", err)
-		}
-		cancel()
-		if err := <-errs; !errors.Is(err, context.Canceled) {
-			t.Fatalf("Wait after cancel = %v, want context.Canceled", err)
-		}
-	})
-}
-
 // noLoop starts no loop.
 type noLoop struct{}
 

@@ -14,14 +14,3 @@ func Await[R any](ctx context.Context, ch <-chan R) (R, error) {
 		return zero, ctx.Err()
 	}
 }
-
-// Wait waits until done is closed and returns nil. If ctx ends first, Wait
-// returns ctx's error at once; the closer is not told.
-func Wait(ctx context.Context, done <-chan struct{}) error {
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}

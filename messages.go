@@ -3,6 +3,7 @@ package tokenactor
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // A message is one request to the cache's loop. The set is sealed: only the
@@ -54,7 +55,8 @@ type wake[T any] struct {
 }
 
 // wait returns the outcome once done is closed, or ctx's error at once if
-// ctx ends first; the loop is not told, and the refresh goes on for the
+// ctx ends first (context.Canceled if a broken ctx closed Done without
+// one); the loop is not told, and the refresh goes on for the
 // others. A ctx that can never end (Done is nil, as for
 // context.Background) is not watched: waking from a plain receive costs
 // the runtime less than waking from a select.
@@ -66,7 +68,11 @@ func (w *wake[T]) wait(ctx context.Context) (T, error) {
 		case <-w.done:
 		case <-ctxDone:
 			var zero T
-			return zero, ctx.Err()
+			err := ctx.Err()
+			if err == nil { // a Context that breaks its contract: still an error, never a zero outcome
+				err = context.Canceled
+			}
+			return zero, err
 		}
 	}
 	return w.value, w.err
@@ -90,8 +96,9 @@ type timerFired struct{}
 // refreshDone carries the outcome of a Refresher call from the worker that
 // ran it. A panic in the Refresher arrives as err, a *PanicError.
 type refreshDone[T any] struct {
-	entry Entry[T]
-	err   error
+	entry      Entry[T]
+	err        error
+	retryAfter time.Duration // the delay err asks for (see retryAfter); read by the worker, never by the loop
 }
 
 // closeRequest is the last message of a closed cache's mailbox.

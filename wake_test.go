@@ -78,7 +78,8 @@ func mallocs(n int, f func(), wg *sync.WaitGroup) uint64 {
 // Callers that came after the first one parked, and so wait on the
 // published wake, get what callers parked by the loop get: the fresh call's
 // outcome across a Reset, ctx's error when theirs ends (and the refresh
-// goes on), ErrClosed on Close.
+// goes on; an error even from a context that breaks its contract),
+// ErrClosed on Close.
 func TestLateParkedCallers(t *testing.T) {
 	t.Run("reset", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
@@ -111,8 +112,12 @@ func TestLateParkedCallers(t *testing.T) {
 			call := s.next(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			leaving := goGet(ctx, c)
+			broken := goGet(brokenCtx{context.Background()}, c)
 			staying := goGets(c, 10)
 			synctest.Wait()
+			if r, ok := answered(broken); !ok || r.err == nil {
+				t.Fatalf("late caller with a broken context got %+v (answered %t), want an error", r, ok)
+			}
 
 			cancel()
 			synctest.Wait()

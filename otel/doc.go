@@ -1,0 +1,75 @@
+// Package tokenotel reports what tokenactor caches do as OpenTelemetry
+// metrics and traces: an adapter over the caches' event hooks.
+//
+// It is a module of its own (github.com/tokenactor/tokenactor/otel), so
+// programs that do not use OpenTelemetry do not pull it in. Import it as
+//
+//	import tokenotel "github.com/tokenactor/tokenactor/otel"
+//
+// # Use
+//
+// Make one [Telemetry] per process (or per meter and tracer provider), then
+// one [Hook] per cache, and install the hook's methods where the caches
+// report:
+//
+//	tel, err := tokenotel.New(meterProvider, tracerProvider)
+//	h := tel.Hook("billing-api")
+//	c := tokenactor.New(r, tokenactor.WithEventHook(h.Event))
+//	defer h.Close()
+//	defer c.Close()
+//
+// A shared refresher (package store) reports through the same hook:
+// store.WithEventHook(h.StoreEvent). A Group's size is observed with
+// [Telemetry.ObserveGroup].
+//
+// The hooks run only when a cache refreshes, fails or restarts; a Get served
+// from a fresh value calls nothing, so the fast path stays as fast, and
+// allocation-free, as without them.
+//
+// # Instruments
+//
+// Names and units follow the OpenTelemetry semantic conventions' style
+// (dot-separated namespaces, seconds for durations, annotations such as
+// {refresh} for counts). Every instrument carries tokenactor.cache.name, the
+// name given to [Telemetry.Hook], when it is not empty.
+//
+//	tokenactor.refreshes                   Counter    {refresh}  completed Refresher calls
+//	tokenactor.refresh.duration            Histogram  s          how long each call ran
+//	tokenactor.refresh.consecutive_failures Gauge     {failure}  failures since the last success (the most among caches of a name)
+//	tokenactor.cache.backoff               Gauge      {cache}    caches waiting out a backoff after a failure
+//	tokenactor.token.validity              Gauge      s          time until the cached value expires (the least among caches of a name)
+//	tokenactor.loop.restarts               Counter    {restart}  panics of a cache's own loop
+//	tokenactor.store.adoptions             Counter    {adoption} values taken from the fleet's store
+//	tokenactor.store.publications          Counter    {publication} values refreshed here and saved for the fleet
+//	tokenactor.store.errors                Counter    {error}    failed store operations
+//	tokenactor.store.fallbacks             Counter    {fallback} refreshes made without the fleet's lease
+//	tokenactor.group.caches                Gauge      {cache}    caches a Group holds
+//
+// The refresh instruments carry tokenactor.refresh.operation
+// ("authenticate" or "refresh"), tokenactor.refresh.outcome ("success" or
+// "failure"), tokenactor.refresh.background (false when callers waited for
+// the call: its duration is then how long the caller that triggered it
+// waited) and, on failure, error.type: "panic", "timeout",
+// "not_authenticated", "login_required", "temporary", or "_OTHER".
+//
+// # Cardinality
+//
+// Every attribute takes a bounded set of values: the cache names a program
+// chooses, the fixed strings above, and a store operation or fallback
+// reason. No value, token or error message becomes a metric attribute.
+// The store key (often a tenant) is left out unless [WithStoreKey] asks for
+// it; with it, each tenant is a time series of its own.
+//
+// # Traces
+//
+// Each Refresher call is a span, "tokenactor.authenticate" or
+// "tokenactor.refresh", of kind internal, from the moment the cache decided
+// to call to the moment it installed the outcome. A failed call's span has
+// status Error and the error recorded as an exception event; store events
+// during the call become span events. A fresh Get makes no span.
+//
+// The span is a root: the event hook does not see the context of the Get
+// that triggered the call, nor the context the Refresher runs with, so the
+// span can neither be linked to the caller's span nor be the parent of the
+// token request's HTTP span.
+package tokenotel

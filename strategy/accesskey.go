@@ -95,6 +95,20 @@ var _ tokenactor.AuthStrategy = (*AccessKeyStrategy)(nil)
 // it cannot work) and sends no request: the first Get does. opts tune
 // the cache (refresh window, timeout, backoff, event hook).
 func NewAccessKey(cfg AccessKeyConfig, opts ...tokenactor.Option) (*AccessKeyStrategy, error) {
+	clk, opts := cacheClock(cfg.Clock, opts)
+	cfg.Clock = clk
+	r, err := cfg.Refresher()
+	if err != nil {
+		return nil, err
+	}
+	return &AccessKeyStrategy{cache: tokenactor.New(r, opts...)}, nil
+}
+
+// Refresher returns the [tokenactor.Refresher] behind [NewAccessKey]: each
+// call makes a client credentials grant. Use it to build a cache of your
+// own around it, for example one whose tokens a fleet shares through
+// store.Wrap. It checks cfg like NewAccessKey and sends no request.
+func (cfg AccessKeyConfig) Refresher() (tokenactor.Refresher[tokenactor.ServiceToken], error) {
 	if err := checkTokenURL("AccessKeyConfig.TokenURL", cfg.TokenURL); err != nil {
 		return nil, err
 	}
@@ -107,7 +121,10 @@ func NewAccessKey(cfg AccessKeyConfig, opts ...tokenactor.Option) (*AccessKeyStr
 	if cfg.AuthStyle != AuthStyleBasic && cfg.AuthStyle != AuthStyleBody {
 		return nil, &ConfigError{Field: "AccessKeyConfig.AuthStyle", Reason: "unknown style " + cfg.AuthStyle.String()}
 	}
-	clk, opts := cacheClock(cfg.Clock, opts)
+	clk := cfg.Clock
+	if clk == nil {
+		clk = clock.New()
+	}
 	auth := clientAuth{id: cfg.ClientID, secret: tokenactor.NewSecretToken(cfg.ClientSecret), style: cfg.AuthStyle}
 	form := url.Values{"grant_type": {"client_credentials"}}
 	if len(cfg.Scopes) > 0 {
@@ -116,8 +133,7 @@ func NewAccessKey(cfg AccessKeyConfig, opts ...tokenactor.Option) (*AccessKeyStr
 	if cfg.Audience != "" {
 		form.Set("audience", cfg.Audience)
 	}
-	r := &clientCredentials{ep: newEndpoint(cfg.TokenURL, cfg.HTTPClient, auth, clk), form: form.Encode()}
-	return &AccessKeyStrategy{cache: tokenactor.New[tokenactor.ServiceToken](r, opts...)}, nil
+	return &clientCredentials{ep: newEndpoint(cfg.TokenURL, cfg.HTTPClient, auth, clk), form: form.Encode()}, nil
 }
 
 // Get returns a valid access token, following the engine's refresh

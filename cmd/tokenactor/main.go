@@ -61,6 +61,7 @@ func commands() []command {
 		{name: "login", summary: "log in with a code shown here and entered in a browser (device flow)", run: runLogin},
 		{name: "logout", summary: "remove the saved session", run: runLogout},
 		{name: "status", summary: "show which credentials are used, whose, until when, and where stored", run: runStatus},
+		{name: "serve", summary: "run a local OAuth 2.0 server to try the commands against", run: runServe},
 	}
 }
 

@@ -30,20 +30,21 @@
 //
 // Names and units follow the OpenTelemetry semantic conventions' style
 // (dot-separated namespaces, seconds for durations, annotations such as
-// {refresh} for counts). Every instrument carries tokenactor.cache.name, the
-// name given to [Telemetry.Hook], when it is not empty.
+// {refresh} for counts). Every instrument but the last carries
+// tokenactor.cache.name, the name given to [Telemetry.Hook], when it is not
+// empty; tokenactor.group.caches carries tokenactor.group.name.
 //
-//	tokenactor.refreshes                   Counter    {refresh}  completed Refresher calls
-//	tokenactor.refresh.duration            Histogram  s          how long each call ran
-//	tokenactor.refresh.consecutive_failures Gauge     {failure}  failures since the last success (the most among caches of a name)
-//	tokenactor.cache.backoff               Gauge      {cache}    caches waiting out a backoff after a failure
-//	tokenactor.token.validity              Gauge      s          time until the cached value expires (the least among caches of a name)
-//	tokenactor.loop.restarts               Counter    {restart}  panics of a cache's own loop
-//	tokenactor.store.adoptions             Counter    {adoption} values taken from the fleet's store
-//	tokenactor.store.publications          Counter    {publication} values refreshed here and saved for the fleet
-//	tokenactor.store.errors                Counter    {error}    failed store operations
-//	tokenactor.store.fallbacks             Counter    {fallback} refreshes made without the fleet's lease
-//	tokenactor.group.caches                Gauge      {cache}    caches a Group holds
+//	tokenactor.refreshes                     counter    {refresh}      completed Refresher calls
+//	tokenactor.refresh.duration              histogram  s              how long each call ran
+//	tokenactor.refresh.consecutive_failures  gauge      {failure}      failed calls since the last success (the most among caches of a name)
+//	tokenactor.cache.backoff                 gauge      {cache}        caches waiting out a backoff after a failure
+//	tokenactor.token.validity                gauge      s              time until the cached value expires (the least among caches of a name)
+//	tokenactor.loop.restarts                 counter    {restart}      panics of a cache's own loop
+//	tokenactor.store.adoptions               counter    {adoption}     values taken from the fleet's store
+//	tokenactor.store.publications            counter    {publication}  values refreshed here and saved for the fleet
+//	tokenactor.store.errors                  counter    {error}        failed store operations
+//	tokenactor.store.fallbacks               counter    {fallback}     refreshes made without the fleet's lease
+//	tokenactor.group.caches                  gauge      {cache}        caches a Group holds
 //
 // The refresh instruments carry tokenactor.refresh.operation
 // ("authenticate" or "refresh"), tokenactor.refresh.outcome ("success" or
@@ -51,6 +52,11 @@
 // the call: its duration is then how long the caller that triggered it
 // waited) and, on failure, error.type: "panic", "timeout",
 // "not_authenticated", "login_required", "temporary", or "_OTHER".
+// tokenactor.loop.restarts carries tokenactor.loop.stopped (true once the
+// cache gave up, past its restart limit); tokenactor.store.errors carries
+// tokenactor.store.operation (load, decode, save, acquire, release);
+// tokenactor.store.fallbacks carries tokenactor.store.fallback.reason
+// ("store_unavailable" or "lease_wait_timed_out").
 //
 // # Cardinality
 //

@@ -75,7 +75,8 @@
 // during the call become span events. A fresh Get makes no span.
 //
 // The span is a root: the event hook does not see the context of the Get
-// that triggered the call, nor the context the Refresher runs with, so the
-// span can neither be linked to the caller's span nor be the parent of the
-// token request's HTTP span.
+// that triggered the call, so the span cannot be linked to the caller's.
+// Nor does it see the context the Refresher runs with: wrap the Refresher
+// with [Traced] to make the spans it starts (its HTTP request's) children of
+// the refresh span.
 package tokenotel

@@ -22,6 +22,7 @@ type harness struct {
 	tel    *tokenotel.Telemetry
 	reader *sdkmetric.ManualReader
 	spans  *tracetest.SpanRecorder
+	tp     *sdktrace.TracerProvider
 }
 
 func newHarness(t *testing.T, opts ...tokenotel.Option) *harness {
@@ -39,7 +40,7 @@ func newHarness(t *testing.T, opts ...tokenotel.Option) *harness {
 		_ = mp.Shutdown(context.Background())
 		_ = tp.Shutdown(context.Background())
 	})
-	return &harness{tel: tel, reader: reader, spans: spans}
+	return &harness{tel: tel, reader: reader, spans: spans, tp: tp}
 }
 
 // metrics collects every data point as "name{k=v,...}" → value. A

@@ -105,7 +105,8 @@ func (h *Hook) gaugeState() gaugeSnapshot {
 func (h *Hook) start(op tokenactor.Op, attempt int, background bool) {
 	now := h.t.now()
 	if h.span != nil {
-		// A call whose outcome never came (the loop restarted past it).
+		// A call whose outcome never came: the hook is shared by two
+		// caches, or its cache stopped for good mid-call.
 		h.span.SetStatus(codes.Error, "no outcome reported")
 		h.span.End(trace.WithTimestamp(now))
 	}
@@ -131,16 +132,19 @@ func (h *Hook) finish(op tokenactor.Op, took time.Duration, err error) {
 		took = now.Sub(h.started)
 	}
 	h.span = nil
-	attrs := []attribute.KeyValue{
-		attribute.String("tokenactor.refresh.operation", op.String()),
-		attribute.String("tokenactor.refresh.outcome", "success"),
-		attribute.Bool("tokenactor.refresh.background", background),
-	}
+	outcome, errType := "success", ""
 	if err != nil {
-		attrs[1] = attribute.String("tokenactor.refresh.outcome", "failure")
-		attrs = append(attrs, attribute.String("error.type", errorType(err)))
+		outcome, errType = "failure", errorType(err)
 	}
-	opts := metric.WithAttributes(append(attrs, h.attrs.ToSlice()...)...)
+	attrs := append(h.attrs.ToSlice(),
+		attribute.String("tokenactor.refresh.operation", op.String()),
+		attribute.String("tokenactor.refresh.outcome", outcome),
+		attribute.Bool("tokenactor.refresh.background", background),
+	)
+	if err != nil {
+		attrs = append(attrs, attribute.String("error.type", errType))
+	}
+	opts := metric.WithAttributes(attrs...)
 	ctx := context.Background()
 	h.t.refreshes.Add(ctx, 1, opts)
 	h.t.duration.Record(ctx, took.Seconds(), opts)
@@ -148,9 +152,9 @@ func (h *Hook) finish(op tokenactor.Op, took time.Duration, err error) {
 		return
 	}
 	if err != nil {
-		span.SetAttributes(attrs[3])
+		span.SetAttributes(attribute.String("error.type", errType))
 		span.RecordError(err)
-		span.SetStatus(codes.Error, attrs[3].Value.AsString())
+		span.SetStatus(codes.Error, errType)
 	}
 	span.End(trace.WithTimestamp(h.started.Add(took)))
 }

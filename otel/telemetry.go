@@ -81,10 +81,16 @@ func WithStoreKey() Option {
 	return optionFunc(func(t *Telemetry) { t.storeKey = true })
 }
 
-// New returns a Telemetry that records on meters of mp and tracers of tp.
+// New returns a Telemetry that records on meters of mp and tracers of tp,
+// under the instrumentation scope "github.com/tokenactor/tokenactor/otel".
 // A nil provider means the global one (otel.GetMeterProvider,
 // otel.GetTracerProvider). It fails only if the provider refuses an
 // instrument.
+//
+// Defaults: the system clock (see [WithClock]); no store key on store
+// instruments (see [WithStoreKey]); refresh durations in buckets bounded at
+// 5, 10, 25, 50, 100, 250 and 500 ms and 1, 2.5, 5, 10, 30 and 60 s (a
+// view on the provider may change them).
 func New(mp metric.MeterProvider, tp trace.TracerProvider, opts ...Option) (*Telemetry, error) {
 	if mp == nil {
 		mp = otel.GetMeterProvider()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/tokenactor/tokenactor"
 	tokenotel "github.com/tokenactor/tokenactor/otel"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
 // Caches that share a name are one series per gauge: the least validity,
@@ -156,5 +158,54 @@ func TestDroppedHookLeavesGauges(t *testing.T) {
 	got := without(h.metrics(t), "tokenactor.refreshes", "tokenactor.refresh.duration")
 	if diff := cmp.Diff(map[string]float64{}, got); diff != "" {
 		t.Errorf("after collection (-want +got):\n%s", diff)
+	}
+}
+
+// Hooks made by a Group's factory, used from many goroutines while the
+// gauges are collected: the race detector checks the locking, and the
+// counters add up.
+func TestGroupHooksUnderConcurrentCollection(t *testing.T) {
+	h := newHarness(t)
+	g := tokenactor.NewGroup(func(key int) (*tokenactor.Cache[string], error) {
+		hook := h.tel.Hook("tenants")
+		return tokenactor.New(scripted(t, step{life: time.Hour}), tokenactor.WithEventHook(hook.Event)), nil
+	})
+	defer g.Close()
+	stop := h.tel.ObserveGroup("tenants", g)
+	defer stop()
+
+	const keys, workers = 50, 4
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for k := range keys {
+				if _, err := g.Get(context.Background(), (k+w*13)%keys); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 20 {
+			var rm metricdata.ResourceMetrics
+			if err := h.reader.Collect(context.Background(), &rm); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	wg.Wait()
+
+	got := h.metrics(t)
+	const ok = "{tokenactor.cache.name=tenants,tokenactor.refresh.background=false,tokenactor.refresh.operation=authenticate,tokenactor.refresh.outcome=success}"
+	want := map[string]float64{
+		"tokenactor.refreshes" + ok:                              keys,
+		"tokenactor.group.caches{tokenactor.group.name=tenants}": keys,
+	}
+	for name := range want {
+		if got[name] != want[name] {
+			t.Errorf("%s = %v; want %v", name, got[name], want[name])
+		}
 	}
 }

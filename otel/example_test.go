@@ -61,3 +61,35 @@ func ExampleNew() {
 	// tokenactor.refreshes operation=authenticate outcome=success: 1 {refresh}
 	// span: tokenactor.authenticate
 }
+
+// Traced puts the refresh span into the Refresher's context, so the spans
+// it starts (an instrumented HTTP client's, for one) nest under it.
+func ExampleTraced() {
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	defer tp.Shutdown(context.Background())
+	tel, err := tokenotel.New(nil, tp) // metrics to the global provider
+	if err != nil {
+		panic(err)
+	}
+	defer tel.Close()
+
+	fetch := tokenactor.RefresherFunc[string](func(ctx context.Context, _ *tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
+		_, request := tp.Tracer("client").Start(ctx, "POST /token")
+		defer request.End()
+		return tokenactor.Entry[string]{Value: "token", ExpiresAt: time.Now().Add(time.Hour)}, nil
+	})
+	hook := tel.Hook("orders-api")
+	defer hook.Close()
+	c := tokenactor.New(tokenotel.Traced(hook, fetch), tokenactor.WithEventHook(hook.Event))
+	defer c.Close()
+	_, _ = c.Get(context.Background())
+
+	ended := spans.Ended()
+	request, refresh := ended[0], ended[1]
+	fmt.Println(refresh.Name(), "is a root:", !refresh.Parent().IsValid())
+	fmt.Println(request.Name(), "is its child:", request.Parent().SpanID() == refresh.SpanContext().SpanID())
+	// Output:
+	// tokenactor.authenticate is a root: true
+	// POST /token is its child: true
+}

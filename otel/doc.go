@@ -22,7 +22,7 @@
 // store.WithEventHook(h.StoreEvent). A Group's size is observed with
 // [Telemetry.ObserveGroup].
 //
-// The hooks run only when a cache refreshes, fails or restarts; a Get served
+// The hooks run only when a cache starts or ends a refresh; a Get served
 // from a fresh value calls nothing, so the fast path stays as fast, and
 // allocation-free, as without them.
 //
@@ -39,7 +39,6 @@
 //	tokenactor.refresh.consecutive_failures  gauge      {failure}      failed calls since the last success (the most among caches of a name)
 //	tokenactor.cache.backoff                 gauge      {cache}        caches waiting out a backoff after a failure
 //	tokenactor.token.validity                gauge      s              time until the cached value expires (the least among caches of a name)
-//	tokenactor.loop.restarts                 counter    {restart}      panics of a cache's own loop
 //	tokenactor.store.adoptions               counter    {adoption}     values taken from the fleet's store
 //	tokenactor.store.publications            counter    {publication}  values refreshed here and saved for the fleet
 //	tokenactor.store.errors                  counter    {error}        failed store operations
@@ -52,9 +51,8 @@
 // the call: its duration is then how long the caller that triggered it
 // waited) and, on failure, error.type: "panic", "timeout",
 // "not_authenticated", "login_required", "temporary", or "_OTHER".
-// tokenactor.loop.restarts carries tokenactor.loop.stopped (true once the
-// cache gave up, past its restart limit); tokenactor.store.errors carries
-// tokenactor.store.operation (load, decode, save, acquire, release);
+// tokenactor.store.errors carries tokenactor.store.operation (load, decode,
+// save, delete, acquire, release, watch);
 // tokenactor.store.fallbacks carries tokenactor.store.fallback.reason
 // ("store_unavailable" or "lease_wait_timed_out").
 //

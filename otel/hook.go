@@ -106,7 +106,7 @@ func (h *Hook) start(op tokenactor.Op, attempt int, background bool) {
 	now := h.t.now()
 	if h.span != nil {
 		// A call whose outcome never came: the hook is shared by two
-		// caches, or its cache stopped for good mid-call.
+		// caches, or a panic in an earlier hook call lost the outcome.
 		h.span.SetStatus(codes.Error, "no outcome reported")
 		h.span.End(trace.WithTimestamp(now))
 	}

@@ -25,24 +25,11 @@ func (h *Hook) record(e tokenactor.Event) {
 		h.holds, h.expiresAt = true, e.ExpiresAt
 		h.failures, h.retryAt = 0, time.Time{}
 	case tokenactor.RefreshFailed:
+		// A Refresher that panicked is a failure too: Err is a
+		// *PanicError, and error.type says "panic".
 		h.finish(e.Op, 0, e.Err)
 		h.failures, h.retryAt = e.Attempt, e.NextRetry
-	case tokenactor.PanicRecovered:
-		// A RefreshFailed with the *PanicError follows: it is counted there.
-		h.spanEvent("tokenactor.refresher.panic")
-	case tokenactor.LoopRestarted:
-		h.loopPanicked(false)
-	case tokenactor.LoopFailed:
-		h.loopPanicked(true)
 	}
-}
-
-// loopPanicked records a panic of the cache's loop: the cache dropped its
-// value and its backoff state, and stopped for good if stopped.
-func (h *Hook) loopPanicked(stopped bool) {
-	h.holds, h.failures = false, 0
-	h.t.restarts.Add(context.Background(), 1, metric.WithAttributes(
-		append(h.attrs.ToSlice(), attribute.Bool("tokenactor.loop.stopped", stopped))...))
 }
 
 // StoreEvent records e, an event of the shared refresher (store.Wrap) that
@@ -71,7 +58,7 @@ func (h *Hook) recordStore(e store.Event) {
 	case store.Published:
 		h.t.publications.Add(ctx, 1, metric.WithAttributes(withKey(e.Key)...))
 		h.spanEvent("tokenactor.store.published")
-	case store.StoreFailed:
+	case store.Failed:
 		op := attribute.String("tokenactor.store.operation", string(e.Op))
 		h.t.storeErrors.Add(ctx, 1, metric.WithAttributes(append(withKey(e.Key), op)...))
 		h.spanEvent("tokenactor.store.error", op)

@@ -68,6 +68,7 @@ var errDown = errors.New("store down")
 func (downStore) Load(context.Context, string) ([]byte, error)                 { return nil, errDown }
 func (downStore) Save(context.Context, string, []byte, time.Duration) error    { return errDown }
 func (downStore) Acquire(context.Context, string, string, time.Duration) error { return errDown }
+func (downStore) Delete(context.Context, string, []byte) error                 { return errDown }
 func (downStore) Release(context.Context, string, string) error                { return errDown }
 
 // With the store down, the replica refreshes on its own: a failed load and

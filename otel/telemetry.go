@@ -34,7 +34,6 @@ type Telemetry struct {
 
 	refreshes    metric.Int64Counter
 	duration     metric.Float64Histogram
-	restarts     metric.Int64Counter
 	adoptions    metric.Int64Counter
 	publications metric.Int64Counter
 	storeErrors  metric.Int64Counter
@@ -119,7 +118,6 @@ func New(mp metric.MeterProvider, tp trace.TracerProvider, opts ...Option) (*Tel
 		return g
 	}
 	t.refreshes = counter("tokenactor.refreshes", "{refresh}", "Completed Authenticate and Refresh calls of a cache's Refresher.")
-	t.restarts = counter("tokenactor.loop.restarts", "{restart}", "Panics of a cache's own loop, restarted or, past the restart limit, stopped.")
 	t.adoptions = counter("tokenactor.store.adoptions", "{adoption}", "Values taken from the fleet's store without calling the Refresher.")
 	t.publications = counter("tokenactor.store.publications", "{publication}", "Values refreshed by this process under the lease and saved to the store.")
 	t.storeErrors = counter("tokenactor.store.errors", "{error}", "Store operations that failed or timed out, and records that could not be read.")

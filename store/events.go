@@ -10,6 +10,9 @@ import (
 // An Event is something a shared refresher reports through the hook set
 // with [WithEventHook]. The set is closed: [Adopted], [Published],
 // [Failed] and [LocalFallback]. No event holds a secret.
+//
+// Each event is a plain value that is never changed after it is sent, so
+// safe for concurrent use; its zero value describes nothing that happened.
 type Event interface {
 	event()
 	fmt.Stringer
@@ -30,7 +33,8 @@ type Published struct {
 	ExpiresAt time.Time
 }
 
-// An Op names the store operation a [Failed] is about.
+// An Op names the store operation a [Failed] is about. The zero Op names
+// none. An Op is a plain value.
 type Op string
 
 // The store operations.
@@ -41,19 +45,24 @@ const (
 	OpDelete  Op = "delete"
 	OpAcquire Op = "acquire"
 	OpRelease Op = "release"
+	OpExtend  Op = "extend" // Err wraps ErrLeaseLost if the lease ran out during the refresh
 	OpWatch   Op = "watch"
 )
 
-// Failed reports a store call that failed or timed out, or a record that
+// Failed reports a store call that failed or timed out, a record that
 // could not be read (Op is OpDecode, Err wraps ErrCorrupt; the next
-// refresh replaces it). The shared refresher carries on without it.
+// refresh replaces it), or a lease that ran out while its holder refreshed
+// (Op is OpExtend, Err wraps ErrLeaseLost; the value is saved only if no
+// other replica published meanwhile). The shared refresher carries on
+// without it.
 type Failed struct {
 	Key string
 	Op  Op
 	Err error
 }
 
-// A FallbackReason says why a replica refreshed without the lease.
+// A FallbackReason says why a replica refreshed without the lease. The zero
+// FallbackReason is not used. A FallbackReason is a plain value.
 type FallbackReason int
 
 const (

@@ -10,6 +10,7 @@ import (
 	"github.com/benbjohnson/clock"
 
 	"github.com/tokenactor/tokenactor"
+	"github.com/tokenactor/tokenactor/actor"
 )
 
 // A Shared is a [tokenactor.Refresher] that shares its values with the other
@@ -40,12 +41,14 @@ type held struct {
 }
 
 // Wrap returns a Shared that keeps the value of inner under key in st,
-// encoded by codec. Wrap panics on a nil inner, st or codec, or an empty
-// key. The key names the token in the store, so the replicas that share a
-// token must use the same key; it must not contain a secret.
+// encoded by codec. Wrap panics on a nil inner (a nil RefresherFunc
+// included), st, codec or Option, or an empty key. The key names the token
+// in the store, so the replicas that share a token must use the same key;
+// it must not contain a secret.
 func Wrap[T any](inner tokenactor.Refresher[T], st Store, key string, codec Codec[T], opts ...Option) *Shared[T] {
+	f, isFunc := inner.(tokenactor.RefresherFunc[T])
 	switch {
-	case inner == nil:
+	case inner == nil, isFunc && f == nil:
 		invalid("Wrap: nil Refresher")
 	case st == nil:
 		invalid("Wrap: nil Store")
@@ -56,6 +59,9 @@ func Wrap[T any](inner tokenactor.Refresher[T], st Store, key string, codec Code
 	}
 	o := defaultOptions()
 	for _, opt := range opts {
+		if opt == nil {
+			invalid("Wrap: nil Option")
+		}
 		opt.apply(&o)
 	}
 	if o.clock == nil {
@@ -106,12 +112,13 @@ func (s *Shared[T]) obtain(ctx context.Context, current *tokenactor.Entry[T]) (t
 		if s.adoptable(l, mine) {
 			return s.adopt(l), nil
 		}
+		asked := s.o.clock.Now() // a lease taken now lasts until at least asked+TTL
 		err = s.call(ctx, OpAcquire, func(ctx context.Context) error {
 			return s.store.Acquire(ctx, s.key, owner, s.o.leaseTTL)
 		})
 		switch {
 		case err == nil:
-			return s.renew(ctx, owner, current, mine, l)
+			return s.renew(ctx, owner, asked, current, mine, l)
 		case ctx.Err() != nil:
 			return tokenactor.Entry[T]{}, ctx.Err()
 		case !errors.Is(err, ErrLeaseHeld):
@@ -190,13 +197,14 @@ func (s *Shared[T]) adopt(l *loaded[T]) tokenactor.Entry[T] {
 	return s.hand(l.rec.id, tokenactor.Entry[T]{Value: l.value, ExpiresAt: l.rec.expiresAt, RefreshAt: l.rec.refreshAt, Final: l.rec.final})
 }
 
-// renew runs under the lease owned by owner: look once more, else call the
-// inner refresher and publish. l is what the last look before the lease
-// found, kept if this look fails. If the store still holds the value the
-// cache asks to replace (stale, or rejected by a server), renew deletes it
-// first, so no replica adopts it while the inner refresher runs: a value
-// rejected here is not handed to the rest of the fleet.
-func (s *Shared[T]) renew(ctx context.Context, owner string, current *tokenactor.Entry[T], mine held, l *loaded[T]) (tokenactor.Entry[T], error) {
+// renew runs under the lease owned by owner, taken at asked or later: look
+// once more, else call the inner refresher and publish. l is what the last
+// look before the lease found, kept if this look fails. If the store still
+// holds the value the cache asks to replace (stale, or rejected by a
+// server), renew deletes it first, so no replica adopts it while the inner
+// refresher runs: a value rejected here is not handed to the rest of the
+// fleet.
+func (s *Shared[T]) renew(ctx context.Context, owner string, asked time.Time, current *tokenactor.Entry[T], mine held, l *loaded[T]) (tokenactor.Entry[T], error) {
 	defer s.release(ctx, owner)
 	if again, err := s.load(ctx); err == nil { // a sibling may have published and released just now
 		if s.adoptable(again, mine) {
@@ -209,15 +217,112 @@ func (s *Shared[T]) renew(ctx context.Context, owner string, current *tokenactor
 			return s.store.Delete(ctx, s.key, l.raw)
 		})
 	}
+	stop := s.keep(ctx, owner, asked)
 	e, err := s.callInner(ctx, current, mine, l)
+	held := stop()
 	if err != nil {
 		return tokenactor.Entry[T]{}, err
+	}
+	if !s.mayPublish(ctx, owner, held, l) {
+		return s.hand(newID(), e), nil
 	}
 	id, saved := s.publish(ctx, e)
 	if saved {
 		s.emit(Published{Key: s.key, ExpiresAt: e.ExpiresAt})
 	}
 	return s.hand(id, e), nil
+}
+
+// keep extends the lease owned by owner every third of its time to live,
+// if the store is an [Extender], so that a refresh longer than the lease
+// does not let a sibling take it and refresh alongside. It stops once the
+// lease is lost, when ctx ends (a holder whose refresh timed out frees the
+// lease one time to live later, even if its inner refresher never returns)
+// or when stop is called; stop returns once it has stopped, with the
+// instant the lease was last known to start a full time to live (asked, the
+// time of the Acquire, if never extended). A store that fails is tried
+// again at the next tick: the lease may still be ours.
+func (s *Shared[T]) keep(ctx context.Context, owner string, asked time.Time) (stop func() (held time.Time)) {
+	ext, ok := s.store.(Extender)
+	if !ok {
+		return func() time.Time { return asked }
+	}
+	done := make(chan struct{})
+	held := asked // written by the goroutine below, read by stop after it exits
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := s.o.clock.Ticker(max(s.o.leaseTTL/3, 1))
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			}
+			at := s.o.clock.Now()
+			err := s.call(ctx, OpExtend, func(ctx context.Context) error {
+				return ext.Extend(ctx, s.key, owner, s.o.leaseTTL)
+			})
+			switch {
+			case err == nil:
+				held = at
+			case errors.Is(err, ErrLeaseLost):
+				return // reported by mayPublish, once the refresh is done
+			}
+		}
+	})
+	return func() time.Time {
+		close(done)
+		wg.Wait()
+		return held
+	}
+}
+
+// mayPublish reports whether the value the inner refresher returned under
+// the lease owned by owner may be saved for the other replicas. It may if
+// the lease is still owner's: one last extension, checked, covers the save
+// (if the store fails to extend it, the save is still covered while the
+// lease last extended at held lasts, less a store timeout for the save).
+// If the lease was lost meanwhile (the store failed to extend it for a whole
+// time to live, or the refresh outlived its context), another replica may
+// have taken it and published a newer value, which must not be overwritten
+// with one renewed from an older credential: the value is saved only if
+// owner can take the lease back and the store still holds base (what the
+// refresh started from) or nothing. A value not saved is still handed to
+// the cache; at its next refresh the cache adopts whatever the store then
+// holds. Over a store that is not an Extender it always may (the lease
+// cannot be kept, so it cannot be checked either).
+func (s *Shared[T]) mayPublish(ctx context.Context, owner string, held time.Time, base *loaded[T]) bool {
+	ext, ok := s.store.(Extender)
+	if !ok {
+		return true
+	}
+	// Run even if ctx has ended, as publish does.
+	ctx = context.WithoutCancel(ctx)
+	err := s.call(ctx, OpExtend, func(ctx context.Context) error {
+		return ext.Extend(ctx, s.key, owner, s.o.leaseTTL)
+	})
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, ErrLeaseLost):
+		s.emit(Failed{Key: s.key, Op: OpExtend, Err: err})
+	default:
+		// The store fails. While the lease surely lasts, no sibling can
+		// have published; after that, one may have, and this store could
+		// not say.
+		return s.o.clock.Now().Before(held.Add(s.o.leaseTTL - s.o.storeTimeout))
+	}
+	err = s.call(ctx, OpAcquire, func(ctx context.Context) error {
+		return s.store.Acquire(ctx, s.key, owner, s.o.leaseTTL)
+	})
+	if err != nil {
+		return false
+	}
+	now, err := s.load(ctx)
+	return err == nil && (now == nil || base != nil && now.rec.id == base.rec.id)
 }
 
 // fallback obtains a value without the lease. After a lease wait timed out
@@ -296,9 +401,9 @@ func (s *Shared[T]) read(b []byte) *loaded[T] {
 		s.emit(Failed{Key: s.key, Op: OpDecode, Err: err})
 		return nil
 	}
-	v, err := s.codec.Decode(rec.value)
-	if err != nil {
-		// The codec's error is not shown: it may quote the value.
+	var v T
+	if p := actor.Isolate(func() { v, err = s.codec.Decode(rec.value) }); p != nil || err != nil {
+		// The codec's error (or panic) is not shown: it may quote the value.
 		s.emit(Failed{Key: s.key, Op: OpDecode, Err: fmt.Errorf("%w: the codec cannot decode the value", ErrCorrupt)})
 		return nil
 	}
@@ -307,11 +412,14 @@ func (s *Shared[T]) read(b []byte) *loaded[T] {
 
 // publish saves e for the other replicas, for no longer than it lives,
 // and returns its record id and whether it was saved. A failure is
-// reported and otherwise ignored.
+// reported and otherwise ignored. It runs even if ctx has ended.
 func (s *Shared[T]) publish(ctx context.Context, e tokenactor.Entry[T]) (id string, saved bool) {
 	now := s.o.clock.Now()
 	rec := record{id: newID(), issuedAt: now, expiresAt: e.ExpiresAt, final: e.Final}
-	if !e.RefreshAt.IsZero() && e.RefreshAt.Before(e.ExpiresAt) {
+	// The cache's rule for a RefreshAt (see tokenactor.Entry): one not
+	// between now and ExpiresAt is ignored. Kept, a past one would make the
+	// record unadoptable, and every replica would refresh on its own.
+	if e.RefreshAt.After(now) && e.RefreshAt.Before(e.ExpiresAt) {
 		rec.refreshAt = e.RefreshAt
 	}
 	ttl := s.o.noExpiryTTL
@@ -321,8 +429,9 @@ func (s *Shared[T]) publish(ctx context.Context, e tokenactor.Entry[T]) (id stri
 	if ttl <= 0 {
 		return rec.id, false
 	}
-	v, err := s.codec.Encode(e.Value)
-	if err != nil {
+	var v []byte
+	var err error
+	if p := actor.Isolate(func() { v, err = s.codec.Encode(e.Value) }); p != nil || err != nil {
 		s.emit(Failed{Key: s.key, Op: OpSave, Err: errors.New("store: the codec cannot encode the value")})
 		return rec.id, false
 	}
@@ -332,7 +441,11 @@ func (s *Shared[T]) publish(ctx context.Context, e tokenactor.Entry[T]) (id stri
 		s.emit(Failed{Key: s.key, Op: OpSave, Err: err})
 		return rec.id, false
 	}
-	err = s.call(ctx, OpSave, func(ctx context.Context) error {
+	// Saved even if ctx has ended (the refresh timed out, the cache
+	// closed): the server has issued e, and may have rotated a refresh
+	// token with it, so a sibling renewing the value e replaces would
+	// replay a superseded credential. The store timeout bounds the call.
+	err = s.call(context.WithoutCancel(ctx), OpSave, func(ctx context.Context) error {
 		return s.store.Save(ctx, s.key, b, ttl)
 	})
 	return rec.id, err == nil
@@ -348,20 +461,30 @@ func (s *Shared[T]) release(ctx context.Context, owner string) {
 }
 
 // call runs one store operation under the store timeout and reports its
-// failure, unless the failure is ctx's own end or a lease held (the normal
-// answer of a busy lease).
+// failure, unless the failure is ctx's own end, a lease held (the normal
+// answer of a busy lease) or a lease lost (reported by mayPublish).
 func (s *Shared[T]) call(ctx context.Context, op Op, f func(context.Context) error) error {
 	cctx, cancel := context.WithTimeout(ctx, s.o.storeTimeout)
 	defer cancel()
-	err := f(cctx)
-	if err != nil && ctx.Err() == nil && !errors.Is(err, ErrLeaseHeld) {
+	var err error
+	if p := actor.Recover(func() { err = f(cctx) }); p != nil {
+		err = errStorePanic // a broken store, like one that fails
+	}
+	if err != nil && ctx.Err() == nil && !errors.Is(err, ErrLeaseHeld) && !errors.Is(err, ErrLeaseLost) {
 		s.emit(Failed{Key: s.key, Op: op, Err: err})
 	}
 	return err
 }
 
+// errStorePanic is the failure of a store call that panicked. The panic's
+// value is not shown: a store may hold records in it.
+var errStorePanic = errors.New("store: the store panicked")
+
+// emit reports e to the hook, if any. The hook runs isolated, as the
+// cache's does: if it panics or calls runtime.Goexit, that event is lost to
+// it and the refresh carries on.
 func (s *Shared[T]) emit(e Event) {
-	if s.o.hook != nil {
-		s.o.hook(e)
+	if hook := s.o.hook; hook != nil {
+		_ = actor.Isolate(func() { hook(e) })
 	}
 }

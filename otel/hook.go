@@ -105,8 +105,9 @@ func (h *Hook) gaugeState() gaugeSnapshot {
 func (h *Hook) start(op tokenactor.Op, attempt int, background bool) {
 	now := h.t.now()
 	if h.span != nil {
-		// A call whose outcome never came: the hook is shared by two
-		// caches, or a panic in an earlier hook call lost the outcome.
+		// A call whose outcome never came: the cache discarded it (a
+		// Reset during the call), the hook is shared by two caches, or
+		// a panic in an earlier hook call lost the outcome.
 		h.span.SetStatus(codes.Error, "no outcome reported")
 		h.span.End(trace.WithTimestamp(now))
 	}

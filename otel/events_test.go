@@ -107,3 +107,42 @@ func TestRefreshTimeout(t *testing.T) {
 		}
 	})
 }
+
+// A Reset during a call makes the cache discard the call's outcome without
+// an event: the span ends when the next call starts, uncounted.
+func TestResetDuringCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		hook := h.tel.Hook("")
+		c := tokenactor.New(scripted(t,
+			step{took: 2 * time.Second, life: time.Hour},
+			step{took: time.Second, life: time.Hour},
+		), tokenactor.WithEventHook(hook.Event))
+		defer hook.Close()
+		defer c.Close()
+
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			// The first call's value is discarded.
+			if got, err := c.Get(context.Background()); err != nil || got != "secret-token-2" {
+				t.Errorf("Get = %q, %v; want the second call's value", got, err)
+			}
+		}()
+		time.Sleep(time.Second)
+		c.Reset()
+		<-done
+
+		var got []string
+		for _, s := range h.ended() {
+			got = append(got, fmt.Sprintf("%s %s %v", s.Name, s.Status, s.Took))
+		}
+		want := []string{
+			"tokenactor.authenticate Error: no outcome reported 2s",
+			"tokenactor.authenticate Unset 1s",
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("spans (-want +got):\n%s", diff)
+		}
+	})
+}

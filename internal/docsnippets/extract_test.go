@@ -9,9 +9,11 @@ import (
 	"go/scanner"
 	"go/token"
 	"os"
+	pathpkg "path"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -20,6 +22,7 @@ type snippet struct {
 	file     string // path relative to the repository root, slash-separated
 	line     int    // line of the first line of code
 	name     string // from the snippet comment; "" if none
+	module   string // directory of the Go module it is built in; "." for the root
 	preamble string // Go declarations from the snippet comment
 	preLine  int    // line of the first preamble line
 	code     string
@@ -42,6 +45,7 @@ var (
 	fenceRe     = regexp.MustCompile("^\\s*(```+|~~~+)\\s*([A-Za-z0-9_+-]*)")
 	directiveRe = regexp.MustCompile(`^\s*<!--\s*snippet\b(.*)$`)
 	nameRe      = regexp.MustCompile(`\bname=([A-Za-z][A-Za-z0-9_]*)`)
+	moduleRe    = regexp.MustCompile(`\bmodule=([A-Za-z0-9_./-]+)`)
 )
 
 // extract returns the ```go blocks of the Markdown file at root/rel.
@@ -73,6 +77,9 @@ func extract(root, rel string) ([]snippet, error) {
 			s := &snippet{file: rel}
 			if nm := nameRe.FindStringSubmatch(m[1]); nm != nil {
 				s.name = nm[1]
+			}
+			if mm := moduleRe.FindStringSubmatch(m[1]); mm != nil {
+				s.module = mm[1]
 			}
 			rest := m[1]
 			var pre []string
@@ -123,6 +130,9 @@ func extract(root, rel string) ([]snippet, error) {
 			if pending != nil {
 				s = *pending
 			}
+			if s.module == "" {
+				s.module = "."
+			}
 			s.line = start
 			s.code = strings.Join(body, "\n") + "\n"
 			out = append(out, s)
@@ -149,12 +159,14 @@ var knownImports = map[string]string{
 	"io":                "io",
 	"json":              "encoding/json",
 	"log":               "log",
+	"metric":            "go.opentelemetry.io/otel/metric", // module=otel
 	"oauth2":            "golang.org/x/oauth2",
 	"oauth2adapt":       "github.com/tokenactor/tokenactor/oauth2adapt",
 	"oauthtest":         "github.com/tokenactor/tokenactor/oauthtest",
 	"os":                "os",
 	"redis":             "github.com/redis/go-redis/v9",
 	"redisstore":        "github.com/tokenactor/tokenactor/store/redisstore",
+	"sdkmetric":         "go.opentelemetry.io/otel/sdk/metric", // module=otel
 	"signal":            "os/signal",
 	"slog":              "log/slog",
 	"store":             "github.com/tokenactor/tokenactor/store",
@@ -164,11 +176,14 @@ var knownImports = map[string]string{
 	"synctest":          "testing/synctest",
 	"testing":           "testing",
 	"time":              "time",
+	"trace":             "go.opentelemetry.io/otel/trace", // module=otel
 	"tokenactor":        "github.com/tokenactor/tokenactor",
+	"tokenotel":         "github.com/tokenactor/tokenactor/otel", // module=otel
 }
 
-// imports returns the import paths of the known packages src names as
-// "pkg.Name", sorted.
+// imports returns the import specs of the known packages src names as
+// "pkg.Name", sorted: a path, with the name before it where the path does
+// not end in it.
 func imports(src string) []string {
 	var s scanner.Scanner
 	fset := token.NewFileSet()
@@ -183,7 +198,11 @@ func imports(src string) []string {
 		}
 		if tok == token.PERIOD && prev != "" {
 			if path, ok := knownImports[prev]; ok {
-				seen[path] = true
+				spec := strconv.Quote(path)
+				if pathpkg.Base(path) != prev {
+					spec = prev + " " + spec
+				}
+				seen[spec] = true
 			}
 		}
 		prev = ""
@@ -226,7 +245,7 @@ func source(s snippet) (string, error) {
 		used += "\ncontext.Context"
 	}
 	for _, p := range imports(used) {
-		fmt.Fprintf(&b, "import %q\n", p)
+		fmt.Fprintf(&b, "import %s\n", p)
 	}
 	if s.preamble != "" {
 		fmt.Fprintf(&b, "\n//line %s:%d\n%s\n", s.file, s.preLine, s.preamble)

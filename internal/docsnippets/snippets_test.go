@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"go/format"
 	"io/fs"
+	"iter"
 	"os"
 	"os/exec"
 	"path"
@@ -96,10 +97,11 @@ func goTool(t testing.TB) string {
 	return p
 }
 
-// overlay writes ss as packages that exist only in a build overlay and
-// returns the overlay file and the packages' patterns. A snippet that
-// declares tests becomes a _test.go file.
-func overlay(t *testing.T, root string, ss []snippet) (file string, pkgs []string) {
+// overlay writes ss, all of the module in directory dir, as packages that
+// exist only in a build overlay inside that module, and returns the overlay
+// file and the packages' patterns. A snippet that declares tests becomes a
+// _test.go file.
+func overlay(t *testing.T, dir string, ss []snippet) (file string, pkgs []string) {
 	t.Helper()
 	tmp := t.TempDir()
 	replace := map[string]string{}
@@ -117,7 +119,7 @@ func overlay(t *testing.T, root string, ss []snippet) (file string, pkgs []strin
 			name = "snippet_test.go"
 		}
 		pkg := path.Join(genDir, s.dir())
-		replace[filepath.Join(root, filepath.FromSlash(pkg), name)] = real
+		replace[filepath.Join(dir, filepath.FromSlash(pkg), name)] = real
 		pkgs = append(pkgs, "./"+pkg)
 	}
 	data, err := json.Marshal(map[string]any{"Replace": replace})
@@ -131,15 +133,15 @@ func overlay(t *testing.T, root string, ss []snippet) (file string, pkgs []strin
 	return file, pkgs
 }
 
-// goCmd runs the go command in root and fails the test if it fails.
-func goCmd(t *testing.T, root string, args ...string) {
+// goCmd runs the go command in dir and fails the test if it fails.
+func goCmd(t *testing.T, dir string, args ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), buildTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, goTool(t), args...)
-	cmd.Dir = root
+	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go %s of the snippets: %v\n%s", args[0], err, out)
+		t.Fatalf("go %s of the snippets in %s: %v\n%s", args[0], dir, err, out)
 	}
 }
 
@@ -151,23 +153,49 @@ func goCmd(t *testing.T, root string, args ...string) {
 // exist only in the overlay.)
 func build(t *testing.T, root string, ss []snippet, binDir string) {
 	t.Helper()
-	file, pkgs := overlay(t, root, ss)
-	args := []string{"build", "-overlay", file}
-	if binDir != "" {
-		// With -o, go build skips packages that are not main: only use
-		// it for programs.
-		args = append(args, "-o", binDir+string(filepath.Separator))
+	for module, ss := range byModule(ss) {
+		dir := filepath.Join(root, filepath.FromSlash(module))
+		file, pkgs := overlay(t, dir, ss)
+		args := []string{"build", "-overlay", file}
+		if binDir != "" {
+			// With -o, go build skips packages that are not main: only
+			// use it for programs.
+			args = append(args, "-o", binDir+string(filepath.Separator))
+		}
+		goCmd(t, dir, append(args, pkgs...)...)
 	}
-	goCmd(t, root, append(args, pkgs...)...)
+}
+
+// byModule groups snippets by the module they are built in, in the order
+// of their module's first snippet.
+func byModule(ss []snippet) iter.Seq2[string, []snippet] {
+	return func(yield func(string, []snippet) bool) {
+		var order []string
+		groups := map[string][]snippet{}
+		for _, s := range ss {
+			if _, ok := groups[s.module]; !ok {
+				order = append(order, s.module)
+			}
+			groups[s.module] = append(groups[s.module], s)
+		}
+		for _, m := range order {
+			if !yield(m, groups[m]) {
+				return
+			}
+		}
+	}
 }
 
 // runTests compiles the test snippets ss with one go test -c and runs each
 // test binary; a failing test fails t.
 func runTests(t *testing.T, root string, ss []snippet) {
 	t.Helper()
-	file, pkgs := overlay(t, root, ss)
 	binDir := t.TempDir()
-	goCmd(t, root, append([]string{"test", "-vet=off", "-overlay", file, "-c", "-o", binDir + string(filepath.Separator)}, pkgs...)...)
+	for module, ss := range byModule(ss) {
+		dir := filepath.Join(root, filepath.FromSlash(module))
+		file, pkgs := overlay(t, dir, ss)
+		goCmd(t, dir, append([]string{"test", "-vet=off", "-overlay", file, "-c", "-o", binDir + string(filepath.Separator)}, pkgs...)...)
+	}
 	for _, s := range ss {
 		ctx, cancel := context.WithTimeout(t.Context(), runTimeout)
 		cmd := exec.CommandContext(ctx, filepath.Join(binDir, s.dir()+".test"))

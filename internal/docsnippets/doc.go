@@ -17,8 +17,8 @@
 // which returns nil after the last statement unless that statement is a
 // return. Imports are added for the packages a fragment names (tokenactor,
 // strategy, store, redisstore, httpauth, oauth2adapt, oauthtest, fakeclock,
-// redis, oauth2, clientcredentials, clock, and the usual standard library
-// packages).
+// redis, oauth2, clientcredentials, clock, tokenotel and OpenTelemetry's
+// metric and trace in module otel, and the usual standard library packages).
 //
 // An HTML comment right before a block says more about it:
 //
@@ -27,8 +27,9 @@
 //	-->
 //
 // The first line may give the snippet a name (name=fleet: the test that runs
-// the README's fleet recipe finds it by that name); the lines after it are Go
-// declarations put beside the snippet, for names the text has introduced
-// before (a variable, a function of the reader's). The comment does not show
-// on a rendered page.
+// the README's fleet recipe finds it by that name) and the directory of the
+// Go module to build it in (module=otel, for a module of its own; the root
+// module by default). The lines after it are Go declarations put beside the
+// snippet, for names the text has introduced before (a variable, a function
+// of the reader's). The comment does not show on a rendered page.
 package docsnippets

@@ -2,6 +2,7 @@ package strategy
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,9 +24,27 @@ type AccessKeyConfig struct {
 	// TokenURL is the token endpoint. It must be https, or http on a
 	// loopback host.
 	TokenURL string
-	// ClientID and ClientSecret are the client's credentials. Both are
-	// required.
+	// ClientID and ClientSecret are the client's credentials. ClientID is
+	// required; ClientSecret is, unless ClientKey or TLSClientAuth
+	// authenticates the client instead.
 	ClientID, ClientSecret string
+	// ClientKey authenticates the client with a signed JWT instead of a
+	// secret (private_key_jwt, RFC 7523 §2.2); see [ClientKey]. Nil for
+	// none. It excludes ClientSecret.
+	ClientKey *ClientKey
+	// TLSClientAuth says the client authenticates with the certificate
+	// HTTPClient presents (RFC 8705 §2, tls_client_auth or
+	// self_signed_tls_client_auth): only client_id is sent. See
+	// [NewMTLSClient]. False, the zero value, means ClientSecret or
+	// ClientKey authenticates it.
+	TLSClientAuth bool
+	// DPoPKey, when set, asks for tokens bound to this key with DPoP
+	// (RFC 9449): every token request carries a proof signed with it, and
+	// httpauth signs a proof with it for each request the token goes on
+	// (see [AccessKeyStrategy.DPoPProof]). It must be an RSA, ECDSA P-256
+	// or Ed25519 key, and should be one used for nothing else. Nil asks
+	// for bearer tokens.
+	DPoPKey crypto.Signer
 	// Scopes are sent space-separated as "scope" when not empty.
 	Scopes []string
 	// Audience is sent as "audience" when set (an extension several
@@ -87,6 +106,7 @@ func (c AccessKeyConfig) LogValue() slog.Value {
 // for concurrent use. Call Close when done.
 type AccessKeyStrategy struct {
 	cache *tokenactor.Cache[tokenactor.ServiceToken]
+	dpop  *dpopProver // nil without a DPoPKey
 }
 
 var _ tokenactor.AuthStrategy = (*AccessKeyStrategy)(nil)
@@ -97,26 +117,36 @@ var _ tokenactor.AuthStrategy = (*AccessKeyStrategy)(nil)
 func NewAccessKey(cfg AccessKeyConfig, opts ...tokenactor.Option) (*AccessKeyStrategy, error) {
 	clk, opts := cacheClock(cfg.Clock, opts)
 	cfg.Clock = clk
-	r, err := cfg.Refresher()
+	r, err := cfg.refresher()
 	if err != nil {
 		return nil, err
 	}
-	return &AccessKeyStrategy{cache: tokenactor.New(r, opts...)}, nil
+	return &AccessKeyStrategy{cache: tokenactor.New[tokenactor.ServiceToken](r, opts...), dpop: r.ep.dpop}, nil
 }
 
 // Refresher returns the [tokenactor.Refresher] behind [NewAccessKey]: each
 // call makes a client credentials grant. Use it to build a cache of your
 // own around it, for example one whose tokens a fleet shares through
 // store.Wrap. It checks cfg like NewAccessKey and sends no request.
+//
+// A config with a DPoPKey is refused with [ErrDPoPShared]: see
+// [AccessKeyConfig.DPoPKey] and the package documentation on fleets.
 func (cfg AccessKeyConfig) Refresher() (tokenactor.Refresher[tokenactor.ServiceToken], error) {
+	if cfg.DPoPKey != nil {
+		return nil, ErrDPoPShared
+	}
+	return cfg.refresher()
+}
+
+func (cfg AccessKeyConfig) refresher() (*clientCredentials, error) {
 	if err := checkTokenURL("AccessKeyConfig.TokenURL", cfg.TokenURL); err != nil {
 		return nil, err
 	}
 	if cfg.ClientID == "" {
 		return nil, &ConfigError{Field: "AccessKeyConfig.ClientID", Reason: "empty"}
 	}
-	if cfg.ClientSecret == "" {
-		return nil, &ConfigError{Field: "AccessKeyConfig.ClientSecret", Reason: "empty"}
+	if err := checkClientAuth("AccessKeyConfig", cfg.ClientSecret, cfg.ClientKey, cfg.TLSClientAuth, true); err != nil {
+		return nil, err
 	}
 	if cfg.AuthStyle != AuthStyleBasic && cfg.AuthStyle != AuthStyleBody {
 		return nil, &ConfigError{Field: "AccessKeyConfig.AuthStyle", Reason: "unknown style " + cfg.AuthStyle.String()}
@@ -125,7 +155,7 @@ func (cfg AccessKeyConfig) Refresher() (tokenactor.Refresher[tokenactor.ServiceT
 	if clk == nil {
 		clk = clock.New()
 	}
-	auth := clientAuth{id: cfg.ClientID, secret: tokenactor.NewSecretToken(cfg.ClientSecret), style: cfg.AuthStyle}
+	auth := clientAuth{id: cfg.ClientID, secret: tokenactor.NewSecretToken(cfg.ClientSecret), style: cfg.AuthStyle, key: cfg.ClientKey}
 	form := url.Values{"grant_type": {"client_credentials"}}
 	if len(cfg.Scopes) > 0 {
 		form.Set("scope", strings.Join(cfg.Scopes, " "))
@@ -133,7 +163,13 @@ func (cfg AccessKeyConfig) Refresher() (tokenactor.Refresher[tokenactor.ServiceT
 	if cfg.Audience != "" {
 		form.Set("audience", cfg.Audience)
 	}
-	return &clientCredentials{ep: newEndpoint(cfg.TokenURL, cfg.HTTPClient, auth, clk), form: form.Encode()}, nil
+	dpop, err := newDPoPProver("AccessKeyConfig.DPoPKey", cfg.DPoPKey, clk)
+	if err != nil {
+		return nil, err
+	}
+	ep := newEndpoint(cfg.TokenURL, cfg.HTTPClient, auth, clk)
+	ep.dpop = dpop
+	return &clientCredentials{ep: ep, form: form.Encode()}, nil
 }
 
 // Get returns a valid access token, following the engine's refresh

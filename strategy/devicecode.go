@@ -76,6 +76,10 @@ type DeviceCodeConfig struct {
 	// ClientSecret authenticates a confidential client; empty for a public
 	// client (most CLIs), which sends only client_id.
 	ClientSecret string
+	// ClientKey authenticates the client with a signed JWT instead of a
+	// secret (private_key_jwt); see [ClientKey]. Nil for none. It excludes
+	// ClientSecret.
+	ClientKey *ClientKey
 	// AuthStyle says how a client secret is sent. The zero value is HTTP
 	// Basic (RFC 6749 §2.3.1).
 	AuthStyle AuthStyle
@@ -174,12 +178,13 @@ func NewDeviceCode(cfg DeviceCodeConfig, opts ...tokenactor.Option) (*DeviceCode
 	oauth, err := NewOAuth(OAuthConfig{
 		Store: cfg.Store, Profile: cfg.Profile, TokenURL: cfg.TokenURL, ClientID: cfg.ClientID,
 		ClientSecret: cfg.ClientSecret, AuthStyle: cfg.AuthStyle, HTTPClient: cfg.HTTPClient, Clock: cfg.Clock,
+		ClientKey: cfg.ClientKey,
 	}, opts...)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Clock = clk
-	auth := clientAuth{id: cfg.ClientID, secret: tokenactor.NewSecretToken(cfg.ClientSecret), style: cfg.AuthStyle}
+	auth := clientAuth{id: cfg.ClientID, secret: tokenactor.NewSecretToken(cfg.ClientSecret), style: cfg.AuthStyle, key: cfg.ClientKey}
 	// The secret lives on in auth only, masked: fmt prints unexported
 	// fields without calling their methods, so a copy in cfg would show in
 	// clear with %v of the strategy.

@@ -70,6 +70,7 @@ type clientAuth struct {
 	id     string
 	secret tokenactor.SecretToken
 	style  AuthStyle
+	key    *ClientKey // private_key_jwt instead of a secret; nil for none
 }
 
 // apply adds the client's credentials to a request about to be sent.
@@ -107,6 +108,7 @@ type endpoint struct {
 	client *http.Client
 	auth   clientAuth
 	clock  clock.Clock
+	dpop   *dpopProver // signs a DPoP proof per request; nil for none
 }
 
 // A tokenResponse is a successful token endpoint answer (RFC 6749 §5.1),
@@ -129,6 +131,9 @@ func (r tokenResponse) serviceToken() tokenactor.ServiceToken {
 // *NetworkError.
 func (e *endpoint) token(ctx context.Context, form url.Values) (tokenResponse, error) {
 	status, header, body, err := e.post(ctx, e.url, form)
+	if err == nil && e.dpop.retry(e.url, status, header, body) {
+		status, header, body, err = e.post(ctx, e.url, form)
+	}
 	if err != nil {
 		return tokenResponse{}, err
 	}
@@ -166,6 +171,12 @@ func (e *endpoint) post(ctx context.Context, u string, form url.Values) (int, ht
 		return 0, nil, nil, fmt.Errorf("strategy: bad endpoint URL: %w", err)
 	}
 	e.auth.apply(req, form)
+	if err := e.auth.key.addAssertion(form, e.auth.id, u, e.clock.Now()); err != nil {
+		return 0, nil, nil, err
+	}
+	if err := e.dpop.prove(req); err != nil {
+		return 0, nil, nil, err
+	}
 	encoded := form.Encode()
 	req.Body = io.NopCloser(strings.NewReader(encoded))
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(encoded)), nil }

@@ -34,6 +34,10 @@ type OAuthConfig struct {
 	// ClientSecret authenticates a confidential client; empty for a public
 	// client (a CLI), which sends only client_id.
 	ClientSecret string
+	// ClientKey authenticates the client with a signed JWT instead of a
+	// secret (private_key_jwt); see [ClientKey]. Nil for none. It excludes
+	// ClientSecret.
+	ClientKey *ClientKey
 	// AuthStyle says how a client secret is sent. The zero value is HTTP
 	// Basic (RFC 6749 §2.3.1).
 	AuthStyle AuthStyle
@@ -142,6 +146,9 @@ func newSessionRefresher(cfg OAuthConfig, opts []tokenactor.Option) (*sessionRef
 		if err := checkTokenURL("OAuthConfig.TokenURL", cfg.TokenURL); err != nil {
 			return nil, nil, err
 		}
+	}
+	if err := checkClientAuth("OAuthConfig", cfg.ClientSecret, cfg.ClientKey, false, false); err != nil {
+		return nil, nil, err
 	}
 	if cfg.AuthStyle != AuthStyleBasic && cfg.AuthStyle != AuthStyleBody {
 		return nil, nil, &ConfigError{Field: "OAuthConfig.AuthStyle", Reason: "unknown style " + cfg.AuthStyle.String()}
@@ -298,7 +305,7 @@ func (r *sessionRefresher) refresh(ctx context.Context, saved Session) (Session,
 	if err := checkTokenURL("token URL", tokenURL); err != nil {
 		return Session{}, err
 	}
-	auth := clientAuth{id: clientID, secret: tokenactor.NewSecretToken(r.cfg.ClientSecret), style: r.cfg.AuthStyle}
+	auth := clientAuth{id: clientID, secret: tokenactor.NewSecretToken(r.cfg.ClientSecret), style: r.cfg.AuthStyle, key: r.cfg.ClientKey}
 	ep := &endpoint{url: tokenURL, client: r.cfg.HTTPClient, auth: auth, clock: r.cfg.Clock}
 	resp, err := ep.token(ctx, url.Values{
 		"grant_type":    {"refresh_token"},

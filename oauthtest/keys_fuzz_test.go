@@ -21,7 +21,7 @@ func FuzzKeyParsers(f *testing.F) {
 	f.Add("", "eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7Imt0eSI6IkVDIiwiY3J2IjoiUC0yNTYiLCJ4IjoiIiwieSI6IiJ9fQ.e30.")
 	f.Add("a.b.c", "x.y.z")
 	f.Add("eyJhbGciOiJub25lIn0.eyJzdWIiOiJzdmMiLCJpc3MiOiJzdmMifQ.", `eyJ0eXAiOiJkcG9wK2p3dCIsImp3ayI6eyJrdHkiOiJSU0EiLCJuIjoiIiwiZSI6IkFRQUIifX0.e30.`)
-	pub := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)).Public() // the private key is discarded
+	pub := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)).Public() // a key the fuzzer cannot sign with
 	f.Fuzz(func(t *testing.T, assertion, proof string) {
 		srv := oauthtest.New("http://issuer.example", oauthtest.WithClientKey("svc", pub))
 		form := url.Values{"grant_type": {"client_credentials"}}

@@ -49,6 +49,11 @@ type ClientKey struct {
 	// Lifetime is how long each assertion is valid. Zero means one minute;
 	// it must not be negative.
 	Lifetime time.Duration
+	// Audience is the aud claim. Empty means the URL of the endpoint the
+	// request goes to: the token endpoint, as OpenID Connect Core §9 asks
+	// (the device authorization endpoint for that request). Set it to the
+	// server's issuer identifier for a server that asks for that.
+	Audience string
 }
 
 // check reports what makes k unusable, as a *ConfigError for field.
@@ -94,7 +99,7 @@ type assertionClaims struct {
 }
 
 // addAssertion adds a fresh client assertion for clientID to form, for a
-// request to the token endpoint tokenURL made at now. A nil k adds
+// request to tokenURL (the endpoint's URL) made at now. A nil k adds
 // nothing. Its error, a *SigningError, never holds the key.
 func (k *ClientKey) addAssertion(form url.Values, clientID, tokenURL string, now time.Time) error {
 	if k == nil {
@@ -103,6 +108,9 @@ func (k *ClientKey) addAssertion(form url.Values, clientID, tokenURL string, now
 	life := k.Lifetime
 	if life == 0 {
 		life = defaultAssertionLifetime
+	}
+	if k.Audience != "" {
+		tokenURL = k.Audience
 	}
 	jwt, err := signJWT(k.Signer, jwsHeader{typ: "JWT", kid: k.KeyID}, assertionClaims{
 		Issuer: clientID, Subject: clientID, Audience: tokenURL, ID: newJTI(),

@@ -140,6 +140,7 @@ func TestClientKeyRefusals(t *testing.T) {
 		{name: "wrong key", give: strategy.ClientKey{Signer: wrong}, wantDesc: "signature does not verify"},
 		{name: "expired", give: strategy.ClientKey{Signer: right}, clock: clockAt(time.Now().Add(-5 * time.Minute)), wantDesc: "client assertion expired"},
 		{name: "too long", give: strategy.ClientKey{Signer: right, Lifetime: time.Hour}, wantDesc: "longer than 10 minutes"},
+		{name: "wrong audience", give: strategy.ClientKey{Signer: right, Audience: "https://elsewhere.example"}, wantDesc: "aud is not this server"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -329,4 +330,26 @@ type failingSigner struct{ crypto.Signer }
 
 func (failingSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
 	return nil, errUnplugged
+}
+
+// Audience replaces the token endpoint URL, for servers that ask for
+// their issuer identifier.
+func TestClientKeyAudience(t *testing.T) {
+	key := newEdKey()
+	srv := oauthtest.NewServer(oauthtest.WithClientKey("svc", key.Public()))
+	defer srv.Close()
+	s, err := strategy.NewAccessKey(strategy.AccessKeyConfig{
+		TokenURL: srv.TokenURL(), ClientID: "svc", ClientKey: &strategy.ClientKey{Signer: key, Audience: srv.URL},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Get(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := srv.LastRequest(oauthtest.EndpointToken)
+	if got := jwtPart(t, req.Form.Get("client_assertion"), 1)["aud"]; got != srv.URL {
+		t.Errorf("aud = %v, want the issuer %s", got, srv.URL)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"math"
 	"net/http"
 	"time"
 )
@@ -185,9 +186,15 @@ func (s *Server) authenticateAssertion(r *http.Request) (string, *oauthError) {
 	return id, nil
 }
 
-// unixTime turns a NumericDate (RFC 7519 §2) into a time.
+// unixTime turns a NumericDate (RFC 7519 §2) into a time. A value that
+// is negative, not finite or past the year 5000 is the Unix epoch: a
+// time long past, so an exp or iat holding it is refused.
 func unixTime(secs float64) time.Time {
-	return time.Unix(0, 0).Add(time.Duration(secs * float64(time.Second)))
+	if !(secs >= 0 && secs < 1e11) {
+		return time.Unix(0, 0)
+	}
+	whole := math.Floor(secs)
+	return time.Unix(int64(whole), int64((secs-whole)*1e9))
 }
 
 // maxReplay bounds the memory of used jti values. Past it, entries that

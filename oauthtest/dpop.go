@@ -66,7 +66,8 @@ func (e *proofError) tokenError(w http.ResponseWriter) *oauthError {
 }
 
 // writeChallenge answers a resource request with a 401 DPoP challenge
-// (RFC 9449 §7.1).
+// (RFC 9449 §7.1). desc must be printable ASCII without quotes, as
+// RFC 6750 §3 requires of error_description.
 func (s *Server) writeChallenge(w http.ResponseWriter, code, desc, nonce string) {
 	s.reject()
 	if nonce != "" {
@@ -208,10 +209,10 @@ func (s *Server) checkBound(w http.ResponseWriter, r *http.Request) bool {
 	s.mu.Unlock()
 	switch {
 	case x5t != "" && peerThumbprint(r) != x5t:
-		s.writeChallenge(w, "invalid_token", "the token is bound to a client certificate this request did not present (RFC 8705 §3)", "")
+		s.writeChallenge(w, "invalid_token", "the token is bound to a client certificate this request did not present (RFC 8705 section 3)", "")
 		return false
 	case !dpop && jkt != "":
-		s.writeChallenge(w, "invalid_token", "a DPoP-bound token must be sent with the DPoP scheme and a proof (RFC 9449 §7.2)", "")
+		s.writeChallenge(w, "invalid_token", "a DPoP-bound token must be sent with the DPoP scheme and a proof (RFC 9449 section 7.2)", "")
 		return false
 	case !dpop:
 		return true

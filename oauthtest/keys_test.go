@@ -102,6 +102,8 @@ func TestClientAssertionChecks(t *testing.T) {
 		{name: "HS256 with the public key", assertion: unsigned(map[string]any{"alg": "HS256"}, good(), base64.RawURLEncoding.EncodeToString(hmacKey)), status: 401, code: "invalid_client"},
 		{name: "expired", assertion: signed(t, key, nil, false, with("exp", now-1)), status: 401, code: "invalid_client"},
 		{name: "no exp", assertion: signed(t, key, nil, false, with("exp", nil)), status: 401, code: "invalid_client"},
+		{name: "exp past any date", assertion: signed(t, key, nil, false, with("exp", 1e300)), status: 401, code: "invalid_client"},
+		{name: "fractional exp", assertion: signed(t, key, nil, false, with("exp", float64(now)+30.5)), status: 200},
 		{name: "lives an hour", assertion: signed(t, key, nil, false, with("exp", now+3600)), status: 401, code: "invalid_client"},
 		{name: "not yet valid", assertion: signed(t, key, nil, false, with("nbf", now+30)), status: 401, code: "invalid_client"},
 		{name: "no jti", assertion: signed(t, key, nil, false, with("jti", nil)), status: 401, code: "invalid_client"},

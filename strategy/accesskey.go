@@ -19,7 +19,7 @@ import (
 // with the client credentials grant (RFC 6749 §4.4).
 //
 // Printing an AccessKeyConfig with any fmt verb or log/slog masks
-// ClientSecret.
+// ClientSecret, and leaves ClientKey and DPoPKey out.
 type AccessKeyConfig struct {
 	// TokenURL is the token endpoint. It must be https, or http on a
 	// loopback host.
@@ -147,6 +147,9 @@ func (cfg AccessKeyConfig) refresher() (*clientCredentials, error) {
 	}
 	if err := checkClientAuth("AccessKeyConfig", cfg.ClientSecret, cfg.ClientKey, cfg.TLSClientAuth, true); err != nil {
 		return nil, err
+	}
+	if cfg.TLSClientAuth && cfg.HTTPClient == nil {
+		return nil, &ConfigError{Field: "AccessKeyConfig.HTTPClient", Reason: "nil: TLSClientAuth needs a client that presents a certificate (see NewMTLSClient)"}
 	}
 	if cfg.AuthStyle != AuthStyleBasic && cfg.AuthStyle != AuthStyleBody {
 		return nil, &ConfigError{Field: "AccessKeyConfig.AuthStyle", Reason: "unknown style " + cfg.AuthStyle.String()}

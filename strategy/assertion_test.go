@@ -282,6 +282,7 @@ func TestClientKeyConfigErrors(t *testing.T) {
 		{name: "negative lifetime", give: strategy.AccessKeyConfig{ClientKey: &strategy.ClientKey{Signer: newEdKey(), Lifetime: -1}}, want: "AccessKeyConfig.ClientKey.Lifetime"},
 		{name: "key and secret", give: strategy.AccessKeyConfig{ClientSecret: "x", ClientKey: &strategy.ClientKey{Signer: newEdKey()}}, want: "AccessKeyConfig.ClientSecret"},
 		{name: "secret and TLS", give: strategy.AccessKeyConfig{ClientSecret: "x", TLSClientAuth: true}, want: "AccessKeyConfig.ClientSecret"},
+		{name: "TLS without a client", give: strategy.AccessKeyConfig{TLSClientAuth: true}, want: "AccessKeyConfig.HTTPClient"},
 		{name: "nothing", give: strategy.AccessKeyConfig{}, want: "AccessKeyConfig.ClientSecret"},
 		{name: "DPoP RSA short", give: strategy.AccessKeyConfig{ClientSecret: "x", DPoPKey: rsaShort}, want: "AccessKeyConfig.DPoPKey"},
 	}

@@ -18,7 +18,8 @@ var ErrDPoPUnsupported = errors.New("httpauth: the token is DPoP-bound but Trans
 
 // A DPoPProver signs DPoP proofs (RFC 9449 §4) with the key a strategy's
 // tokens are bound to. The key stays with the strategy: a Transport asks
-// for one proof per request. strategy.AccessKeyStrategy implements it.
+// for one proof per request. The strategies of package strategy with a
+// DPoPKey implement it.
 //
 // Implementations must be safe for concurrent use.
 type DPoPProver interface {

@@ -3,6 +3,7 @@ package strategy
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,6 +81,9 @@ type DeviceCodeConfig struct {
 	// secret (private_key_jwt); see [ClientKey]. Nil for none. It excludes
 	// ClientSecret.
 	ClientKey *ClientKey
+	// DPoPKey, when set, asks for DPoP-bound tokens (RFC 9449); see
+	// [OAuthConfig.DPoPKey]. Nil asks for bearer tokens.
+	DPoPKey crypto.Signer
 	// AuthStyle says how a client secret is sent. The zero value is HTTP
 	// Basic (RFC 6749 §2.3.1).
 	AuthStyle AuthStyle
@@ -178,7 +182,7 @@ func NewDeviceCode(cfg DeviceCodeConfig, opts ...tokenactor.Option) (*DeviceCode
 	oauth, err := NewOAuth(OAuthConfig{
 		Store: cfg.Store, Profile: cfg.Profile, TokenURL: cfg.TokenURL, ClientID: cfg.ClientID,
 		ClientSecret: cfg.ClientSecret, AuthStyle: cfg.AuthStyle, HTTPClient: cfg.HTTPClient, Clock: cfg.Clock,
-		ClientKey: cfg.ClientKey,
+		ClientKey: cfg.ClientKey, DPoPKey: cfg.DPoPKey,
 	}, opts...)
 	if err != nil {
 		return nil, err
@@ -189,6 +193,7 @@ func NewDeviceCode(cfg DeviceCodeConfig, opts ...tokenactor.Option) (*DeviceCode
 	// fields without calling their methods, so a copy in cfg would show in
 	// clear with %v of the strategy.
 	cfg.ClientSecret = ""
+	cfg.ClientKey, cfg.DPoPKey = nil, nil // the same for keys: they live in auth and oauth
 	form := url.Values{}
 	if len(cfg.Scopes) > 0 {
 		form.Set("scope", strings.Join(cfg.Scopes, " "))
@@ -200,7 +205,7 @@ func NewDeviceCode(cfg DeviceCodeConfig, opts ...tokenactor.Option) (*DeviceCode
 		OAuthStrategy: oauth,
 		cfg:           cfg,
 		deviceAuth:    &endpoint{url: cfg.DeviceAuthURL, client: cfg.HTTPClient, auth: auth, clock: clk},
-		token:         &endpoint{url: cfg.TokenURL, client: cfg.HTTPClient, auth: auth, clock: clk},
+		token:         &endpoint{url: cfg.TokenURL, client: cfg.HTTPClient, auth: auth, clock: clk, dpop: oauth.dpop},
 		form:          form.Encode(),
 	}, nil
 }

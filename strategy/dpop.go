@@ -104,9 +104,10 @@ func (p *dpopProver) nonce(u *url.URL) string {
 }
 
 // setNonce remembers nonce for u's origin. An empty nonce, or one with
-// characters RFC 9449 §8.1 does not allow, is ignored.
+// characters RFC 9449 §8.1 does not allow, is ignored, as is any for a nil
+// p.
 func (p *dpopProver) setNonce(u *url.URL, nonce string) {
-	if nonce == "" || len(nonce) > 256 || !nonceSafe(nonce) {
+	if p == nil || nonce == "" || len(nonce) > 256 || !nonceSafe(nonce) {
 		return
 	}
 	p.mu.Lock()
@@ -166,18 +167,30 @@ func (p *dpopProver) retry(u string, status int, h http.Header, body []byte) boo
 // Without a DPoPKey it returns [ErrNoDPoPKey]; if the key fails to sign, a
 // *SigningError. It is safe for concurrent use.
 func (s *AccessKeyStrategy) DPoPProof(method string, u *url.URL, accessToken tokenactor.SecretToken) (string, error) {
-	if s.dpop == nil {
-		return "", ErrNoDPoPKey
-	}
-	return s.dpop.proof(method, u, accessToken.Reveal())
+	return s.dpop.proofFor(method, u, accessToken)
 }
 
 // DPoPNonce remembers nonce, from a server's DPoP-Nonce header, for
 // the proofs sent to u's origin from now on (RFC 9449 §8, §9). Nonces are
 // kept for a bounded number of origins; an empty or malformed one is
 // ignored, as is any without a DPoPKey. It is safe for concurrent use.
-func (s *AccessKeyStrategy) DPoPNonce(u *url.URL, nonce string) {
-	if s.dpop != nil {
-		s.dpop.setNonce(u, nonce)
+func (s *AccessKeyStrategy) DPoPNonce(u *url.URL, nonce string) { s.dpop.setNonce(u, nonce) }
+
+// DPoPProof returns a DPoP proof for a request with the session's token,
+// as [AccessKeyStrategy.DPoPProof] does. A [DeviceCodeStrategy] has it
+// too.
+func (s *OAuthStrategy) DPoPProof(method string, u *url.URL, accessToken tokenactor.SecretToken) (string, error) {
+	return s.dpop.proofFor(method, u, accessToken)
+}
+
+// DPoPNonce remembers a server's nonce, as [AccessKeyStrategy.DPoPNonce]
+// does.
+func (s *OAuthStrategy) DPoPNonce(u *url.URL, nonce string) { s.dpop.setNonce(u, nonce) }
+
+// proofFor is DPoPProof for a strategy whose prover is p.
+func (p *dpopProver) proofFor(method string, u *url.URL, accessToken tokenactor.SecretToken) (string, error) {
+	if p == nil {
+		return "", ErrNoDPoPKey
 	}
+	return p.proof(method, u, accessToken.Reveal())
 }

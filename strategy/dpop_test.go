@@ -2,8 +2,11 @@ package strategy_test
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -121,4 +124,51 @@ func TestDPoPProofClaims(t *testing.T) {
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("claims (-want +got):\n%s", diff)
 	}
+}
+
+// A device login and the refreshes after it get DPoP-bound tokens, and
+// the strategy signs proofs for them.
+func TestDPoPDeviceFlowAndRefresh(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := oauthtest.New("http://127.0.0.1:9", oauthtest.WithClient("cli", ""), oauthtest.WithAutoApprove(),
+			oauthtest.WithDPoPNonce(), oauthtest.WithLifetime(3*time.Second))
+		s, err := strategy.NewDeviceCode(strategy.DeviceCodeConfig{
+			DeviceAuthURL: srv.DeviceAuthorizationURL(), TokenURL: srv.TokenURL(), ClientID: "cli",
+			DPoPKey: newEdKey(), Store: strategy.NewMemoryStore(), Prompt: func(strategy.DeviceAuthorization) {},
+			Scopes: []string{"offline_access"}, HTTPClient: memClient(srv),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		sess, err := s.Login(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Invalidate()
+		tok, err := s.Get(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sess.TokenType != "DPoP" || tok.TokenType != "DPoP" {
+			t.Errorf("token types %q after login, %q after refresh; want DPoP", sess.TokenType, tok.TokenType)
+		}
+		if st := srv.Stats(); st.Rotations != 1 {
+			t.Errorf("rotations = %d, want 1", st.Rotations)
+		}
+		// The strategy's proof is accepted at the resource with the token.
+		api, _ := url.Parse(srv.ResourceURL())
+		proof, err := s.DPoPProof(http.MethodGet, api, tok.AccessToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest(http.MethodGet, srv.ResourceURL(), nil)
+		req.Header.Set("Authorization", "DPoP "+tok.AccessToken.Reveal())
+		req.Header.Set("DPoP", proof)
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			t.Errorf("resource: %d %s", w.Code, w.Header().Get("WWW-Authenticate"))
+		}
+	})
 }

@@ -99,12 +99,29 @@ func TestPrivateKeysNeverAppear(t *testing.T) {
 			signed = append(signed, proof)
 			s.Close()
 		}
-		for _, cfg := range []any{
-			strategy.OAuthConfig{Store: strategy.NewMemoryStore(), ClientKey: ck},
-			strategy.DeviceCodeConfig{ClientID: "cli", ClientKey: ck},
-		} {
-			sw.print(fmt.Sprintf("%T", cfg), cfg)
+		ocfg := strategy.OAuthConfig{Store: strategy.NewMemoryStore(), ClientKey: ck, DPoPKey: signer}
+		dcfg := strategy.DeviceCodeConfig{
+			DeviceAuthURL: echo.URL + "/device", TokenURL: echo.URL + "/token", ClientID: "cli",
+			ClientKey: ck, DPoPKey: signer, Store: strategy.NewMemoryStore(), Prompt: func(strategy.DeviceAuthorization) {},
 		}
+		sw.print("oauth config", ocfg)
+		sw.print("device config", dcfg)
+		os, err := strategy.NewOAuth(ocfg, sw.hook())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sw.print("oauth strategy", os)
+		sw.print("oauth strategy value", *os)
+		os.Close()
+		ds, err := strategy.NewDeviceCode(dcfg, sw.hook())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = ds.Login(t.Context())
+		sw.err("device login", err)
+		sw.print("device strategy", ds)
+		sw.print("device strategy value", *ds)
+		ds.Close()
 	}
 	if req, ok := good.LastRequest(oauthtest.EndpointToken); ok {
 		signed = append(signed, req.Form.Get("client_assertion"), req.Header.Get("DPoP"))

@@ -2,6 +2,7 @@ package strategy
 
 import (
 	"context"
+	"crypto"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -38,6 +39,12 @@ type OAuthConfig struct {
 	// secret (private_key_jwt); see [ClientKey]. Nil for none. It excludes
 	// ClientSecret.
 	ClientKey *ClientKey
+	// DPoPKey, when set, asks for DPoP-bound tokens (RFC 9449), as
+	// [AccessKeyConfig.DPoPKey] does. Every process sharing the session
+	// through Store must use the same key: a token (and, for a public
+	// client, a refresh token) bound to one key is refused with any other.
+	// Nil asks for bearer tokens.
+	DPoPKey crypto.Signer
 	// AuthStyle says how a client secret is sent. The zero value is HTTP
 	// Basic (RFC 6749 §2.3.1).
 	AuthStyle AuthStyle
@@ -111,6 +118,7 @@ type OAuthStrategy struct {
 	cache   *tokenactor.Cache[oauthEntry]
 	store   TokenStore
 	profile string
+	dpop    *dpopProver // nil without a DPoPKey
 }
 
 var _ tokenactor.AuthStrategy = (*OAuthStrategy)(nil)
@@ -129,7 +137,7 @@ func NewOAuth(cfg OAuthConfig, opts ...tokenactor.Option) (*OAuthStrategy, error
 	if err != nil {
 		return nil, err
 	}
-	return &OAuthStrategy{cache: tokenactor.New[oauthEntry](r, opts...), store: r.cfg.Store, profile: r.cfg.Profile}, nil
+	return &OAuthStrategy{cache: tokenactor.New[oauthEntry](r, opts...), store: r.cfg.Store, profile: r.cfg.Profile, dpop: r.dpop}, nil
 }
 
 func newSessionRefresher(cfg OAuthConfig, opts []tokenactor.Option) (*sessionRefresher, []tokenactor.Option, error) {
@@ -158,7 +166,11 @@ func newSessionRefresher(cfg OAuthConfig, opts []tokenactor.Option) (*sessionRef
 	}
 	clk, opts := cacheClock(cfg.Clock, opts)
 	cfg.Clock = clk
-	return &sessionRefresher{cfg: cfg}, opts, nil
+	dpop, err := newDPoPProver("OAuthConfig.DPoPKey", cfg.DPoPKey, clk)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &sessionRefresher{cfg: cfg, dpop: dpop}, opts, nil
 }
 
 // Get returns a valid access token, following the engine's refresh
@@ -213,7 +225,8 @@ func (s *OAuthStrategy) Format(f fmt.State, verb rune) {
 // it at most once at a time, each call ordered after the previous one by
 // the cache's loop, so its one mutable field needs no lock.
 type sessionRefresher struct {
-	cfg OAuthConfig // immutable
+	cfg  OAuthConfig // immutable
+	dpop *dpopProver // immutable; nil without a DPoPKey
 
 	// unsaved is a session a refresh obtained but could not save, and
 	// rotatedFrom the refresh token it replaced. Owned by the call in
@@ -306,7 +319,7 @@ func (r *sessionRefresher) refresh(ctx context.Context, saved Session) (Session,
 		return Session{}, err
 	}
 	auth := clientAuth{id: clientID, secret: tokenactor.NewSecretToken(r.cfg.ClientSecret), style: r.cfg.AuthStyle, key: r.cfg.ClientKey}
-	ep := &endpoint{url: tokenURL, client: r.cfg.HTTPClient, auth: auth, clock: r.cfg.Clock}
+	ep := &endpoint{url: tokenURL, client: r.cfg.HTTPClient, auth: auth, clock: r.cfg.Clock, dpop: r.dpop}
 	resp, err := ep.token(ctx, url.Values{
 		"grant_type":    {"refresh_token"},
 		"refresh_token": {saved.RefreshToken.Reveal()},

@@ -99,7 +99,7 @@ type assertionClaims struct {
 }
 
 // addAssertion adds a fresh client assertion for clientID to form, for a
-// request to tokenURL (the endpoint's URL) made at now. A nil k adds
+// request made at now to the endpoint whose URL is tokenURL. A nil k adds
 // nothing. Its error, a *SigningError, never holds the key.
 func (k *ClientKey) addAssertion(form url.Values, clientID, tokenURL string, now time.Time) error {
 	if k == nil {

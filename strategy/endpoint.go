@@ -171,7 +171,7 @@ func (e *endpoint) post(ctx context.Context, u string, form url.Values) (int, ht
 		return 0, nil, nil, fmt.Errorf("strategy: bad endpoint URL: %w", err)
 	}
 	e.auth.apply(req, form)
-	if err := e.auth.key.addAssertion(form, e.auth.id, u, e.clock.Now()); err != nil {
+	if err := e.auth.key.addAssertion(form, e.auth.id, e.url, e.clock.Now()); err != nil {
 		return 0, nil, nil, err
 	}
 	if err := e.dpop.prove(req); err != nil {

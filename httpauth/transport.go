@@ -59,6 +59,16 @@ func (e *OriginError) Error() string {
 // Client, so they are never copied; each hop comes back through RoundTrip
 // and is judged by Origins.
 //
+// # DPoP
+//
+// A token of type "DPoP" (RFC 9449) is sent as "Authorization: DPoP
+// <token>" with a DPoP header holding a new proof for the request, signed
+// by Strategy, which must implement [DPoPProver] (else RoundTrip returns
+// [ErrDPoPUnsupported]). A DPoP-Nonce header in any answer is handed to
+// the strategy, which remembers it for the origin; a 401 asking for a
+// nonce (error="use_dpop_nonce") is retried once with it when the body
+// can be sent again.
+//
 // # Rejected tokens
 //
 // When the server answers 401 Unauthorized, RoundTrip asks Strategy for a
@@ -70,16 +80,6 @@ func (e *OriginError) Error() string {
 // in-memory bodies), it retries the request once with that token and
 // returns the second answer, whatever it is. Otherwise it returns the 401.
 // Many requests rejected with one token cause one refresh, not one each.
-//
-// # DPoP
-//
-// A token of type "DPoP" (RFC 9449) is sent as "Authorization: DPoP
-// <token>" with a DPoP header holding a new proof for the request, signed
-// by Strategy, which must implement [DPoPProver] (else RoundTrip returns
-// [ErrDPoPUnsupported]). A DPoP-Nonce header in any answer is handed to
-// the strategy, which remembers it for the origin; a 401 asking for a
-// nonce (error="use_dpop_nonce") is retried once with it when the body
-// can be sent again.
 //
 // # Zero value and concurrency
 //

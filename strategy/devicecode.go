@@ -189,11 +189,11 @@ func NewDeviceCode(cfg DeviceCodeConfig, opts ...tokenactor.Option) (*DeviceCode
 	}
 	cfg.Clock = clk
 	auth := clientAuth{id: cfg.ClientID, secret: tokenactor.NewSecretToken(cfg.ClientSecret), style: cfg.AuthStyle, key: cfg.ClientKey}
+	cfg.ClientKey, cfg.DPoPKey = nil, nil // kept in auth and oauth only, as the secret below
 	// The secret lives on in auth only, masked: fmt prints unexported
 	// fields without calling their methods, so a copy in cfg would show in
 	// clear with %v of the strategy.
 	cfg.ClientSecret = ""
-	cfg.ClientKey, cfg.DPoPKey = nil, nil // the same for keys: they live in auth and oauth
 	form := url.Values{}
 	if len(cfg.Scopes) > 0 {
 		form.Set("scope", strings.Join(cfg.Scopes, " "))

@@ -105,10 +105,10 @@ func defaultHTTPClient() *http.Client {
 // concurrent use.
 type endpoint struct {
 	url    string
+	dpop   *dpopProver // signs a DPoP proof per request; nil for none
 	client *http.Client
 	auth   clientAuth
 	clock  clock.Clock
-	dpop   *dpopProver // signs a DPoP proof per request; nil for none
 }
 
 // A tokenResponse is a successful token endpoint answer (RFC 6749 §5.1),

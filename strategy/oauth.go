@@ -144,6 +144,9 @@ func newSessionRefresher(cfg OAuthConfig, opts []tokenactor.Option) (*sessionRef
 	if cfg.Store == nil {
 		return nil, nil, &ConfigError{Field: "OAuthConfig.Store", Reason: "nil"}
 	}
+	if err := checkClientAuth("OAuthConfig", cfg.ClientSecret, cfg.ClientKey, false, false); err != nil {
+		return nil, nil, err
+	}
 	if cfg.Profile == "" {
 		cfg.Profile = DefaultProfile
 	}
@@ -154,9 +157,6 @@ func newSessionRefresher(cfg OAuthConfig, opts []tokenactor.Option) (*sessionRef
 		if err := checkTokenURL("OAuthConfig.TokenURL", cfg.TokenURL); err != nil {
 			return nil, nil, err
 		}
-	}
-	if err := checkClientAuth("OAuthConfig", cfg.ClientSecret, cfg.ClientKey, false, false); err != nil {
-		return nil, nil, err
 	}
 	if cfg.AuthStyle != AuthStyleBasic && cfg.AuthStyle != AuthStyleBody {
 		return nil, nil, &ConfigError{Field: "OAuthConfig.AuthStyle", Reason: "unknown style " + cfg.AuthStyle.String()}
@@ -225,14 +225,17 @@ func (s *OAuthStrategy) Format(f fmt.State, verb rune) {
 // it at most once at a time, each call ordered after the previous one by
 // the cache's loop, so its one mutable field needs no lock.
 type sessionRefresher struct {
-	cfg  OAuthConfig // immutable
-	dpop *dpopProver // immutable; nil without a DPoPKey
+	cfg OAuthConfig // immutable
 
 	// unsaved is a session a refresh obtained but could not save, and
 	// rotatedFrom the refresh token it replaced. Owned by the call in
 	// flight.
 	unsaved     *Session
 	rotatedFrom tokenactor.SecretToken
+
+	// dpop signs the DPoP proofs of the refreshes; immutable, nil
+	// without a DPoPKey.
+	dpop *dpopProver
 }
 
 // Refresh renews the session: it adopts a newer saved session, or

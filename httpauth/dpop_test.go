@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -269,4 +270,72 @@ func (f *flakySigner) Sign(r io.Reader, d []byte, o crypto.SignerOpts) ([]byte, 
 		return nil, errors.New("key unplugged")
 	}
 	return f.Signer.Sign(r, d, o)
+}
+
+// Many requests at once share the strategy's key and nonce memory: after
+// a nonce rotation each is challenged at most once and succeeds on its
+// retry.
+func TestDPoPConcurrentRequestsAcrossNonceRotation(t *testing.T) {
+	srv := oauthtest.NewServer(oauthtest.WithDPoPNonce())
+	defer srv.Close()
+	s := dpopStrategy(t, srv, newKey(t), nil)
+	c := httpauth.NewClient(s, srv.URL)
+	defer c.CloseIdleConnections()
+
+	const workers, each = 8, 10
+	var wg sync.WaitGroup
+	failures := make(chan string, workers*each)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				if w == 0 && i == each/2 {
+					srv.RotateDPoPNonce()
+				}
+				resp, err := c.Get(srv.ResourceURL())
+				if err != nil {
+					failures <- err.Error()
+					continue
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					failures <- resp.Header.Get("WWW-Authenticate")
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(failures)
+	for f := range failures {
+		t.Errorf("request failed: %s", f)
+	}
+	if st := srv.Stats(); st.Accepted != workers*each || st.Rejected > workers {
+		t.Errorf("accepted %d, rejected %d; want %d accepted and at most one challenge per worker", st.Accepted, st.Rejected, workers*each)
+	}
+}
+
+// A DPoP token the resource no longer accepts (revoked) is replaced like
+// a bearer token: one refresh, and the retry carries a proof for the new
+// token.
+func TestDPoPRejectedTokenIsReplaced(t *testing.T) {
+	srv := oauthtest.NewServer()
+	defer srv.Close()
+	s := dpopStrategy(t, srv, newKey(t), nil)
+	tok, err := s.Get(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Revoke(tok.AccessToken.Reveal())
+	c := httpauth.NewClient(s, srv.URL)
+	defer c.CloseIdleConnections()
+	resp, err := c.Get(srv.ResourceURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("status %d after the token was revoked, want 200 with a new one", resp.StatusCode)
+	}
+	if n := srv.Stats().AccessTokens; n != 2 {
+		t.Errorf("%d tokens issued, want 2", n)
+	}
 }

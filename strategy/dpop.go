@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/benbjohnson/clock"
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/tokenactor/tokenactor"
 )
@@ -40,8 +41,8 @@ const maxNonces = 64
 // remembers the latest nonce each server gave (§8, §9). It is safe for
 // concurrent use.
 type dpopProver struct {
-	key   crypto.Signer // read-only
-	clock clock.Clock   // read-only
+	signer jose.Signer // read-only; signs with the key, its public part in the header
+	clock  clock.Clock // read-only
 
 	mu     sync.Mutex
 	nonces map[string]string // origin → latest nonce; guarded by mu
@@ -53,10 +54,11 @@ func newDPoPProver(field string, key crypto.Signer, clk clock.Clock) (*dpopProve
 	if key == nil {
 		return nil, nil
 	}
-	if _, err := signingAlg(key); err != nil {
+	signer, err := newJWTSigner(key, jwsHeader{typ: "dpop+jwt", embedJWK: true})
+	if err != nil {
 		return nil, &ConfigError{Field: field, Reason: err.Error()}
 	}
-	return &dpopProver{key: key, clock: clk, nonces: make(map[string]string)}, nil
+	return &dpopProver{signer: signer, clock: clk, nonces: make(map[string]string)}, nil
 }
 
 // dpopClaims are the claims of a DPoP proof (RFC 9449 §4.2).
@@ -78,7 +80,7 @@ func (p *dpopProver) proof(method string, u *url.URL, accessToken string) (strin
 		sum := sha256.Sum256([]byte(accessToken))
 		c.Hash = base64.RawURLEncoding.EncodeToString(sum[:])
 	}
-	jwt, err := signJWT(p.key, jwsHeader{typ: "dpop+jwt", embedJWK: true}, c)
+	jwt, err := signWith(p.signer, c)
 	if err != nil {
 		return "", &SigningError{What: "DPoP proof", Err: err}
 	}

@@ -60,9 +60,20 @@ type jwsHeader struct {
 // cannot sign (a hardware key gone) or claims cannot be encoded; the error
 // never holds the key.
 func signJWT(s crypto.Signer, h jwsHeader, claims any) (string, error) {
-	alg, err := signingAlg(s)
+	signer, err := newJWTSigner(s, h)
 	if err != nil {
 		return "", err
+	}
+	return signWith(signer, claims)
+}
+
+// newJWTSigner returns a signer of JWTs with s and the header h. The
+// signer keeps no state between signatures, so one may serve concurrent
+// calls.
+func newJWTSigner(s crypto.Signer, h jwsHeader) (jose.Signer, error) {
+	alg, err := signingAlg(s)
+	if err != nil {
+		return nil, err
 	}
 	opts := &jose.SignerOptions{EmbedJWK: h.embedJWK}
 	if h.typ != "" {
@@ -71,10 +82,11 @@ func signJWT(s crypto.Signer, h jwsHeader, claims any) (string, error) {
 	if h.kid != "" {
 		opts = opts.WithHeader("kid", h.kid)
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: cryptosigner.Opaque(s)}, opts)
-	if err != nil {
-		return "", err
-	}
+	return jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: cryptosigner.Opaque(s)}, opts)
+}
+
+// signWith signs claims as a compact JWS with signer.
+func signWith(signer jose.Signer, claims any) (string, error) {
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		return "", err

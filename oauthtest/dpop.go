@@ -177,8 +177,10 @@ func tokenHash(accessToken string) string {
 
 // bind records that the access token of resp is bound to the DPoP key
 // jkt and to the client certificate x5t (either may be empty), and makes
-// the response say so: token_type DPoP (RFC 9449 §5).
-func (s *Server) bind(resp tokenResponse, jkt, x5t string) tokenResponse {
+// the response say so: token_type DPoP (RFC 9449 §5). A refresh token
+// issued to a public client is bound to jkt too (§5): a refresh with a
+// proof by another key, or none, is then refused.
+func (s *Server) bind(client string, resp tokenResponse, jkt, x5t string) tokenResponse {
 	if jkt == "" && x5t == "" {
 		return resp
 	}
@@ -186,11 +188,34 @@ func (s *Server) bind(resp tokenResponse, jkt, x5t string) tokenResponse {
 	if t := s.tokens[resp.AccessToken]; t != nil {
 		t.jkt, t.x5t = jkt, x5t
 	}
+	secret, confidential := s.cfg.clients[client]
+	_, key := s.cfg.keys.keys[client]
+	_, cert := s.cfg.keys.certs[client]
+	public := confidential && secret == "" && !key && !cert
+	if t := s.tokens[resp.RefreshToken]; t != nil && public {
+		t.jkt = jkt
+	}
 	s.mu.Unlock()
 	if jkt != "" {
 		resp.TokenType = "DPoP"
 	}
 	return resp
+}
+
+// checkBoundRefresh refuses a refresh token grant whose refresh token is
+// bound to a DPoP key (see bind) when the request's proof is by another
+// key, or absent: invalid_grant, as for any refresh token the client may
+// not use.
+func (s *Server) checkBoundRefresh(r *http.Request, jkt string) *oauthError {
+	if r.PostForm.Get("grant_type") != grantRefreshToken {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t := s.tokens[r.PostForm.Get("refresh_token")]; t != nil && t.jkt != "" && t.jkt != jkt {
+		return invalidGrant("the refresh token is bound to another DPoP key (RFC 9449 section 5)")
+	}
+	return nil
 }
 
 // checkBound checks a resource request against what its token is bound

@@ -134,6 +134,10 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		oerr.write(w)
 		return
 	}
+	if oerr := s.checkBoundRefresh(r, jkt); oerr != nil {
+		oerr.write(w)
+		return
+	}
 	var resp tokenResponse
 	switch g := r.PostForm.Get("grant_type"); g {
 	case grantClientCredentials:
@@ -151,7 +155,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		oerr.write(w)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.bind(resp, jkt, peerThumbprint(r)))
+	writeJSON(w, http.StatusOK, s.bind(client, resp, jkt, peerThumbprint(r)))
 }
 
 // clientCredentials answers the client credentials grant (RFC 6749 §4.4):

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -169,6 +170,39 @@ func TestDPoPDeviceFlowAndRefresh(t *testing.T) {
 		srv.ServeHTTP(w, req)
 		if w.Code != http.StatusOK {
 			t.Errorf("resource: %d %s", w.Code, w.Header().Get("WWW-Authenticate"))
+		}
+	})
+}
+
+// Two processes sharing a public client's session must share its DPoP
+// key: one with another key cannot refresh the session (the refresh token
+// is bound too), and is told to log in again.
+func TestDPoPSessionWithAnotherKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := oauthtest.New("http://127.0.0.1:9", oauthtest.WithClient("cli", ""), oauthtest.WithAutoApprove(),
+			oauthtest.WithLifetime(3*time.Second))
+		store := strategy.NewMemoryStore()
+		login, err := strategy.NewDeviceCode(strategy.DeviceCodeConfig{
+			DeviceAuthURL: srv.DeviceAuthorizationURL(), TokenURL: srv.TokenURL(), ClientID: "cli",
+			DPoPKey: newEdKey(), Store: store, Prompt: func(strategy.DeviceAuthorization) {},
+			Scopes: []string{"offline_access"}, HTTPClient: memClient(srv),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer login.Close()
+		if _, err := login.Login(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		other, err := strategy.NewOAuth(strategy.OAuthConfig{Store: store, DPoPKey: newEdKey(), HTTPClient: memClient(srv)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		_, err = other.Get(t.Context()) // the saved token expires within the adoption margin: a refresh
+		oe := refusal(t, err)
+		if oe.Code != "invalid_grant" || !strings.Contains(oe.Description, "bound to another DPoP key") {
+			t.Errorf("refusal = %q %q, want invalid_grant: bound to another DPoP key", oe.Code, oe.Description)
 		}
 	})
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/tokenactor/tokenactor"
 )
@@ -35,13 +34,14 @@ func (c funcCodec[T]) Decode(b []byte) (T, error) { return c.decode(b) }
 
 // ServiceTokenCodec encodes a [tokenactor.ServiceToken] as JSON, including
 // its secret: SecretToken's own MarshalJSON masks it on purpose, so this
-// codec writes Reveal() explicitly. Pair it with [WithEncryption] unless the
+// codec writes Reveal() explicitly. An ExpiresAt after [MaxExpiry] is
+// stored as MaxExpiry; every other one comes back exactly. Pair it with [WithEncryption] unless the
 // store is trusted with plain tokens. The zero value is ready to use and safe
 // for concurrent use.
 type ServiceTokenCodec struct{}
 
 // serviceTokenJSON is the stored form of a ServiceToken. The expiry is in
-// Unix nanoseconds (0: unknown), so a malformed one cannot echo into an
+// Unix nanoseconds (0: unknown; see [MaxExpiry] for the range), so a malformed one cannot echo into an
 // error message the way a time string would.
 type serviceTokenJSON struct {
 	AccessToken string `json:"access_token"`
@@ -51,11 +51,7 @@ type serviceTokenJSON struct {
 
 // Encode returns the token as JSON, secret included.
 func (ServiceTokenCodec) Encode(t tokenactor.ServiceToken) ([]byte, error) {
-	var exp int64
-	if !t.ExpiresAt.IsZero() {
-		exp = t.ExpiresAt.UnixNano()
-	}
-	return json.Marshal(serviceTokenJSON{AccessToken: t.AccessToken.Reveal(), TokenType: t.TokenType, ExpiresAt: exp})
+	return json.Marshal(serviceTokenJSON{AccessToken: t.AccessToken.Reveal(), TokenType: t.TokenType, ExpiresAt: unixNano(t.ExpiresAt)})
 }
 
 // Decode reads what Encode wrote. Its errors say nothing of the content.
@@ -68,8 +64,6 @@ func (ServiceTokenCodec) Decode(b []byte) (tokenactor.ServiceToken, error) {
 		return tokenactor.ServiceToken{}, fmt.Errorf("%w: service token has no access token", ErrCorrupt)
 	}
 	t := tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken(j.AccessToken), TokenType: j.TokenType}
-	if j.ExpiresAt != 0 {
-		t.ExpiresAt = time.Unix(0, j.ExpiresAt).UTC()
-	}
+	t.ExpiresAt = fromUnixNano(j.ExpiresAt)
 	return t, nil
 }

@@ -51,7 +51,7 @@ func TestEventsHideSecrets(t *testing.T) {
 	evs := []store.Event{
 		store.Adopted{Key: "k", ExpiresAt: time.Now()},
 		store.Published{Key: "k"},
-		store.StoreFailed{Key: "k", Op: store.OpDecode, Err: store.ErrCorrupt},
+		store.Failed{Key: "k", Op: store.OpDecode, Err: store.ErrCorrupt},
 		store.LocalFallback{Key: "k", Reason: store.LeaseWaitTimedOut},
 	}
 	for _, e := range evs {
@@ -77,5 +77,23 @@ func TestEventsHideSecrets(t *testing.T) {
 	}
 	if got := store.FallbackReason(9).String(); got != "FallbackReason(9)" {
 		t.Errorf("unknown reason prints %q", got)
+	}
+}
+
+// TestServiceTokenCodecFarFuture: an expiry after 2262 comes back as
+// MaxExpiry, not wrapped into the past.
+func TestServiceTokenCodecFarFuture(t *testing.T) {
+	var c store.ServiceTokenCodec
+	give := tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken("s"), ExpiresAt: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	b, err := c.Encode(give)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.ExpiresAt.Equal(store.MaxExpiry) {
+		t.Errorf("year 3000 came back as %v, want MaxExpiry %v", got.ExpiresAt, store.MaxExpiry)
 	}
 }

@@ -9,18 +9,19 @@
 //
 // # How a replica obtains a value
 //
-// When the cache asks (Authenticate, or Refresh once its value turned
-// stale), the shared refresher:
+// When the cache calls Refresh (for its first value, or to replace one that
+// turned stale or was rejected), the shared refresher:
 //
-//  1. loads the record under its key; if it is fresh and is not the value the
-//     cache already holds, returns it (event [Adopted]);
+//  1. loads the record under its key; if it is usable and is not the value
+//     the cache already holds, returns it (event [Adopted]);
 //  2. otherwise takes the lease (a short-lived lock with a random owner);
 //     under it, loads again (a sibling may have just published), and if
-//     still nothing fresh, calls the inner refresher, saves the result with
+//     still nothing usable, calls the inner refresher, saves the result with
 //     a time to live no longer than its lifetime, releases the lease and
 //     returns it (event [Published]);
 //  3. if another replica holds the lease, polls the store at short, growing
-//     intervals until a fresh record appears, or the lease is free again
+//     intervals (or hears of a record saved, over a [Watcher]) until a
+//     usable record appears, or the lease is free again
 //     (then back to 2), or the wait times out;
 //  4. if the store fails, or the wait times out (the lease holder died or
 //     stalls), calls the inner refresher itself (event [LocalFallback]).
@@ -29,16 +30,21 @@
 //
 // # Freshness
 //
-// A record is fresh until its ExpiresAt minus the refresh window, computed
-// the way the engine does (a value whose lifetime is not longer than the
-// window gets half its lifetime as its window). The window is set with
-// [WithRefreshWindow] and must equal the cache's
-// [tokenactor.WithRefreshWindow]: every replica then agrees on the instant a
-// token turns stale, which is what lets exactly one of them refresh it.
-// Both default to [tokenactor.DefaultRefreshWindow]. Replicas on several
-// machines read their own clocks: one whose clock runs ahead refreshes a
-// little early and the others adopt its value, so clocks need only agree
-// within a small part of the window.
+// A record is adoptable while it is usable: before its ExpiresAt, and before
+// its RefreshAt if the inner refresher set one. When an adopted value turns
+// stale is the cache's own decision, by its refresh window (see
+// [tokenactor.WithRefreshWindow]), so the store needs no window of its own.
+// A replica never adopts the record it already holds: the cache asks for a
+// refresh when that value turned stale or a server rejected it, and the
+// replica holding the lease then deletes that record before renewing it, so
+// no other replica adopts a rejected value in the meantime.
+//
+// # Hearing a refresh
+//
+// A replica waiting for the lease holder looks in the store at short,
+// growing intervals. If the store is a [Watcher] (redisstore is one), it
+// also hears each record as it is saved and adopts it at once; polling then
+// only covers a lost message.
 //
 // # Security
 //

@@ -9,7 +9,7 @@ import (
 
 // An Event is something a shared refresher reports through the hook set
 // with [WithEventHook]. The set is closed: [Adopted], [Published],
-// [StoreFailed] and [LocalFallback]. No event holds a secret.
+// [Failed] and [LocalFallback]. No event holds a secret.
 type Event interface {
 	event()
 	fmt.Stringer
@@ -24,29 +24,32 @@ type Adopted struct {
 
 // Published reports a value obtained from the inner refresher under the
 // lease and saved to the store for the other replicas. (A value the store
-// failed to save is reported by a StoreFailed instead.)
+// failed to save is reported by a Failed instead.)
 type Published struct {
 	Key       string
 	ExpiresAt time.Time
 }
 
-// A StoreOp names the store operation a [StoreFailed] is about.
-type StoreOp string
+// An Op names the store operation a [Failed] is about.
+type Op string
 
 // The store operations.
 const (
-	OpLoad    StoreOp = "load"
-	OpDecode  StoreOp = "decode" // the record loaded could not be read; see ErrCorrupt
-	OpSave    StoreOp = "save"
-	OpAcquire StoreOp = "acquire"
-	OpRelease StoreOp = "release"
+	OpLoad    Op = "load"
+	OpDecode  Op = "decode" // the record loaded could not be read; see ErrCorrupt
+	OpSave    Op = "save"
+	OpDelete  Op = "delete"
+	OpAcquire Op = "acquire"
+	OpRelease Op = "release"
+	OpWatch   Op = "watch"
 )
 
-// StoreFailed reports a store call that failed or timed out, or a record
-// that could not be read. The shared refresher carries on without it.
-type StoreFailed struct {
+// Failed reports a store call that failed or timed out, or a record that
+// could not be read (Op is OpDecode, Err wraps ErrCorrupt; the next
+// refresh replaces it). The shared refresher carries on without it.
+type Failed struct {
 	Key string
-	Op  StoreOp
+	Op  Op
 	Err error
 }
 
@@ -82,7 +85,7 @@ type LocalFallback struct {
 
 func (Adopted) event()       {}
 func (Published) event()     {}
-func (StoreFailed) event()   {}
+func (Failed) event()        {}
 func (LocalFallback) event() {}
 
 // String describes the event, without any secret.
@@ -96,7 +99,7 @@ func (e Published) String() string {
 }
 
 // String describes the event, without any secret.
-func (e StoreFailed) String() string {
+func (e Failed) String() string {
 	return fmt.Sprintf("store: %q %s failed: %v", e.Key, e.Op, e.Err)
 }
 
@@ -116,7 +119,7 @@ func LogEvents(logger *slog.Logger) func(Event) {
 			logger.LogAttrs(ctx, slog.LevelDebug, "store: adopted", slog.String("key", e.Key), slog.Time("expires_at", e.ExpiresAt))
 		case Published:
 			logger.LogAttrs(ctx, slog.LevelDebug, "store: published", slog.String("key", e.Key), slog.Time("expires_at", e.ExpiresAt))
-		case StoreFailed:
+		case Failed:
 			logger.LogAttrs(ctx, slog.LevelWarn, "store: operation failed", slog.String("key", e.Key), slog.String("op", string(e.Op)), slog.String("error", e.Err.Error()))
 		case LocalFallback:
 			logger.LogAttrs(ctx, slog.LevelWarn, "store: refreshing locally", slog.String("key", e.Key), slog.String("reason", e.Reason.String()))

@@ -91,7 +91,7 @@ func (e *events) kinds() []string {
 		switch ev := ev.(type) {
 		case store.LocalFallback:
 			k += "/" + ev.Reason.String()
-		case store.StoreFailed:
+		case store.Failed:
 			k += "/" + string(ev.Op)
 		}
 		ks = append(ks, k)
@@ -142,6 +142,13 @@ func (f *flaky) Acquire(ctx context.Context, key, owner string, ttl time.Duratio
 		return err
 	}
 	return f.Store.Acquire(ctx, key, owner, ttl)
+}
+
+func (f *flaky) Delete(ctx context.Context, key string, b []byte) error {
+	if err := f.err(); err != nil {
+		return err
+	}
+	return f.Store.Delete(ctx, key, b)
 }
 
 func (f *flaky) Release(ctx context.Context, key, owner string) error {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -13,14 +14,25 @@ import (
 // process share a token through it, and tests use it in place of Redis. It
 // forgets records and leases when their time to live ends on its clock.
 //
+// A Memory is a [Watcher]: a replica waiting for a sibling's refresh hears
+// the record the moment it is saved. It starts no goroutine and needs no
+// Close. Formatting or logging a Memory shows no record (see
+// [Memory.Format]).
+//
 // Make one with [NewMemory]; the zero value is not usable. A Memory is safe
 // for concurrent use; its calls never block on I/O.
 type Memory struct {
 	clock clock.Clock
 
-	mu     sync.Mutex
-	items  map[string]memItem // records by key; guarded by mu
-	leases map[string]memItem // leases by key, value = owner; guarded by mu
+	mu       sync.Mutex
+	items    map[string]memItem                // records by key; guarded by mu
+	leases   map[string]memItem                // leases by key, value = owner; guarded by mu
+	watchers map[string]map[*memWatch]struct{} // by key; guarded by mu
+}
+
+// memWatch is one Watch call's delivery channel.
+type memWatch struct {
+	ch chan []byte // buffer 1: a new record replaces the one waiting; sent to under mu
 }
 
 type memItem struct {
@@ -28,7 +40,7 @@ type memItem struct {
 	until time.Time
 }
 
-var _ Store = (*Memory)(nil)
+var _ Watcher = (*Memory)(nil)
 
 // NewMemory returns an empty Memory that reads time from c (nil: the system
 // clock).
@@ -36,7 +48,7 @@ func NewMemory(c clock.Clock) *Memory {
 	if c == nil {
 		c = clock.New()
 	}
-	return &Memory{clock: c, items: map[string]memItem{}, leases: map[string]memItem{}}
+	return &Memory{clock: c, items: map[string]memItem{}, leases: map[string]memItem{}, watchers: map[string]map[*memWatch]struct{}{}}
 }
 
 // live returns the item under key in m if its time to live has not ended,
@@ -68,8 +80,50 @@ func (s *Memory) Save(_ context.Context, key string, record []byte, ttl time.Dur
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.items[key] = memItem{value: append([]byte(nil), record...), until: s.clock.Now().Add(ttl)}
+	b := append([]byte(nil), record...)
+	s.items[key] = memItem{value: b, until: s.clock.Now().Add(ttl)}
+	for w := range s.watchers[key] {
+		select { // the newest record replaces the one waiting
+		case <-w.ch:
+		default:
+		}
+		w.ch <- b
+	}
 	return nil
+}
+
+// Delete forgets the record under key if it is still record.
+func (s *Memory) Delete(_ context.Context, key string, record []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if it, ok := s.live(s.items, key); ok && bytes.Equal(it.value, record) {
+		delete(s.items, key)
+	}
+	return nil
+}
+
+// Watch delivers the records saved under key from now until stop is
+// called; see [Watcher].
+func (s *Memory) Watch(_ context.Context, key string) (<-chan []byte, func(), error) {
+	w := &memWatch{ch: make(chan []byte, 1)}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.watchers[key] == nil {
+		s.watchers[key] = map[*memWatch]struct{}{}
+	}
+	s.watchers[key][w] = struct{}{}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			delete(s.watchers[key], w)
+			if len(s.watchers[key]) == 0 {
+				delete(s.watchers, key)
+			}
+		})
+	}
+	return w.ch, stop, nil
 }
 
 // Acquire takes the lease for owner, or returns ErrLeaseHeld.

@@ -5,18 +5,16 @@ import (
 	"time"
 
 	"github.com/benbjohnson/clock"
-
-	"github.com/tokenactor/tokenactor"
 )
 
-// Defaults of the options of [Wrap].
+// Defaults of the options of [Wrap]; each option's doc states its own.
 const (
-	DefaultLeaseTTL     = 10 * time.Second
-	DefaultLeaseWait    = 15 * time.Second
-	DefaultPollMin      = 20 * time.Millisecond
-	DefaultPollMax      = 500 * time.Millisecond
-	DefaultStoreTimeout = 1 * time.Second
-	DefaultNoExpiryTTL  = 1 * time.Hour
+	defaultLeaseTTL     = 10 * time.Second
+	defaultLeaseWait    = 15 * time.Second
+	defaultPollMin      = 20 * time.Millisecond
+	defaultPollMax      = 500 * time.Millisecond
+	defaultStoreTimeout = 1 * time.Second
+	defaultNoExpiryTTL  = 1 * time.Hour
 )
 
 // An Option configures [Wrap].
@@ -25,7 +23,6 @@ type Option interface {
 }
 
 type options struct {
-	window       time.Duration
 	leaseTTL     time.Duration
 	leaseWait    time.Duration
 	pollMin      time.Duration
@@ -39,13 +36,12 @@ type options struct {
 
 func defaultOptions() options {
 	return options{
-		window:       tokenactor.DefaultRefreshWindow,
-		leaseTTL:     DefaultLeaseTTL,
-		leaseWait:    DefaultLeaseWait,
-		pollMin:      DefaultPollMin,
-		pollMax:      DefaultPollMax,
-		storeTimeout: DefaultStoreTimeout,
-		noExpiryTTL:  DefaultNoExpiryTTL,
+		leaseTTL:     defaultLeaseTTL,
+		leaseWait:    defaultLeaseWait,
+		pollMin:      defaultPollMin,
+		pollMax:      defaultPollMax,
+		storeTimeout: defaultStoreTimeout,
+		noExpiryTTL:  defaultNoExpiryTTL,
 	}
 }
 
@@ -55,17 +51,6 @@ func (f optionFunc) apply(o *options) { f(o) }
 
 func invalid(format string, args ...any) {
 	panic(fmt.Sprintf("store: "+format, args...))
-}
-
-// WithRefreshWindow sets the window that decides when a stored value stops
-// being fresh (see the package doc). Give it the same value as the cache's
-// tokenactor.WithRefreshWindow; the default is the engine's default, 90 s.
-// A negative window panics.
-func WithRefreshWindow(d time.Duration) Option {
-	if d < 0 {
-		invalid("WithRefreshWindow: negative window %v", d)
-	}
-	return optionFunc(func(o *options) { o.window = d })
 }
 
 // WithLease sets how long a lease lasts (ttl) and how long a replica waits
@@ -82,8 +67,10 @@ func WithLease(ttl, wait time.Duration) Option {
 }
 
 // WithPollInterval sets how often a waiting replica looks in the store: first
-// after min, then at doubling intervals up to max. The defaults are 20 ms and
-// 500 ms. It panics unless 0 < min <= max.
+// after min, then at doubling intervals up to max. Over a [Watcher] the
+// replica adopts a record the moment it is saved, and looks every max only,
+// to cover a lost message or a lease holder that gave up without saving.
+// The defaults are 20 ms and 500 ms. It panics unless 0 < min <= max.
 func WithPollInterval(min, max time.Duration) Option {
 	if min <= 0 || max < min {
 		invalid("WithPollInterval: need 0 < min <= max, got min=%v max=%v", min, max)
@@ -124,7 +111,8 @@ func WithEncryption(key []byte) Option {
 	return optionFunc(func(o *options) { o.key = k })
 }
 
-// WithClock sets the clock that decides freshness and paces polling. The
+// WithClock sets the clock that decides whether a stored value is still
+// usable and paces polling. The
 // default is clock.New(). Give the cache the same clock. A nil clock panics.
 func WithClock(c clock.Clock) Option {
 	if c == nil {

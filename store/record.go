@@ -6,7 +6,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -20,6 +22,7 @@ type record struct {
 	id        string    // random; tells a replica whether the store holds the value it already has
 	issuedAt  time.Time // when the publishing replica obtained the value
 	expiresAt time.Time // zero: never expires
+	refreshAt time.Time // the inner refresher's RefreshAt; zero: none
 	final     bool      // the inner refresher's Final flag
 	value     []byte    // Codec output; a secret
 }
@@ -31,6 +34,7 @@ type recordJSON struct {
 	ID        string `json:"id"`
 	IssuedAt  int64  `json:"iat"`
 	ExpiresAt int64  `json:"exp,omitempty"`
+	RefreshAt int64  `json:"rat,omitempty"`
 	Final     bool   `json:"fin,omitempty"`
 	Value     []byte `json:"val"`
 }
@@ -48,11 +52,32 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// MaxExpiry is the latest expiry a record (and [ServiceTokenCodec]) keeps:
+// times are stored as Unix nanoseconds, whose range ends in April 2262. A
+// later expiry is stored as MaxExpiry, which no running program can tell
+// apart from it; every expiry up to MaxExpiry comes back exactly.
+var MaxExpiry = time.Unix(0, math.MaxInt64).UTC()
+
+// minStored is the earliest instant Unix nanoseconds hold. An expiry before
+// it is long past and is stored as minStored, so it stays past.
+var minStored = time.Unix(0, math.MinInt64+1).UTC()
+
+// unixNano returns t in Unix nanoseconds, clamped to what they hold, and 0
+// for the zero time. An instant that would be exactly 0 (the Unix epoch)
+// is moved 1 ns later, so it is not read back as "none".
 func unixNano(t time.Time) int64 {
-	if t.IsZero() {
+	switch {
+	case t.IsZero():
 		return 0
+	case t.After(MaxExpiry):
+		return math.MaxInt64
+	case t.Before(minStored):
+		return math.MinInt64 + 1
 	}
-	return t.UnixNano()
+	if n := t.UnixNano(); n != 0 {
+		return n
+	}
+	return 1
 }
 
 func fromUnixNano(n int64) time.Time {
@@ -60,6 +85,19 @@ func fromUnixNano(n int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, n).UTC()
+}
+
+// check reports what makes j unfit to be a record.
+func (j *recordJSON) check() error {
+	switch {
+	case j.Version != recordVersion:
+		return fmt.Errorf("unknown record version %d", j.Version)
+	case j.ID == "" || j.IssuedAt == 0:
+		return errors.New("record lacks id or issue time")
+	case j.ExpiresAt != 0 && j.ExpiresAt < j.IssuedAt:
+		return errors.New("record expires before it was issued")
+	}
+	return nil
 }
 
 // A sealer encodes records to bytes and back, sealing them with AES-GCM
@@ -84,16 +122,23 @@ func newSealer(key []byte) (sealer, error) {
 	return sealer{aead: aead}, nil
 }
 
-// encode returns the stored bytes of r under key.
+// encode returns the stored bytes of r under key. It refuses what decode
+// would refuse, so every record it encodes decodes back, with its times as
+// [unixNano] stores them.
 func (s sealer) encode(key string, r record) ([]byte, error) {
-	plain, err := json.Marshal(recordJSON{
+	j := recordJSON{
 		Version:   recordVersion,
 		ID:        r.id,
 		IssuedAt:  unixNano(r.issuedAt),
 		ExpiresAt: unixNano(r.expiresAt),
+		RefreshAt: unixNano(r.refreshAt),
 		Final:     r.final,
 		Value:     r.value,
-	})
+	}
+	if err := j.check(); err != nil {
+		return nil, fmt.Errorf("store: encode record: %w", err)
+	}
+	plain, err := json.Marshal(j)
 	if err != nil {
 		return nil, fmt.Errorf("store: encode record: %w", err)
 	}
@@ -133,39 +178,24 @@ func (s sealer) decode(key string, b []byte) (record, error) {
 	if err := json.Unmarshal(plain, &j); err != nil {
 		return record{}, fmt.Errorf("%w: malformed record", ErrCorrupt)
 	}
-	switch {
-	case j.Version != recordVersion:
-		return record{}, fmt.Errorf("%w: unknown record version %d", ErrCorrupt, j.Version)
-	case j.ID == "" || j.IssuedAt == 0:
-		return record{}, fmt.Errorf("%w: record lacks id or issue time", ErrCorrupt)
-	case j.ExpiresAt != 0 && j.ExpiresAt < j.IssuedAt:
-		return record{}, fmt.Errorf("%w: record expires before it was issued", ErrCorrupt)
+	if err := j.check(); err != nil {
+		return record{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	return record{
 		id:        j.ID,
 		issuedAt:  fromUnixNano(j.IssuedAt),
 		expiresAt: fromUnixNano(j.ExpiresAt),
+		refreshAt: fromUnixNano(j.RefreshAt),
 		final:     j.Final,
 		value:     j.Value,
 	}, nil
 }
 
-// staleAt returns when a value issued at issuedAt and expiring at expiresAt
-// stops being fresh: window before it expires, or, if its lifetime is not
-// longer than the window, half its lifetime before (the engine's rule). It
-// returns the zero time for a value that never expires.
-func staleAt(issuedAt, expiresAt time.Time, window time.Duration) time.Time {
-	if expiresAt.IsZero() {
-		return time.Time{}
-	}
-	if life := expiresAt.Sub(issuedAt); life <= window {
-		window = life / 2
-	}
-	return expiresAt.Add(-window)
-}
-
-// fresh reports whether r is fresh at now.
-func (r *record) fresh(now time.Time, window time.Duration) bool {
-	at := staleAt(r.issuedAt, r.expiresAt, window)
-	return at.IsZero() || now.Before(at)
+// usable reports whether r may be handed to a cache at now: it has not
+// expired, and the refresh time its publisher gave it, if any, has not come.
+// The cache itself decides when a value it holds turns stale, with its own
+// refresh window; the store does not judge that a second time.
+func (r *record) usable(now time.Time) bool {
+	return (r.expiresAt.IsZero() || now.Before(r.expiresAt)) &&
+		(r.refreshAt.IsZero() || now.Before(r.refreshAt))
 }

@@ -74,6 +74,7 @@ func (s *Shared[T]) Refresh(ctx context.Context, previous *tokenactor.Entry[T]) 
 
 // loaded is a record read from the store, with its value decoded.
 type loaded[T any] struct {
+	raw   []byte // as stored
 	rec   record
 	value T
 }
@@ -87,9 +88,16 @@ func (s *Shared[T]) obtain(ctx context.Context, current *tokenactor.Entry[T]) (t
 		mine = s.held
 		s.mu.Unlock()
 	}
+	saved, stop := s.watch(ctx)
+	defer stop()
 	owner := newID()
 	deadline := s.o.clock.Now().Add(s.o.leaseWait)
 	poll := s.o.pollMin
+	if saved != nil {
+		// The save is heard at once; looking only covers a lost message,
+		// or a lease given up without a save (the inner refresher failed).
+		poll = s.o.pollMax
+	}
 	for {
 		l, err := s.load(ctx)
 		if err != nil {
@@ -109,32 +117,85 @@ func (s *Shared[T]) obtain(ctx context.Context, current *tokenactor.Entry[T]) (t
 		case !errors.Is(err, ErrLeaseHeld):
 			return s.fallback(ctx, StoreUnavailable, current, mine, l)
 		}
-		now := s.o.clock.Now()
-		if !now.Before(deadline) {
-			return s.fallback(ctx, LeaseWaitTimedOut, current, mine, l)
+		if l, err := s.await(ctx, saved, mine, deadline, poll); err != nil || l != nil {
+			if err != nil {
+				return tokenactor.Entry[T]{}, err
+			}
+			return s.adopt(l), nil
 		}
-		if err := s.sleep(ctx, min(poll, deadline.Sub(now))); err != nil {
-			return tokenactor.Entry[T]{}, err
+		if !s.o.clock.Now().Before(deadline) {
+			return s.fallback(ctx, LeaseWaitTimedOut, current, mine, l)
 		}
 		poll = min(2*poll, s.o.pollMax)
 	}
 }
 
-// adoptable reports whether l may be handed to the cache: it is fresh and is
-// not the value the cache already holds (which it asked to replace: it
-// turned stale, or a server rejected it).
+// watch starts hearing the records the other replicas save, if the store
+// is a Watcher. It returns a nil channel (which never delivers) otherwise,
+// or if the store cannot watch now: polling then does the job alone.
+func (s *Shared[T]) watch(ctx context.Context) (<-chan []byte, func()) {
+	w, ok := s.store.(Watcher)
+	if !ok {
+		return nil, func() {}
+	}
+	var (
+		saved <-chan []byte
+		stop  func()
+	)
+	err := s.call(ctx, OpWatch, func(ctx context.Context) error {
+		var err error
+		saved, stop, err = w.Watch(ctx, s.key)
+		return err
+	})
+	if err != nil {
+		return nil, func() {}
+	}
+	return saved, stop
+}
+
+// await waits for the next look in the store: poll (or until deadline), or
+// a record saved by the lease holder, which it returns if it is adoptable.
+// It returns nil when it is time to look again, and ctx's error if it ends.
+func (s *Shared[T]) await(ctx context.Context, saved <-chan []byte, mine held, deadline time.Time, poll time.Duration) (*loaded[T], error) {
+	now := s.o.clock.Now()
+	if !now.Before(deadline) {
+		return nil, nil
+	}
+	t := s.o.clock.Timer(min(poll, deadline.Sub(now)))
+	defer t.Stop()
+	for {
+		select {
+		case b := <-saved:
+			if l := s.read(b); s.adoptable(l, mine) {
+				return l, nil
+			}
+		case <-t.C:
+			return nil, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// adoptable reports whether l may be handed to the cache: it is usable and
+// is not the value the cache already holds (which it asked to replace: it
+// turned stale, or a server rejected it). When the adopted value turns
+// stale is the cache's decision, by its own window.
 func (s *Shared[T]) adoptable(l *loaded[T], mine held) bool {
-	return l != nil && l.rec.id != mine.id && l.rec.fresh(s.o.clock.Now(), s.o.window)
+	return l != nil && l.rec.id != mine.id && l.rec.usable(s.o.clock.Now())
 }
 
 func (s *Shared[T]) adopt(l *loaded[T]) tokenactor.Entry[T] {
 	s.emit(Adopted{Key: s.key, ExpiresAt: l.rec.expiresAt})
-	return s.hand(l.rec.id, tokenactor.Entry[T]{Value: l.value, ExpiresAt: l.rec.expiresAt, Final: l.rec.final})
+	return s.hand(l.rec.id, tokenactor.Entry[T]{Value: l.value, ExpiresAt: l.rec.expiresAt, RefreshAt: l.rec.refreshAt, Final: l.rec.final})
 }
 
 // renew runs under the lease owned by owner: look once more, else call the
 // inner refresher and publish. l is what the last look before the lease
-// found, kept if this look fails.
+// found, kept if this look fails. If the store still holds the value the
+// cache asks to replace (stale, or rejected by a server), renew deletes it
+// first, so no replica adopts it while the inner refresher runs: a value
+// rejected here is not handed to the rest of the fleet.
 func (s *Shared[T]) renew(ctx context.Context, owner string, current *tokenactor.Entry[T], mine held, l *loaded[T]) (tokenactor.Entry[T], error) {
 	defer s.release(ctx, owner)
 	if again, err := s.load(ctx); err == nil { // a sibling may have published and released just now
@@ -142,6 +203,11 @@ func (s *Shared[T]) renew(ctx context.Context, owner string, current *tokenactor
 			return s.adopt(again), nil
 		}
 		l = again
+	}
+	if l != nil && mine.id != "" && l.rec.id == mine.id {
+		_ = s.call(ctx, OpDelete, func(ctx context.Context) error {
+			return s.store.Delete(ctx, s.key, l.raw)
+		})
 	}
 	e, err := s.callInner(ctx, current, mine, l)
 	if err != nil {
@@ -209,7 +275,10 @@ func (s *Shared[T]) load(ctx context.Context) (*loaded[T], error) {
 		var err error
 		b, err = s.store.Load(ctx, s.key)
 		found = err == nil
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrCorrupt) {
+			if errors.Is(err, ErrCorrupt) {
+				s.emit(Failed{Key: s.key, Op: OpDecode, Err: err})
+			}
 			err = nil
 		}
 		return err
@@ -217,18 +286,23 @@ func (s *Shared[T]) load(ctx context.Context) (*loaded[T], error) {
 	if err != nil || !found {
 		return nil, err
 	}
+	return s.read(b), nil
+}
+
+// read decodes a stored record. It returns nil if it cannot (reported).
+func (s *Shared[T]) read(b []byte) *loaded[T] {
 	rec, err := s.seal.decode(s.key, b)
 	if err != nil {
-		s.emit(StoreFailed{Key: s.key, Op: OpDecode, Err: err})
-		return nil, nil
+		s.emit(Failed{Key: s.key, Op: OpDecode, Err: err})
+		return nil
 	}
 	v, err := s.codec.Decode(rec.value)
 	if err != nil {
 		// The codec's error is not shown: it may quote the value.
-		s.emit(StoreFailed{Key: s.key, Op: OpDecode, Err: fmt.Errorf("%w: the codec cannot decode the value", ErrCorrupt)})
-		return nil, nil
+		s.emit(Failed{Key: s.key, Op: OpDecode, Err: fmt.Errorf("%w: the codec cannot decode the value", ErrCorrupt)})
+		return nil
 	}
-	return &loaded[T]{rec: rec, value: v}, nil
+	return &loaded[T]{raw: b, rec: rec, value: v}
 }
 
 // publish saves e for the other replicas, for no longer than it lives,
@@ -237,6 +311,9 @@ func (s *Shared[T]) load(ctx context.Context) (*loaded[T], error) {
 func (s *Shared[T]) publish(ctx context.Context, e tokenactor.Entry[T]) (id string, saved bool) {
 	now := s.o.clock.Now()
 	rec := record{id: newID(), issuedAt: now, expiresAt: e.ExpiresAt, final: e.Final}
+	if !e.RefreshAt.IsZero() && e.RefreshAt.Before(e.ExpiresAt) {
+		rec.refreshAt = e.RefreshAt
+	}
 	ttl := s.o.noExpiryTTL
 	if !e.ExpiresAt.IsZero() {
 		ttl = e.ExpiresAt.Sub(now)
@@ -246,13 +323,13 @@ func (s *Shared[T]) publish(ctx context.Context, e tokenactor.Entry[T]) (id stri
 	}
 	v, err := s.codec.Encode(e.Value)
 	if err != nil {
-		s.emit(StoreFailed{Key: s.key, Op: OpSave, Err: errors.New("store: the codec cannot encode the value")})
+		s.emit(Failed{Key: s.key, Op: OpSave, Err: errors.New("store: the codec cannot encode the value")})
 		return rec.id, false
 	}
 	rec.value = v
 	b, err := s.seal.encode(s.key, rec)
 	if err != nil {
-		s.emit(StoreFailed{Key: s.key, Op: OpSave, Err: err})
+		s.emit(Failed{Key: s.key, Op: OpSave, Err: err})
 		return rec.id, false
 	}
 	err = s.call(ctx, OpSave, func(ctx context.Context) error {
@@ -273,26 +350,14 @@ func (s *Shared[T]) release(ctx context.Context, owner string) {
 // call runs one store operation under the store timeout and reports its
 // failure, unless the failure is ctx's own end or a lease held (the normal
 // answer of a busy lease).
-func (s *Shared[T]) call(ctx context.Context, op StoreOp, f func(context.Context) error) error {
+func (s *Shared[T]) call(ctx context.Context, op Op, f func(context.Context) error) error {
 	cctx, cancel := context.WithTimeout(ctx, s.o.storeTimeout)
 	defer cancel()
 	err := f(cctx)
 	if err != nil && ctx.Err() == nil && !errors.Is(err, ErrLeaseHeld) {
-		s.emit(StoreFailed{Key: s.key, Op: op, Err: err})
+		s.emit(Failed{Key: s.key, Op: op, Err: err})
 	}
 	return err
-}
-
-// sleep waits d on the clock, or until ctx ends.
-func (s *Shared[T]) sleep(ctx context.Context, d time.Duration) error {
-	t := s.o.clock.Timer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func (s *Shared[T]) emit(e Event) {

@@ -24,7 +24,7 @@ const (
 // wrap returns a Shared over st with the test's window and an event log.
 func wrap(inner tokenactor.Refresher[string], st store.Store, opts ...store.Option) (*store.Shared[string], *events) {
 	ev := &events{}
-	opts = append([]store.Option{store.WithRefreshWindow(window), store.WithEventHook(ev.add)}, opts...)
+	opts = append([]store.Option{store.WithEventHook(ev.add)}, opts...)
 	return store.Wrap(inner, st, key, stringCodec, opts...), ev
 }
 
@@ -264,7 +264,7 @@ func TestStoreDownFallsBack(t *testing.T) {
 		if v := mustValue(t, e, err); v != "v1" {
 			t.Errorf("got %q, want v1", v)
 		}
-		if diff := cmp.Diff([]string{"StoreFailed/load", "LocalFallback/store unavailable"}, ev.kinds()); diff != "" {
+		if diff := cmp.Diff([]string{"Failed/load", "LocalFallback/store unavailable"}, ev.kinds()); diff != "" {
 			t.Errorf("events (-want +got):\n%s", diff)
 		}
 		// Back up: the next renewal goes through the store again.
@@ -301,7 +301,7 @@ func TestCorruptRecordIsReplaced(t *testing.T) {
 				e, err := a.Refresh(ctx, nil)
 				mustValue(t, e, err)
 				// Reported twice: at the first look and at the look under the lease.
-				want := []string{"StoreFailed/decode", "StoreFailed/decode", "Published"}
+				want := []string{"Failed/decode", "Failed/decode", "Published"}
 				if diff := cmp.Diff(want, ev.kinds()); diff != "" {
 					t.Errorf("events (-want +got):\n%s", diff)
 				}
@@ -336,7 +336,7 @@ func TestEncryption(t *testing.T) {
 		// Under another name (the key is the additional data), with another
 		// key, or without encryption, the record does not open.
 		_ = mem.Save(ctx, "other", raw, time.Hour)
-		moved := store.Wrap(inner, mem, "other", stringCodec, store.WithEncryption(key1), store.WithRefreshWindow(window))
+		moved := store.Wrap(inner, mem, "other", stringCodec, store.WithEncryption(key1))
 		for name, s := range map[string]*store.Shared[string]{
 			"moved record": moved,
 			"other key":    store.Wrap(inner, mem, key, stringCodec, store.WithEncryption(key2)),
@@ -424,7 +424,6 @@ func TestInvalidOptionsPanic(t *testing.T) {
 		"nil store":          func() { store.Wrap(inner, nil, key, stringCodec) },
 		"empty key":          func() { store.Wrap(inner, mem, "", stringCodec) },
 		"nil codec":          func() { store.Wrap(inner, mem, key, nil) },
-		"negative window":    func() { store.WithRefreshWindow(-1) },
 		"zero lease":         func() { store.WithLease(0, time.Second) },
 		"poll max < min":     func() { store.WithPollInterval(time.Second, time.Millisecond) },
 		"zero store timeout": func() { store.WithStoreTimeout(0) },

@@ -24,9 +24,30 @@ type Store interface {
 	// one holds it. It returns an error wrapping ErrLeaseHeld if another
 	// owner holds it.
 	Acquire(ctx context.Context, key, owner string, ttl time.Duration) error
+	// Delete removes the record under key if it still is record (byte for
+	// byte), and does nothing otherwise: another replica may have replaced
+	// it since it was loaded.
+	Delete(ctx context.Context, key string, record []byte) error
 	// Release gives up the lease named key if owner still holds it, and does
 	// nothing otherwise (the lease expired, and maybe someone else took it).
 	Release(ctx context.Context, key, owner string) error
+}
+
+// A Watcher is a [Store] that tells the replicas at once when a record is
+// saved. A [Shared] over a Watcher adopts the record another replica saves
+// as soon as it arrives, instead of at its next look in the store; it keeps
+// looking at growing intervals as well, so a Watcher may lose a message
+// (a dropped connection, say) without harm.
+type Watcher interface {
+	Store
+	// Watch starts delivering the records saved under key, by this replica
+	// or another, to the returned channel, and returns once it does (or
+	// with ctx's error, or the store's); a store still connecting may
+	// return a little before, since polling covers the gap. The channel
+	// has a buffer of one: a record that finds it full replaces the one
+	// waiting there. It is never closed. Call stop once to stop the
+	// delivery; the records delivered must not be modified.
+	Watch(ctx context.Context, key string) (records <-chan []byte, stop func(), err error)
 }
 
 var (
@@ -36,7 +57,10 @@ var (
 	// lease.
 	ErrLeaseHeld = errors.New("store: lease held by another owner")
 	// ErrCorrupt reports a stored record that cannot be read: malformed,
-	// truncated, too large, sealed under another key, or not sealed while
-	// encryption is on. It never says more, so no content leaks into logs.
+	// truncated, too large, sealed under another key, not sealed while
+	// encryption is on, or (wrapped by Store.Load) a value the store holds
+	// under the record's name that is not a record at all. It never says
+	// more, so no content leaks into logs. A Shared replaces a corrupt
+	// record at its next refresh.
 	ErrCorrupt = errors.New("store: corrupt record")
 )

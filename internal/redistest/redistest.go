@@ -31,6 +31,7 @@ type Server struct {
 	bin  string
 	port int
 	dir  string
+	args []string // more redis-server arguments
 	proc *process
 }
 
@@ -45,6 +46,13 @@ type process struct {
 // TOKENACTOR_REQUIRE_REDIS=1.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return start(t, nil)
+}
+
+// start starts a redis-server with more arguments; more may return extra
+// arguments per attempt (fresh ports, say).
+func start(t testing.TB, more func() ([]string, error)) *Server {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		if os.Getenv(RequireEnv) == "1" {
@@ -58,6 +66,11 @@ func Start(t testing.TB) *Server {
 		s.port, err = freePort()
 		if err != nil {
 			t.Fatalf("redistest: %v", err)
+		}
+		if more != nil {
+			if s.args, err = more(); err != nil {
+				t.Fatalf("redistest: %v", err)
+			}
 		}
 		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port))
 		if lastErr = s.start(); lastErr == nil {
@@ -84,6 +97,7 @@ func (s *Server) start() error {
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", s.dir,
 		"--daemonize", "no", "--logfile", "")
+	cmd.Args = append(cmd.Args, s.args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err

@@ -39,3 +39,15 @@ func TestStartStopRestart(t *testing.T) {
 		t.Fatal("no PONG after Restart")
 	}
 }
+
+func TestStartCluster(t *testing.T) {
+	c := redistest.StartCluster(t, 3)
+	if len(c.Addrs) != 3 {
+		t.Fatalf("%d nodes, want 3", len(c.Addrs))
+	}
+	for _, a := range c.Addrs {
+		if !ping(a) {
+			t.Errorf("no PONG from node %s", a)
+		}
+	}
+}

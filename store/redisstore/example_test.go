@@ -23,12 +23,13 @@ func ExampleNew() {
 	})
 	defer rdb.Close()
 
-	shared := store.Wrap(strategy, redisstore.New(rdb), "orders-api/client-42",
+	st := redisstore.New(rdb)
+	defer st.Close() // after the cache: stops hearing other replicas' saves
+
+	shared := store.Wrap(strategy, st, "orders-api/client-42",
 		store.ServiceTokenCodec{},
-		store.WithEncryption(sealKey),
-		store.WithRefreshWindow(tokenactor.DefaultRefreshWindow))
-	cache := tokenactor.New[tokenactor.ServiceToken](shared,
-		tokenactor.WithRefreshWindow(tokenactor.DefaultRefreshWindow))
+		store.WithEncryption(sealKey))
+	cache := tokenactor.New[tokenactor.ServiceToken](shared)
 	defer cache.Close()
 
 	tok, err := cache.Get(context.Background())

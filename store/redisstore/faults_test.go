@@ -43,7 +43,7 @@ func TestFleetRedisFaults(t *testing.T) {
 	if end.Dups != settled.Dups {
 		t.Errorf("after Redis came back: %d duplicate token requests in %d expiries; want none; events: %v", end.Dups-settled.Dups, end.Gens-settled.Gens, ev)
 	}
-	if ev.get("StoreFailed/load") == 0 {
+	if ev.get("Failed/load") == 0 {
 		t.Errorf("no failed load reported while Redis was down; events: %v", ev)
 	}
 }
@@ -112,7 +112,7 @@ func TestFleetCorruptRecord(t *testing.T) {
 	rdb := newClient(t, srv.Addr)
 	for _, garbage := range []string{"not a record", "\x01short", `{"v":1,"id":"x","iat":1,"val":"dG9rLTE="}`} {
 		a.waitMidCycle(ctx)
-		if err := rdb.Set(ctx, "tokenactor:token:"+fleetKey, garbage, 0).Err(); err != nil {
+		if err := rdb.Set(ctx, "tokenactor:{"+fleetKey+"}:token", garbage, 0).Err(); err != nil {
 			t.Fatal(err)
 		}
 		st = waitGens(t, ctx, a, st.Gens+1)
@@ -120,7 +120,7 @@ func TestFleetCorruptRecord(t *testing.T) {
 	end := waitGens(t, ctx, a, st.Gens+1)
 	d.stop()
 	d.check(t)
-	if ev.get("StoreFailed/decode") == 0 {
+	if ev.get("Failed/decode") == 0 {
 		t.Errorf("corrupt records were not reported; events: %v", ev)
 	}
 	if end.Dups != 0 {

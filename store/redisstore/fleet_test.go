@@ -233,6 +233,7 @@ type replica struct {
 	cache     *tokenactor.Cache[tokenactor.ServiceToken]
 	transport *http.Transport
 	rdb       *redis.Client
+	st        *redisstore.Store
 }
 
 func newReplica(redisAddr, authURL string, cfg fleetConfig) *replica {
@@ -249,7 +250,6 @@ func newReplica(redisAddr, authURL string, cfg fleetConfig) *replica {
 			DialTimeout:           5 * time.Second, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second,
 		})
 		opts := []store.Option{
-			store.WithRefreshWindow(window),
 			store.WithLease(or(cfg.leaseTTL, 1500*time.Millisecond), or(cfg.leaseWait, 2500*time.Millisecond)),
 			store.WithPollInterval(10*time.Millisecond, 50*time.Millisecond),
 			// Generous for loopback: CI runs these tests beside others on
@@ -262,7 +262,8 @@ func newReplica(redisAddr, authURL string, cfg fleetConfig) *replica {
 		if cfg.events != nil {
 			opts = append(opts, store.WithEventHook(cfg.events.add))
 		}
-		inner = store.Wrap(inner, redisstore.New(r.rdb), fleetKey, store.ServiceTokenCodec{}, opts...)
+		r.st = redisstore.New(r.rdb)
+		inner = store.Wrap(inner, r.st, fleetKey, store.ServiceTokenCodec{}, opts...)
 	}
 	r.cache = tokenactor.New(inner,
 		tokenactor.WithRefreshWindow(window),
@@ -281,6 +282,9 @@ func or(d, def time.Duration) time.Duration {
 func (r *replica) close() {
 	_ = r.cache.Close()
 	r.transport.CloseIdleConnections()
+	if r.st != nil {
+		_ = r.st.Close()
+	}
 	if r.rdb != nil {
 		_ = r.rdb.Close()
 	}
@@ -299,7 +303,7 @@ func (c *eventCounter) add(e store.Event) {
 	switch e := e.(type) {
 	case store.LocalFallback:
 		k += "/" + e.Reason.String()
-	case store.StoreFailed:
+	case store.Failed:
 		k += "/" + string(e.Op)
 	}
 	c.mu.Lock()
@@ -442,7 +446,7 @@ func TestFleetOneRequestPerExpiry(t *testing.T) {
 	if n := ev.get("LocalFallback/store unavailable") + ev.get("LocalFallback/lease wait timed out"); n != 0 {
 		t.Errorf("%d local fallbacks with a healthy Redis; events: %v", n, ev)
 	}
-	raw, err := newClient(t, srv.Addr).Get(context.Background(), "tokenactor:token:"+fleetKey).Bytes()
+	raw, err := newClient(t, srv.Addr).Get(context.Background(), "tokenactor:{"+fleetKey+"}:token").Bytes()
 	if err != nil {
 		t.Fatalf("reading the record: %v", err)
 	}

@@ -45,7 +45,7 @@ func TestStoreRecord(t *testing.T) {
 	if err != nil || string(got) != "v1" {
 		t.Fatalf("Load = %q, %v; want v1", got, err)
 	}
-	ttl, err := c.PTTL(ctx, "tokenactor:token:svc").Result()
+	ttl, err := c.PTTL(ctx, "tokenactor:{svc}:token").Result()
 	if err != nil || ttl <= 0 || ttl > time.Minute {
 		t.Fatalf("PTTL of the record = %v, %v; want in (0, 1m]", ttl, err)
 	}
@@ -70,7 +70,7 @@ func TestStoreLease(t *testing.T) {
 	if err := s.Release(ctx, "svc", "bob"); err != nil {
 		t.Fatal(err)
 	}
-	if owner, err := c.Get(ctx, "app:lease:svc").Result(); err != nil || owner != "alice" {
+	if owner, err := c.Get(ctx, "app:{svc}:lease").Result(); err != nil || owner != "alice" {
 		t.Fatalf("lease after a stranger's Release = %q, %v; want alice", owner, err)
 	}
 	if err := s.Release(ctx, "svc", "alice"); err != nil {
@@ -86,7 +86,7 @@ func TestStoreLease(t *testing.T) {
 	if err := s.Release(ctx, "svc", "bob"); err != nil {
 		t.Fatalf("Release after SCRIPT FLUSH: %v", err)
 	}
-	if n, err := c.Exists(ctx, "app:lease:svc").Result(); err != nil || n != 0 {
+	if n, err := c.Exists(ctx, "app:{svc}:lease").Result(); err != nil || n != 0 {
 		t.Fatalf("lease still there after its owner released it: %d, %v", n, err)
 	}
 }
@@ -109,10 +109,10 @@ func TestKeyNames(t *testing.T) {
 	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 	defer c.Close()
 	s := redisstore.New(c)
-	if got, want := s.RecordKey("client-1"), "tokenactor:token:client-1"; got != want {
+	if got, want := s.RecordKey("client-1"), "tokenactor:{client-1}:token"; got != want {
 		t.Errorf("RecordKey = %q, want %q", got, want)
 	}
-	if got, want := s.LeaseKey("client-1"), "tokenactor:lease:client-1"; got != want {
+	if got, want := s.LeaseKey("client-1"), "tokenactor:{client-1}:lease"; got != want {
 		t.Errorf("LeaseKey = %q, want %q", got, want)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/tokenactor/tokenactor/oauthtest"
 )
@@ -282,4 +285,38 @@ func TestClientCertificateNeedsTLS(t *testing.T) {
 	if time.Until(cert.Leaf.NotAfter) < 23*time.Hour {
 		t.Errorf("certificate valid until %v, want a day", cert.Leaf.NotAfter)
 	}
+}
+
+// The metadata names private_key_jwt once a client key is registered, and
+// the certificate methods on a TLS server (RFC 8414 §2, RFC 8705 §3.3).
+func TestMetadataKeyMethods(t *testing.T) {
+	srv := oauthtest.NewTLSServer(oauthtest.WithClientKey("svc", ecKey(t).Public()))
+	defer srv.Close()
+	client := tlsClient(srv)
+	defer client.CloseIdleConnections()
+	resp, err := client.Get(srv.MetadataURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m struct {
+		Methods  []string `json:"token_endpoint_auth_methods_supported"`
+		Algs     []string `json:"token_endpoint_auth_signing_alg_values_supported"`
+		Bound    bool     `json:"tls_client_certificate_bound_access_tokens"`
+		DPoPAlgs []string `json:"dpop_signing_alg_values_supported"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"client_secret_basic", "client_secret_post", "none", "private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth"}
+	if d := cmp.Diff(want, m.Methods); d != "" || !m.Bound || len(m.Algs) != 3 || len(m.DPoPAlgs) != 3 {
+		t.Errorf("methods (-want +got):\n%s\nalgs %v, bound %v, DPoP algs %v", d, m.Algs, m.Bound, m.DPoPAlgs)
+	}
+}
+
+// tlsClient trusts srv's certificate and presents none.
+func tlsClient(srv *oauthtest.Server) *http.Client {
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }

@@ -256,3 +256,24 @@ func (s *Server) checkBound(w http.ResponseWriter, r *http.Request) bool {
 	}
 	return true
 }
+
+// A confirmation is the cnf claim of a bound token: the thumbprint of
+// the DPoP key (jkt, RFC 9449 §6.1) or of the client certificate
+// (x5t#S256, RFC 8705 §3.1).
+type confirmation struct {
+	JKT     string `json:"jkt,omitempty"`
+	X5TS256 string `json:"x5t#S256,omitempty"`
+}
+
+// confirm adds what t is bound to, if anything, to an introspection
+// answer; a DPoP-bound access token has token_type DPoP. It must be
+// called with s.mu held.
+func (i *introspection) confirm(t *token) {
+	if t.jkt == "" && t.x5t == "" {
+		return
+	}
+	i.Cnf = &confirmation{JKT: t.jkt, X5TS256: t.x5t}
+	if t.jkt != "" && !t.refresh {
+		i.TokenType = "DPoP"
+	}
+}

@@ -320,3 +320,28 @@ func tlsClient(srv *oauthtest.Server) *http.Client {
 	pool.AddCert(srv.Certificate())
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }
+
+// Introspection shows what a token is bound to (RFC 9449 §6.2).
+func TestIntrospectionShowsDPoPBinding(t *testing.T) {
+	clk := newTestClock()
+	key := ecKey(t)
+	srv := oauthtest.NewServer(oauthtest.WithClock(clk.Now))
+	defer srv.Close()
+	proof := signed(t, key, map[string]any{"typ": "dpop+jwt"}, true,
+		map[string]any{"jti": randomID(t), "htm": "POST", "htu": srv.TokenURL(), "iat": clk.Now().Unix()})
+	r := dpopTokenRequest(t, srv, proof)
+	if r.status != 200 {
+		t.Fatalf("token: %d %s", r.status, r.raw)
+	}
+	got := introspect(t, srv, r.str("access_token"))
+	cnf, _ := got.body["cnf"].(map[string]any)
+	jkt, _ := cnf["jkt"].(string)
+	// The RFC 7638 thumbprint as the JOSE library computes it.
+	sum, err := (&jose.JSONWebKey{Key: key.Public()}).Thumbprint(crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := base64.RawURLEncoding.EncodeToString(sum); got.str("token_type") != "DPoP" || jkt != want {
+		t.Errorf("introspection %s: want token_type DPoP and jkt %s", got.raw, want)
+	}
+}

@@ -1,6 +1,9 @@
 package strategy_test
 
 import (
+	"crypto"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +13,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tokenactor/tokenactor"
@@ -205,4 +209,49 @@ func TestDPoPSessionWithAnotherKey(t *testing.T) {
 			t.Errorf("refusal = %q %q, want invalid_grant: bound to another DPoP key", oe.Code, oe.Description)
 		}
 	})
+}
+
+// Each kind of key binds tokens, and the server's thumbprint of it (the
+// cnf jkt it shows at introspection) is the JOSE library's RFC 7638 one.
+func TestDPoPEachKeyKind(t *testing.T) {
+	for alg, key := range testKeys() {
+		t.Run(alg, func(t *testing.T) {
+			srv := oauthtest.NewServer()
+			defer srv.Close()
+			s, err := strategy.NewAccessKey(strategy.AccessKeyConfig{
+				TokenURL: srv.TokenURL(), ClientID: oauthtest.DefaultClientID, ClientSecret: oauthtest.DefaultClientSecret, DPoPKey: key,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			tok, err := s.Get(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.PostForm(srv.IntrospectionURL(), url.Values{
+				"token": {tok.AccessToken.Reveal()}, "client_id": {oauthtest.DefaultClientID}, "client_secret": {oauthtest.DefaultClientSecret},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var got struct {
+				TokenType string `json:"token_type"`
+				Cnf       struct {
+					JKT string `json:"jkt"`
+				} `json:"cnf"`
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+				t.Fatal(err)
+			}
+			sum, err := (&jose.JSONWebKey{Key: key.Public()}).Thumbprint(crypto.SHA256)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := base64.RawURLEncoding.EncodeToString(sum); got.TokenType != "DPoP" || got.Cnf.JKT != want {
+				t.Errorf("introspection: %+v, want DPoP with jkt %s", got, want)
+			}
+		})
+	}
 }

@@ -3,7 +3,6 @@ package tokenactor_test
 import (
 	"context"
 	"errors"
-	"runtime"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -372,9 +371,7 @@ func TestCloseWhileParkedAndRefreshHangs(t *testing.T) {
 		synctest.Wait()
 		call := s.next(t) // never answered: the refresh hangs until its ctx ends
 
-		if err := c.Close(); err != nil {
-			t.Fatalf("Close() = %v", err)
-		}
+		c.Close()
 		synctest.Wait() // let the callers' goroutines pass their answers on
 		if !errors.Is(call.ctx.Err(), context.Canceled) {
 			t.Fatalf("refresh ctx err = %v after Close, want Canceled", call.ctx.Err())
@@ -387,9 +384,7 @@ func TestCloseWhileParkedAndRefreshHangs(t *testing.T) {
 		if _, err := c.Get(context.Background()); !errors.Is(err, tokenactor.ErrClosed) {
 			t.Fatalf("Get after Close: %v, want ErrClosed", err)
 		}
-		if err := c.Close(); err != nil {
-			t.Fatalf("second Close() = %v", err)
-		}
+		c.Close()      // idempotent: returns at once
 		c.Invalidate() // a no-op after Close, and it returns
 	})
 }
@@ -425,17 +420,15 @@ func TestRefresherPanicIsDeliveredAndCacheRecovers(t *testing.T) {
 		clk.Add(2 * time.Second) // past the first backoff
 		prime(t, c, s, "v1", at(time.Hour), true)
 
-		var recovered, failed bool
+		var panicked bool
 		for _, e := range events {
-			switch e.(type) {
-			case tokenactor.PanicRecovered:
-				recovered = true
-			case tokenactor.RefreshFailed:
-				failed = true
+			var pe *tokenactor.PanicError
+			if f, ok := e.(tokenactor.RefreshFailed); ok && errors.As(f.Err, &pe) && pe.Value == "boom" {
+				panicked = true
 			}
 		}
-		if !recovered || !failed {
-			t.Fatalf("events %v: want PanicRecovered and RefreshFailed", events)
+		if !panicked {
+			t.Fatalf("events %v: want a RefreshFailed whose Err is the *PanicError", events)
 		}
 	})
 }
@@ -550,24 +543,6 @@ func TestExpiredEntryFromRefresherIsNotServed(t *testing.T) {
 	})
 }
 
-// TestWallClockJumpIsNoticedWithinRecheck: when the wall clock jumps past
-// expiry while timers stand still (a suspended machine), the fast path stops
-// serving the value at the latest one recheck interval later.
-func TestWallClockJumpIsNoticedWithinRecheck(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		c, s, clk := newCache(tokenactor.WithRecheckInterval(5 * time.Second))
-		defer c.Close()
-		prime(t, c, s, "v1", at(time.Hour), false)
-
-		clk.Jump(2 * time.Hour)
-		clk.Add(5 * time.Second)
-		synctest.Wait()
-		if v, err := c.Get(context.Background()); !errors.Is(err, tokenactor.ErrTokenExpired) {
-			t.Fatalf("Get after the jump and a recheck = %q, %v; want ErrTokenExpired", v, err)
-		}
-	})
-}
-
 func TestEventsOfARefreshCycle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var got []string
@@ -672,32 +647,9 @@ func TestRefresherPanicAfterTimeout(t *testing.T) {
 		if !ok || !errors.As(r1.err, &pe) || !errors.Is(r1.err, tokenactor.ErrRefreshTimeout) {
 			t.Fatalf("Get = %+v (answered %t), want a *PanicError marked ErrRefreshTimeout", r1, ok)
 		}
-		want := []string{"tokenactor.RefreshStarted", "tokenactor.PanicRecovered", "tokenactor.RefreshFailed"}
+		want := []string{"tokenactor.RefreshStarted", "tokenactor.RefreshFailed"}
 		if diff := cmp.Diff(want, events); diff != "" {
 			t.Fatalf("events (-want +got):\n%s", diff)
-		}
-	})
-}
-
-// TestGoexitInEventHookStopsTheCache: runtime.Goexit in a hook ends the
-// loop goroutine whatever happens; the cache then fails every call instead
-// of stranding them.
-func TestGoexitInEventHookStopsTheCache(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		c, _, _ := newCache(tokenactor.WithEventHook(func(e tokenactor.Event) {
-			if _, ok := e.(tokenactor.RefreshStarted); ok {
-				runtime.Goexit()
-			}
-		}))
-		if _, err := c.Get(context.Background()); !errors.Is(err, tokenactor.ErrLoopFailed) {
-			t.Fatalf("Get whose loop called Goexit: %v, want ErrLoopFailed", err)
-		}
-		if _, err := c.Get(context.Background()); !errors.Is(err, tokenactor.ErrLoopFailed) {
-			t.Fatalf("later Get: %v, want ErrLoopFailed", err)
-		}
-		c.Invalidate()
-		if err := c.Close(); err != nil {
-			t.Fatalf("Close() = %v", err)
 		}
 	})
 }

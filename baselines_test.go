@@ -48,16 +48,15 @@ func (c *mutexCache) Get(ctx context.Context) (string, error) {
 	return t.Value, nil
 }
 
-// seedCache is a lock-based port of the seed's refresh engine (stack-auth's
-// AuthStrategy; see the refresh model in shared/seed): one mutex guards the
-// token and an in-flight flag, waiters park on a notification, a token in
-// its refresh window is refreshed in the background with the lock released,
-// and a fully expired one is refreshed with the lock held. As in the seed,
-// a failed background refresh keeps the old token with no backoff, and a
-// failed blocking refresh lets each queued caller try again in turn. The
-// wait for the notification honours ctx, as dropping the seed's future
-// does; the wait for the lock does not.
-type seedCache struct {
+// flagCache is the common lock-based design of a refreshing token cache
+// (stack-auth's AuthStrategy is one): one mutex guards the token and an
+// in-flight flag, waiters park on a notification, a token in its refresh
+// window is refreshed in the background with the lock released, and a fully
+// expired one is refreshed with the lock held. As in that design, a failed
+// background refresh keeps the old token with no backoff, and a failed
+// blocking refresh lets each queued caller try again in turn. The wait for
+// the notification honours ctx; the wait for the lock does not.
+type flagCache struct {
 	u      *benchkit.Upstream
 	window time.Duration
 	bg     sync.WaitGroup // background refreshes, waited for by release
@@ -68,17 +67,17 @@ type seedCache struct {
 	notify     chan struct{}   // closed when that refresh ends; guarded by mu
 }
 
-func newSeedCache(u *benchkit.Upstream, window time.Duration) benchkit.Cache {
-	return &seedCache{u: u, window: window}
+func newFlagCache(u *benchkit.Upstream, window time.Duration) benchkit.Cache {
+	return &flagCache{u: u, window: window}
 }
 
 // Close waits for the background refresh in flight, if any.
-func (c *seedCache) Close() error {
+func (c *flagCache) Close() error {
 	c.bg.Wait()
 	return nil
 }
 
-func (c *seedCache) Get(ctx context.Context) (string, error) {
+func (c *flagCache) Get(ctx context.Context) (string, error) {
 	c.mu.Lock()
 	for {
 		if c.tok == nil {
@@ -132,9 +131,9 @@ func (c *seedCache) Get(ctx context.Context) (string, error) {
 	}
 }
 
-// background is the seed's non-blocking refresh. A failure keeps the old
-// token: the seed only logs it.
-func (c *seedCache) background() {
+// background is the non-blocking refresh. A failure keeps the old token,
+// and is not reported.
+func (c *flagCache) background() {
 	defer c.bg.Done()
 	t, err := c.u.Fetch(context.Background())
 	c.mu.Lock()
@@ -147,7 +146,7 @@ func (c *seedCache) background() {
 }
 
 // The tests below pin that the baselines behave as the designs they stand
-// for: the mutex cache blocks callers for the refresh, the seed port
+// for: the mutex cache blocks callers for the refresh, the flag cache
 // refreshes a usable token in the background and lets each caller of an
 // expired one try in turn.
 
@@ -186,10 +185,10 @@ func TestMutexCacheRefreshesInsideGet(t *testing.T) {
 	})
 }
 
-func TestSeedCacheRefreshesUsableTokenInBackground(t *testing.T) {
+func TestFlagCacheRefreshesUsableTokenInBackground(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		u := scriptedUpstream(time.Hour, 0)
-		c := newSeedCache(u, 10*time.Minute)
+		c := newFlagCache(u, 10*time.Minute)
 		defer benchkit.Release(c)
 		ctx := context.Background()
 		if v, _ := c.Get(ctx); v != "token-1" {
@@ -209,10 +208,10 @@ func TestSeedCacheRefreshesUsableTokenInBackground(t *testing.T) {
 	})
 }
 
-func TestSeedCacheLetsEachCallerOfAnExpiredTokenTry(t *testing.T) {
+func TestFlagCacheLetsEachCallerOfAnExpiredTokenTry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		u := scriptedUpstream(time.Minute, 2)
-		c := newSeedCache(u, 10*time.Second)
+		c := newFlagCache(u, 10*time.Second)
 		defer benchkit.Release(c)
 		ctx := context.Background()
 		if _, err := c.Get(ctx); err != nil {
@@ -230,7 +229,7 @@ func TestSeedCacheLetsEachCallerOfAnExpiredTokenTry(t *testing.T) {
 		}
 		wg.Wait()
 		if got, want := u.Calls(), int64(1+callers); got != want {
-			t.Errorf("upstream calls = %d, want %d: one per caller, as in the seed", got, want)
+			t.Errorf("upstream calls = %d, want %d: one per caller", got, want)
 		}
 	})
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/tokenactor/tokenactor/internal/benchkit"
 )
 
-// The performance benchmarks of issue 4, with the lock-based baselines of
+// The performance benchmarks, with the lock-based baselines of
 // baselines_test.go beside the engine. The real peers (x/oauth2, Google's
 // auth, the AWS SDK, otter) run in the separate module benchmarks/. Run:
 //
@@ -25,7 +25,7 @@ var engines = []benchkit.Engine{
 	benchkit.Tokenactor("tokenactor"),
 	benchkit.Tokenactor("tokenactor-actor", tokenactor.WithoutFastPath()),
 	{Name: "mutex", New: newMutexCache},
-	{Name: "seed", New: newSeedCache},
+	{Name: "mutex-flag", New: newFlagCache},
 }
 
 // eachEngine runs scenario as one sub-benchmark per engine.

@@ -2,14 +2,13 @@ package tokenactor
 
 import (
 	"context"
-	"sync/atomic"
 
 	"github.com/tokenactor/tokenactor/actor"
 )
 
 // A Cache keeps one value fresh: it obtains it with a [Refresher], serves it
 // to any number of concurrent callers, and renews it before it expires, with
-// at most one Authenticate or Refresh call in flight at any time.
+// at most one Refresher call in flight at any time.
 //
 // A Cache is an actor. One loop goroutine owns its state and answers requests
 // sent to its mailbox; the loop runs only while there is work, so an idle
@@ -20,42 +19,22 @@ import (
 // Create a Cache with [New]; the zero value is not usable. A Cache is safe for
 // concurrent use. Call [Cache.Close] when done with it.
 type Cache[T any] struct {
-	// fast is the value Get may return without asking the loop, or nil when
-	// the loop must decide. Only the loop stores into it; anyone loads it.
-	fast atomic.Pointer[Entry[T]]
-	// held is the entry the loop holds, servable or not, or nil: what
-	// InvalidateIf tests. Only the loop stores into it.
-	held atomic.Pointer[Entry[T]]
-
-	r   Refresher[T]
-	o   *options
-	mb  actor.Mailbox[message]
-	sup supervisor
-
-	// Owned by the loop goroutine (and, after it stopped for good, by the
-	// supervisor's last act in that goroutine).
-	st    state[T]
-	timer timer          // wakes the loop at the next boundary
-	job   *refreshJob[T] // the Refresher call in flight; nil if none
-
-	// testHook, if set, runs at the start of each message the loop handles.
-	// Internal tests set it right after New to make the loop panic.
-	testHook func(message)
+	l loop[T]
 }
 
 // New returns a Cache that obtains its value from r. It does not call r:
 // the first Get does. Invalid options panic with a message naming the
 // option; so does a nil r.
 //
-// Defaults: the system clock, a 90 s refresh window, a 30 s refresh timeout,
-// backoff from 1 s doubling to 60 s with ±20% jitter, a 30 s recheck
-// interval, and at most 5 loop restarts per minute. See the With functions.
+// Defaults: the system clock, a 90 s refresh window without jitter, a 30 s
+// refresh timeout, backoff from 1 s doubling to 60 s with ±20% jitter, and
+// no event hook. See the With functions.
 func New[T any](r Refresher[T], opts ...Option) *Cache[T] {
 	if r == nil {
 		invalid("New: nil Refresher")
 	}
-	c := &Cache[T]{r: r, o: configure(opts)}
-	c.mb.Init((*starter[T])(c))
+	c := &Cache[T]{}
+	c.l.init(r, configure(opts))
 	return c
 }
 
@@ -74,7 +53,7 @@ func New[T any](r Refresher[T], opts ...Option) *Cache[T] {
 // still matches with errors.Is); a *PanicError (via errors.As) if the
 // refresher panicked; ErrClosed after Close.
 func (c *Cache[T]) Get(ctx context.Context) (T, error) {
-	if e := c.fast.Load(); e != nil {
+	if e := c.l.fast.Load(); e != nil {
 		return e.Value, nil
 	}
 	return c.get(ctx)
@@ -87,7 +66,7 @@ func (c *Cache[T]) get(ctx context.Context) (T, error) {
 		return zero, err
 	}
 	req := make(getRequest[T], 1)
-	if err := c.mb.Post(req); err != nil {
+	if err := c.l.mb.Post(req); err != nil {
 		return zero, err
 	}
 	r, err := actor.Await(ctx, req)
@@ -120,7 +99,7 @@ func (c *Cache[T]) Invalidate() { c.invalidate(nil) }
 // rejected runs in the caller's goroutine, at most once; compare the value
 // with the one that was rejected (for a [ServiceToken], its AccessToken).
 func (c *Cache[T]) InvalidateIf(rejected func(current T) bool) {
-	e := c.held.Load()
+	e := c.l.held.Load()
 	if e == nil || !rejected(e.Value) {
 		return
 	}
@@ -131,10 +110,10 @@ func (c *Cache[T]) InvalidateIf(rejected func(current T) bool) {
 // and waits until it has.
 func (c *Cache[T]) invalidate(e *Entry[T]) {
 	req := invalidateRequest[T]{entry: e, done: make(chan struct{})}
-	if c.mb.Post(req) != nil {
+	if c.l.mb.Post(req) != nil {
 		// Closed: wait until the loop has withdrawn the value, so the
 		// promise above holds for a Close racing this call too.
-		c.sup.wg.Wait()
+		c.l.wg.Wait()
 		return
 	}
 	<-req.done
@@ -144,9 +123,10 @@ func (c *Cache[T]) invalidate(e *Entry[T]) {
 // flight (if any) has its context cancelled, and callers waiting for it get
 // ErrClosed. Close returns when every goroutine the cache started has
 // exited, which includes waiting for the Refresher to return. Close is
-// idempotent and always returns nil.
+// idempotent and always returns nil; it returns an error only so that a
+// Cache is an io.Closer.
 func (c *Cache[T]) Close() error {
-	c.mb.Close(ErrClosed, closeRequest{})
-	c.sup.wg.Wait()
+	c.l.mb.Close(ErrClosed, closeRequest{})
+	c.l.wg.Wait()
 	return nil
 }

@@ -18,7 +18,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -50,9 +49,8 @@ var (
 )
 
 const (
-	chaosLoopPanicPerMille = 2 // share of loop messages that panic, in TestChaosLoopPanics
-	chaosRefreshTimeout    = 5 * time.Second
-	chaosInvalidatePct     = 3 // share of operations that are Invalidate calls
+	chaosRefreshTimeout = 5 * time.Second
+	chaosInvalidatePct  = 3 // share of operations that are Invalidate calls
 )
 
 // chaosValue is what the cache holds. It carries its own expiry so a caller
@@ -206,14 +204,6 @@ type chaosRefresher struct {
 	// and where it was a Retry-After delay (met exactly when it dominates).
 	afterFailure                int
 	closestBackoff, closestHint float64
-
-	// Loop restarts, counted just before each injected loop panic. A restart
-	// drops the engine's value and backoff state, so a call that follows one
-	// is not checked against what came before it.
-	restarts                       *atomic.Int64
-	restartsAtBegin, restartsAtEnd int64
-	restartSeen                    bool // the current call began after (or as) the loop restarted
-	afterRestart                   int  // calls that followed a restart
 }
 
 func (r *chaosRefresher) Refresh(ctx context.Context, previous *Entry[chaosValue]) (Entry[chaosValue], error) {
@@ -229,11 +219,11 @@ func (r *chaosRefresher) Refresh(ctx context.Context, previous *Entry[chaosValue
 // delay the failure asked for if that is longer. One nanosecond is allowed
 // for the rounding of the jitter.
 func backoffBound(streak int, retryAfter time.Duration) time.Duration {
-	d := DefaultBackoffInitial
-	for i := 1; i < streak && d < DefaultBackoffMax; i++ {
+	d := defaults.backoff.initial
+	for i := 1; i < streak && d < defaults.backoff.max; i++ {
 		d *= 2
 	}
-	d = min(d, DefaultBackoffMax)
+	d = min(d, defaults.backoff.max)
 	low := time.Duration(float64(d)*(1-backoffJitter)) - 1
 	return max(low, min(retryAfter, maxRetryAfter))
 }
@@ -306,20 +296,6 @@ func (r *chaosRefresher) begin(op Op, current Entry[chaosValue], now time.Time) 
 	defer r.mu.Unlock()
 	k := r.calls
 	r.calls++
-	r.restartsAtBegin = r.restarts.Load()
-	r.restartSeen = r.restartsAtBegin != r.restartsAtEnd
-	if r.restartSeen {
-		// The worker may run a little after the loop restarted; whether the
-		// restart came before or after the loop started this call, the
-		// engine holds no value and no failure count once the call ends
-		// but what this call brings (see end).
-		r.afterRestart++
-		r.prevFailed, r.streak = false, 0
-		r.installed = nil
-		if op == OpRefresh {
-			r.installed = &current
-		}
-	}
 	if r.prevFailed {
 		bound := backoffBound(r.streak, r.retryAfter)
 		gap := now.Sub(r.prevEnd)
@@ -355,13 +331,6 @@ func (r *chaosRefresher) end(k uint64, f chaosFault, life chaosLifetime, e Entry
 		r.lifetimes[life]++
 	}
 	r.prevEnd, r.prevFailed, r.retryAfter = at, !ok, retryAfter
-	r.restartsAtEnd = r.restarts.Load()
-	if r.restartSeen || r.restartsAtEnd != r.restartsAtBegin {
-		// The loop restarted around this call: the engine dropped its value
-		// and its count of failures, and installs only this outcome.
-		r.streak = 0
-		r.installed = nil
-	}
 	if ok {
 		r.installed = &e
 		r.successes++
@@ -373,9 +342,8 @@ func (r *chaosRefresher) end(k uint64, f chaosFault, life chaosLifetime, e Entry
 
 // chaosRun is one run: the cache, its callers and the figures they collect.
 type chaosRun struct {
-	loopPanics bool // inject panics into the loop (see chaosLoopPanicPerMille)
-	restarts   atomic.Int64
-	messages   atomic.Uint64 // messages the loop began to handle
+	hookCalls  atomic.Uint64
+	hookFaults atomic.Int64 // hook calls that panicked or called runtime.Goexit
 	seed       uint64
 	size       chaosSize
 	c          *Cache[chaosValue]
@@ -393,7 +361,7 @@ type chaosRun struct {
 	errs                      [gotKinds]atomic.Int64
 	maxWait                   atomic.Int64 // longest Get, in fake nanoseconds
 	ctxEnded                  atomic.Int64 // Gets whose ctx ended before they returned
-	events                    [6]atomic.Int64
+	events                    [3]atomic.Int64
 	leftAfterClose            atomic.Int64
 	closedAt                  time.Time // when Close was called; written by closeAt before closing is set
 	duringRefresh             bool      // a refresher call was in flight then; likewise
@@ -411,15 +379,14 @@ const (
 	gotNotAuth
 	gotExpiredOnArrival
 	gotExpired
-	gotLoopPanic
 	gotKinds
 )
 
-var gotKindNames = [gotKinds]string{"ctx", "closed", "refresh timeout", "panic", "failure", "not authenticated", "expired on arrival", "expired", "loop panic"}
+var gotKindNames = [gotKinds]string{"ctx", "closed", "refresh timeout", "panic", "failure", "not authenticated", "expired on arrival", "expired"}
 
 // chaosClassify names an error, or returns false if the engine has no business
-// returning it. loopPanics tells whether the run injects panics into the loop.
-func chaosClassify(err error, loopPanics bool) (chaosErrKind, bool) {
+// returning it.
+func chaosClassify(err error) (chaosErrKind, bool) {
 	var pe *PanicError
 	var ra *chaosRetryAfter
 	switch {
@@ -427,8 +394,6 @@ func chaosClassify(err error, loopPanics bool) (chaosErrKind, bool) {
 		return gotClosed, true
 	case errors.Is(err, ErrRefreshTimeout):
 		return gotTimeout, true
-	case errors.As(err, &pe) && pe.Value == errLoopBoom:
-		return gotLoopPanic, loopPanics
 	case errors.As(err, &pe):
 		_, ok := pe.Value.(chaosPanic)
 		return gotPanic, ok
@@ -551,7 +516,7 @@ func (run *chaosRun) get(i int, rng *rand.Rand) (chaosValue, bool) {
 		run.bad.add("served after close", "Get after Close returned %+v, %v; want ErrClosed", v, err)
 	}
 	if err != nil {
-		kind, ok := chaosClassify(err, run.loopPanics)
+		kind, ok := chaosClassify(err)
 		switch {
 		case !ok:
 			run.bad.add("unexpected error", "Get returned an unexpected error: %v", err)
@@ -618,9 +583,7 @@ func (run *chaosRun) closeAt(at time.Time, inFlight bool) {
 	run.closedAt, run.duringRefresh = time.Now(), run.r.inFlight.Load() > 0
 	run.closing.Store(true)
 	start := time.Now()
-	if err := run.c.Close(); err != nil {
-		run.bad.add("close error", "Close: %v", err)
-	}
+	run.c.Close()
 	if d := time.Since(start); d != 0 {
 		run.bad.add("slow close", "Close took %v of fake time with a refresher that honours ctx, want 0", d)
 	}
@@ -663,12 +626,16 @@ func (run *chaosRun) hook(e Event) {
 		run.events[1].Add(1)
 	case RefreshFailed:
 		run.events[2].Add(1)
-	case PanicRecovered:
-		run.events[3].Add(1)
-	case LoopRestarted:
-		run.events[4].Add(1)
-	case LoopFailed:
-		run.events[5].Add(1)
+	}
+	// User code the cache must contain: now and then the hook panics or
+	// calls runtime.Goexit, after it counted the event.
+	switch n := run.hookCalls.Add(1); chaosMix(run.seed, n) % 1000 {
+	case 0:
+		run.hookFaults.Add(1)
+		panic("chaos: hook panic")
+	case 1:
+		run.hookFaults.Add(1)
+		runtime.Goexit()
 	}
 }
 
@@ -713,16 +680,7 @@ func chaosSeed(t *testing.T) uint64 {
 	return seed
 }
 
-func TestChaos(t *testing.T) { testChaos(t, false) }
-
-// TestChaosLoopPanics is TestChaos with panics injected into the loop itself
-// (the supervisor restarts it each time), to check the engine's promises
-// across restarts.
-func TestChaosLoopPanics(t *testing.T) {
-	testChaos(t, true)
-}
-
-func testChaos(t *testing.T, loopPanics bool) {
+func TestChaos(t *testing.T) {
 	size := chaosShort
 	if *chaosLong || os.Getenv("TOKENACTOR_CHAOS_LONG") == "1" {
 		size = chaosLongSize
@@ -748,7 +706,7 @@ func testChaos(t *testing.T, loopPanics bool) {
 				panic(p)
 			}
 		}()
-		summary = runChaos(seed, size, loopPanics, &bad)
+		summary = runChaos(seed, size, &bad)
 	})
 	summary += fmt.Sprintf(", real time=%v", time.Since(began).Round(time.Millisecond))
 	t.Log(summary)
@@ -766,28 +724,16 @@ func testChaos(t *testing.T, loopPanics bool) {
 }
 
 // runChaos runs the callers in the bubble and returns the figures.
-func runChaos(seed uint64, size chaosSize, loopPanics bool, bad *chaosViolations) string {
-	run := &chaosRun{seed: seed, size: size, bad: bad, loopPanics: loopPanics}
-	r := &chaosRefresher{seed: seed, bad: bad, restarts: &run.restarts}
+func runChaos(seed uint64, size chaosSize, bad *chaosViolations) string {
+	run := &chaosRun{seed: seed, size: size, bad: bad}
+	r := &chaosRefresher{seed: seed, bad: bad}
 	run.r = r
 	opts := []Option{
 		WithClock(clock.New()), // the bubble's fake time
 		WithRefreshTimeout(chaosRefreshTimeout),
 		WithEventHook(run.hook),
 	}
-	if loopPanics {
-		opts = append(opts, WithRestartLimit(math.MaxInt, time.Minute))
-	}
 	run.c = New[chaosValue](r, opts...)
-	if loopPanics {
-		run.c.testHook = func(message) {
-			n := run.messages.Add(1)
-			if chaosMix(seed, n)%1000 < chaosLoopPanicPerMille {
-				run.restarts.Add(1)
-				panic(errLoopBoom)
-			}
-		}
-	}
 	start := time.Now()
 	run.end = start.Add(size.simulated)
 	run.started = make([]atomic.Int64, size.callers)
@@ -811,12 +757,6 @@ func runChaos(seed uint64, size chaosSize, loopPanics bool, bad *chaosViolations
 	defer r.mu.Unlock()
 	if n := run.events[0].Load(); n != int64(r.calls) {
 		bad.add("event count", "%d RefreshStarted events for %d refresher calls", n, r.calls)
-	}
-	if n, want := run.events[4].Load(), run.restarts.Load(); n != want {
-		bad.add("loop restart", "%d LoopRestarted events for %d loop panics", n, want)
-	}
-	if n := run.events[5].Load(); n != 0 {
-		bad.add("loop failed", "%d LoopFailed events under an unlimited restart limit", n)
 	}
 
 	injected := 0
@@ -842,13 +782,13 @@ func runChaos(seed uint64, size chaosSize, loopPanics bool, bad *chaosViolations
 	return fmt.Sprintf("chaos: seed=%d, simulated=%v, callers=%d, calls=%d (gets %d, invalidates %d), "+
 		"values=%d, errors=%d (%s), ctx ended while waiting=%d, "+
 		"faults injected=%d (%s, odd lifetimes %d; lifetimes of the values made: %s), "+
-		"refreshes=%d (successes %d, events: succeeded %d, failed %d, panics recovered %d), "+
+		"refreshes=%d (successes %d, events: succeeded %d, failed %d), "+
 		"closed at +%v (a refresh in flight: %t), backoff: %d attempts after a failure, closest to the bound %.3f× (%.3f× where Retry-After ruled), "+
-		"loop panics=%d (calls after a restart, unchecked against before: %d), max Get wait=%v, max refresher calls in flight=%d, goroutines left after Close=%d, violations=%s",
+		"hook calls that panicked or called Goexit=%d, max Get wait=%v, max refresher calls in flight=%d, goroutines left after Close=%d, violations=%s",
 		seed, size.simulated, size.callers, run.gets.Load()+run.invalidates.Load(), run.gets.Load(), run.invalidates.Load(),
 		run.values.Load(), nerr, strings.Join(errs, ", "), run.ctxEnded.Load(),
 		injected, strings.Join(faults, ", "), odd, strings.Join(lifetimes, ", "),
-		r.calls, r.successes, run.events[1].Load(), run.events[2].Load(), run.events[3].Load(),
+		r.calls, r.successes, run.events[1].Load(), run.events[2].Load(),
 		run.closedAt.Sub(start), run.duringRefresh, r.afterFailure, r.closestBackoff, r.closestHint,
-		run.restarts.Load(), r.afterRestart, time.Duration(run.maxWait.Load()), r.maxInFlight.Load(), run.leftAfterClose.Load(), bad.summary())
+		run.hookFaults.Load(), time.Duration(run.maxWait.Load()), r.maxInFlight.Load(), run.leftAfterClose.Load(), bad.summary())
 }

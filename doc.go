@@ -10,23 +10,34 @@
 //
 // A value has two thresholds. It is expired (due for a refresh) from
 // ExpiresAt minus the refresh window (90 s by default) and usable until
-// ExpiresAt. Between the two, callers get the current value at once while
+// ExpiresAt (an entry's RefreshAt, or [WithRefreshJitter], moves the first
+// threshold). Between the two, callers get the current value at once while
 // one background refresh runs; past ExpiresAt, callers wait for the refresh.
-// At most one Authenticate or Refresh call is in flight at any time, its
+// At most one Refresher call is in flight at any time, its
 // outcome (value or error) goes to every caller waiting for it, and after a
 // failure the next attempt waits for an exponential backoff, so a failing
 // server sees a trickle of attempts, not one per Get.
 //
 // # The actor
 //
-// One loop goroutine owns the cache's state: the entry, the call in flight,
-// the callers waiting, the backoff. Callers talk to it only through the
-// message types of messages.go, posted to its mailbox (package actor); each
-// request carries its own reply channel. Refresher calls run in a worker
-// goroutine that reports back with a message. The supervisor (supervisor.go)
-// recovers panics, restarts the loop within a limit, and makes Close wait
-// for every goroutine. The loop runs only while there is work, so an idle
-// cache holds no goroutine.
+// One loop goroutine owns the cache's state: the entry, the backoff, the
+// refresh job in flight and the callers waiting for it. No lock guards that
+// state; only the loop goroutine touches it. The loop shares two pointers
+// with callers, written only by the loop and read atomically by anyone: the
+// entry a fresh Get may be served, and the entry it holds, which
+// [Cache.InvalidateIf] compares. Callers talk to the loop only
+// through the message types of messages.go, posted to its mailbox (package
+// actor); each request carries its own reply channel. The mailbox has a
+// lock of its own, which guards only its queue and whether a loop goroutine
+// is running, so that a loop that exits when idle never strands a message.
+//
+// Each Refresher call runs in a worker goroutine that reports back with a
+// message; the event hook runs isolated, in a goroutine the loop waits for.
+// So a panic or runtime.Goexit in either is contained: callers get an error
+// (a *PanicError for a Refresher panic), the cache keeps working, and Close
+// still returns. A panic in the loop itself is a bug in the engine, and
+// crashes the program (see loop.go). The loop goroutine runs only while
+// there is work, so an idle cache holds no goroutine.
 //
 // # The fast path
 //
@@ -47,7 +58,7 @@
 //     after that starts the background refresh; a Get racing the timer at
 //     that very instant may still be served the (usable) value.
 //   - Timers measure elapsed time, so the loop re-reads the clock at least
-//     every recheck interval (30 s by default, [WithRecheckInterval]): a
-//     wall-clock step or a suspended machine is noticed within it.
+//     every 30 s while it publishes a value: a wall-clock step or a
+//     suspended machine is noticed within 30 s.
 //   - Invalidate and Close clear the pointer before they return.
 package tokenactor

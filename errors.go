@@ -3,7 +3,6 @@ package tokenactor
 import (
 	"errors"
 	"fmt"
-	"time"
 )
 
 var (
@@ -23,16 +22,15 @@ var (
 	// ErrRefreshTimeout is wrapped into the error of a refresh that ran past
 	// the limit set by WithRefreshTimeout.
 	ErrRefreshTimeout = errors.New("tokenactor: refresh timed out")
-
-	// ErrLoopFailed is returned by every call once the cache's loop has
-	// panicked more often than its restart limit allows (see supervisor.go).
-	// The cache does not recover from it; Close still works.
-	ErrLoopFailed = errors.New("tokenactor: cache stopped after repeated internal panics")
 )
 
-// A PanicError reports that a Refresher (or the engine itself) panicked. The
-// cache recovers the panic, keeps working, and hands this error to the
-// callers that were waiting.
+// A PanicError reports that a Refresher panicked. The cache recovers the
+// panic, counts the attempt as failed, keeps working, and hands this error
+// to the callers that were waiting and to the [RefreshFailed] event.
+//
+// A PanicError is made by the cache; a zero PanicError describes a nil
+// panic value. It is not changed after it is made, so it is safe for
+// concurrent use.
 type PanicError struct {
 	// Value is the value passed to panic.
 	Value any
@@ -51,18 +49,4 @@ func (e *PanicError) Error() string {
 func (e *PanicError) Unwrap() error {
 	err, _ := e.Value.(error)
 	return err
-}
-
-// retryAfter returns the server-requested delay carried by err, if any: an
-// error in the chain with a method RetryAfter() time.Duration that returns a
-// positive duration (a strategy's answer to HTTP 429 or 503 with a
-// Retry-After header).
-func retryAfter(err error) time.Duration {
-	var ra interface{ RetryAfter() time.Duration }
-	if errors.As(err, &ra) {
-		if d := ra.RetryAfter(); d > 0 {
-			return d
-		}
-	}
-	return 0
 }

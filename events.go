@@ -2,6 +2,7 @@ package tokenactor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -9,35 +10,16 @@ import (
 
 // An Event is something the cache reports through the hook set with
 // [WithEventHook]. The set is closed: it is one of [RefreshStarted],
-// [RefreshSucceeded], [RefreshFailed], [PanicRecovered], [LoopRestarted] and
-// [LoopFailed]. No event holds a secret: values are never included.
+// [RefreshSucceeded] and [RefreshFailed], each a plain value, safe for
+// concurrent use. No event holds a secret: values are never included.
 type Event interface {
 	event()
 	fmt.Stringer
 }
 
-// An Op names the Refresher method an event is about.
-type Op uint8
-
-const (
-	// OpAuthenticate is a call to Refresher.Authenticate.
-	OpAuthenticate Op = iota + 1
-	// OpRefresh is a call to Refresher.Refresh.
-	OpRefresh
-)
-
-// String returns "authenticate" or "refresh".
-func (op Op) String() string {
-	switch op {
-	case OpAuthenticate:
-		return "authenticate"
-	case OpRefresh:
-		return "refresh"
-	}
-	return fmt.Sprintf("Op(%d)", int(op))
-}
-
-// RefreshStarted reports that an Authenticate or Refresh call began.
+// RefreshStarted reports that a Refresher call began. Like every event, it
+// is a plain value the cache never changes after sending; its zero value
+// describes nothing that happened.
 type RefreshStarted struct {
 	Op Op
 	// Attempt counts attempts since the last success, from 1.
@@ -56,7 +38,9 @@ type RefreshSucceeded struct {
 	Took time.Duration
 }
 
-// RefreshFailed reports a failed Authenticate or Refresh call.
+// RefreshFailed reports a failed Refresher call. If the Refresher
+// panicked, Err is a *PanicError (errors.As finds it) holding the panic's
+// value and stack; the cache recovered and keeps working.
 type RefreshFailed struct {
 	Op      Op
 	Attempt int
@@ -65,33 +49,9 @@ type RefreshFailed struct {
 	NextRetry time.Time
 }
 
-// PanicRecovered reports that a Refresher panicked. The attempt counts as
-// failed (a RefreshFailed follows) and the cache keeps working.
-type PanicRecovered struct {
-	Op  Op
-	Err *PanicError
-}
-
-// LoopRestarted reports that the cache's own loop panicked and was restarted.
-// Callers waiting at that moment got an error; the cached value was dropped.
-type LoopRestarted struct {
-	Err *PanicError
-	// Restarts counts restarts within the current restart period.
-	Restarts int
-}
-
-// LoopFailed reports that the loop panicked past its restart limit; every
-// call now fails with ErrLoopFailed.
-type LoopFailed struct {
-	Err *PanicError
-}
-
 func (RefreshStarted) event()   {}
 func (RefreshSucceeded) event() {}
 func (RefreshFailed) event()    {}
-func (PanicRecovered) event()   {}
-func (LoopRestarted) event()    {}
-func (LoopFailed) event()       {}
 
 // String describes the event, without any secret.
 func (e RefreshStarted) String() string {
@@ -108,23 +68,8 @@ func (e RefreshFailed) String() string {
 	return fmt.Sprintf("%v failed (attempt %d, next retry %v): %v", e.Op, e.Attempt, e.NextRetry.Format(time.RFC3339), e.Err)
 }
 
-// String describes the event, without any secret.
-func (e PanicRecovered) String() string {
-	return fmt.Sprintf("%v panicked: %v", e.Op, e.Err)
-}
-
-// String describes the event, without any secret.
-func (e LoopRestarted) String() string {
-	return fmt.Sprintf("loop restarted (restart %d): %v", e.Restarts, e.Err)
-}
-
-// String describes the event, without any secret.
-func (e LoopFailed) String() string {
-	return fmt.Sprintf("loop failed: %v", e.Err)
-}
-
-// LogEvents returns an event hook that writes each event to logger: failures,
-// panics and restarts at Warn or Error level, the rest at Debug. Use it as
+// LogEvents returns an event hook that writes each event to logger: failures at
+// Warn level (Error if the Refresher panicked), the rest at Debug. Use it as
 // WithEventHook(tokenactor.LogEvents(logger)).
 func LogEvents(logger *slog.Logger) func(Event) {
 	return func(e Event) {
@@ -138,18 +83,14 @@ func LogEvents(logger *slog.Logger) func(Event) {
 				slog.String("op", e.Op.String()), slog.Int("attempt", e.Attempt),
 				slog.Time("expires_at", e.ExpiresAt), slog.Duration("took", e.Took))
 		case RefreshFailed:
-			logger.LogAttrs(ctx, slog.LevelWarn, "tokenactor: refresh failed",
+			level := slog.LevelWarn
+			var pe *PanicError
+			if errors.As(e.Err, &pe) {
+				level = slog.LevelError
+			}
+			logger.LogAttrs(ctx, level, "tokenactor: refresh failed",
 				slog.String("op", e.Op.String()), slog.Int("attempt", e.Attempt),
 				slog.Time("next_retry", e.NextRetry), slog.String("error", e.Err.Error()))
-		case PanicRecovered:
-			logger.LogAttrs(ctx, slog.LevelError, "tokenactor: refresher panicked",
-				slog.String("op", e.Op.String()), slog.String("error", e.Err.Error()))
-		case LoopRestarted:
-			logger.LogAttrs(ctx, slog.LevelError, "tokenactor: loop restarted",
-				slog.Int("restarts", e.Restarts), slog.String("error", e.Err.Error()))
-		case LoopFailed:
-			logger.LogAttrs(ctx, slog.LevelError, "tokenactor: loop failed",
-				slog.String("error", e.Err.Error()))
 		}
 	}
 }

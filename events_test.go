@@ -70,22 +70,10 @@ func TestLogEvents(t *testing.T) {
 				Attrs: map[string]string{"op": "refresh", "attempt": "3", "next_retry": at.String(), "error": "server said no"}},
 		},
 		{
-			name: "panic recovered",
-			give: tokenactor.PanicRecovered{Op: tokenactor.OpAuthenticate, Err: panicErr},
-			want: logRecord{Level: slog.LevelError, Msg: "tokenactor: refresher panicked",
-				Attrs: map[string]string{"op": "authenticate", "error": "tokenactor: panic: boom"}},
-		},
-		{
-			name: "loop restarted",
-			give: tokenactor.LoopRestarted{Err: panicErr, Restarts: 2},
-			want: logRecord{Level: slog.LevelError, Msg: "tokenactor: loop restarted",
-				Attrs: map[string]string{"restarts": "2", "error": "tokenactor: panic: boom"}},
-		},
-		{
-			name: "loop failed",
-			give: tokenactor.LoopFailed{Err: panicErr},
-			want: logRecord{Level: slog.LevelError, Msg: "tokenactor: loop failed",
-				Attrs: map[string]string{"error": "tokenactor: panic: boom"}},
+			name: "refresher panicked",
+			give: tokenactor.RefreshFailed{Op: tokenactor.OpAuthenticate, Attempt: 1, Err: panicErr, NextRetry: at},
+			want: logRecord{Level: slog.LevelError, Msg: "tokenactor: refresh failed",
+				Attrs: map[string]string{"op": "authenticate", "attempt": "1", "next_retry": at.String(), "error": "tokenactor: panic: boom"}},
 		},
 	}
 	for _, tt := range tests {

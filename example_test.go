@@ -23,32 +23,35 @@ func counter() tokenactor.RefresherFunc[string] {
 }
 
 func ExampleNew() {
-	cache := tokenactor.New[string](counter())
+	fetch := func(ctx context.Context, previous *tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
+		return tokenactor.Entry[string]{Value: "token-1", ExpiresAt: time.Now().Add(time.Hour)}, nil
+	}
+	cache := tokenactor.New(tokenactor.RefresherFunc[string](fetch))
 	defer cache.Close()
 
-	for range 3 {
-		tok, err := cache.Get(context.Background())
-		if err != nil {
-			fmt.Println("error:", err)
-			return
-		}
-		fmt.Println(tok) // the same token each time: it is fresh for an hour
+	tok, err := cache.Get(context.Background())
+	if err != nil {
+		fmt.Println("error:", err)
+		return
 	}
-	// Output:
-	// token-1
-	// token-1
-	// token-1
+	fmt.Println(tok)
+	// Output: token-1
 }
 
 func ExampleCache_Invalidate() {
 	cache := tokenactor.New[string](counter())
 	defer cache.Close()
+	ctx := context.Background()
 
-	tok, _ := cache.Get(context.Background())
-	fmt.Println(tok)
-	cache.Invalidate() // a server answered 401 with token-1
-	tok, _ = cache.Get(context.Background())
-	fmt.Println(tok)
+	for range 2 {
+		tok, err := cache.Get(ctx)
+		if err != nil {
+			fmt.Println("error:", err)
+			return
+		}
+		fmt.Println(tok)
+		cache.Invalidate() // a server answered 401 with it
+	}
 	// Output:
 	// token-1
 	// token-2

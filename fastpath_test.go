@@ -94,8 +94,8 @@ func TestFastPathNoticesWallClockJumpWithinRecheck(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		clk := fakeclock.New()
 		r := &countingRefresher{clk: clk}
-		const recheck = 30 * time.Second
-		c := tokenactor.New[string](r, tokenactor.WithClock(clk), tokenactor.WithRecheckInterval(recheck))
+		const recheck = 30 * time.Second // as documented in doc.go, "The fast path"
+		c := tokenactor.New[string](r, tokenactor.WithClock(clk))
 		defer c.Close()
 		if got := getValue(t, c); got != "token-1" {
 			t.Fatalf("first Get = %q, want token-1", got)

@@ -10,7 +10,7 @@ import (
 	"github.com/tokenactor/tokenactor/fakeclock"
 )
 
-// A stubRefresher hands each Authenticate or Refresh call to the test, which
+// A stubRefresher hands each Refresher call to the test, which
 // answers it; the call blocks until then or until its context ends. Create it
 // inside a synctest bubble, so a blocked call counts as durably blocked.
 type stubRefresher struct {

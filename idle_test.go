@@ -54,7 +54,7 @@ func TestNoMessageStrandedWhenLoopExits(t *testing.T) {
 				var starts, live atomic.Int64
 				// Count loop goroutines: wrap the start function before
 				// anything is posted.
-				c.mb.Init(countingStarter{c: c, starts: &starts, live: &live})
+				c.l.mb.Init(countingStarter{l: &c.l, starts: &starts, live: &live})
 				for round := range rounds {
 					var wg sync.WaitGroup
 					for w := range workers {
@@ -81,9 +81,7 @@ func TestNoMessageStrandedWhenLoopExits(t *testing.T) {
 					t.Errorf("loop started %d times in %d rounds; want at least one start per round", got, rounds)
 				}
 				t.Logf("loop started %d times in %d rounds", starts.Load(), rounds)
-				if err := c.Close(); err != nil {
-					t.Fatal(err)
-				}
+				c.Close()
 			})
 		})
 	}
@@ -92,16 +90,16 @@ func TestNoMessageStrandedWhenLoopExits(t *testing.T) {
 // countingStarter starts the cache's loop like the cache does, and counts
 // the loop goroutines started and still running.
 type countingStarter struct {
-	c            *Cache[string]
+	l            *loop[string]
 	starts, live *atomic.Int64
 }
 
 func (s countingStarter) StartLoop() {
 	s.starts.Add(1)
 	s.live.Add(1)
-	s.c.sup.wg.Add(1)
+	s.l.wg.Add(1)
 	go func() {
 		defer s.live.Add(-1)
-		s.c.run()
+		s.l.run()
 	}()
 }

@@ -5,144 +5,199 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tokenactor/tokenactor/actor"
 )
 
-// loop takes messages from the mailbox until the cache is idle (no call in
-// flight, nobody waiting, nothing queued) and then exits. The next message
-// starts a new loop; all state lives in c.st, so nothing is lost in between.
+// loop is the cache's actor: the state, the one refresh job, and the
+// goroutines that run them. A [Cache] is a handle on one loop; the loop
+// never calls back into the handle.
 //
-// The loop records the message it is handling in *current, so the
-// supervisor can answer it if the loop panics.
-func (c *Cache[T]) loop(current *message) {
+// # Goroutines and user code
+//
+// A loop has at most two goroutines: the loop goroutine, started by the
+// mailbox when a message finds none running and ended once the cache is
+// idle, and the worker of the refresh job in flight. wg counts both; Close
+// waits on it.
+//
+// User code never runs unguarded in the loop goroutine. The Refresher runs
+// in the worker, which reports its outcome even if it panics or calls
+// runtime.Goexit. The event hook runs through actor.Isolate, in a goroutine
+// of its own the loop waits for: a panic or Goexit there ends that one call
+// and nothing else.
+//
+// The loop goroutine itself does not recover panics. A panic there is a bug
+// in the engine: it crashes the program, loudly, rather than carry on with
+// state it was half-way through changing. (A supervisor that restarts the
+// loop is the obvious alternative; it is not used because, to restart, it
+// must guess which part of the state survived the panic.)
+type loop[T any] struct {
+	// fast is the entry Get may return without asking the loop, or nil
+	// when the loop must decide. Only the loop goroutine stores into it;
+	// any goroutine loads it.
+	fast atomic.Pointer[Entry[T]]
+	// held is the entry the loop holds, servable or not, or nil: what
+	// InvalidateIf tests. Only the loop goroutine stores into it.
+	held atomic.Pointer[Entry[T]]
+
+	// Set by init, then only read.
+	r Refresher[T]
+	o *options
+
+	// mb is the mailbox: senders post to it from any goroutine; its lock
+	// guards only the queue and whether a loop goroutine runs (see
+	// actor.Mailbox), never the state below.
+	mb actor.Mailbox[message]
+	wg sync.WaitGroup // the loop goroutine and the worker
+
+	// Owned by the loop goroutine: it alone reads or writes them, in
+	// whichever goroutine the mailbox last started.
+	st    state[T]
+	timer timer          // wakes the loop at the next boundary
+	job   *refreshJob[T] // the Refresher call in flight; nil if none
+}
+
+// init prepares l to obtain its value from r.
+func (l *loop[T]) init(r Refresher[T], o *options) {
+	l.r, l.o = r, o
+	l.mb.Init(l)
+}
+
+// StartLoop implements actor.Starter. It runs with the mailbox's lock held,
+// so the Add happens before Close can observe the mailbox closed.
+func (l *loop[T]) StartLoop() {
+	l.wg.Add(1)
+	go l.run()
+}
+
+// run is the loop goroutine. It takes messages from the mailbox until the
+// cache is idle (no call in flight, or closed) and then exits. The next
+// message starts a new one; all state lives in l, so nothing is lost in
+// between.
+func (l *loop[T]) run() {
+	defer l.wg.Done()
 	for {
-		msg, ok := c.mb.Next()
+		msg, ok := l.mb.Next()
 		if ok {
-			*current = msg
-			c.handle(msg)
-			*current = nil
+			l.handle(msg)
 			continue
 		}
-		if c.idle() && c.mb.Exit() {
+		if l.idle() && l.mb.Exit() {
 			return
 		}
-		if !c.idle() {
-			c.mb.Wait()
+		if !l.idle() {
+			l.mb.Wait()
 		}
 	}
 }
 
-// idle reports whether the loop may exit: once closed, or when nothing is
-// in flight and nobody waits. A closed cache's worker reports to a closed
-// mailbox, so the loop need not wait for it; Close waits for it instead.
-func (c *Cache[T]) idle() bool {
-	return c.st.closed || c.job == nil
+// idle reports whether the loop goroutine may exit: once closed, or when
+// no call is in flight (so nobody waits). A closed cache's worker reports
+// to a closed mailbox, so the loop need not wait for it; Close waits for
+// it instead.
+func (l *loop[T]) idle() bool {
+	return l.st.closed || l.job == nil
 }
 
 // handle processes one message and then publishes what the fast path may
 // serve.
-func (c *Cache[T]) handle(msg message) {
-	if c.testHook != nil {
-		c.testHook(msg)
-	}
-	now := c.now()
+func (l *loop[T]) handle(msg message) {
+	now := l.now()
 	switch m := msg.(type) {
 	case getRequest[T]:
-		c.answer(m, now)
+		l.answer(m, now)
 	case invalidateRequest[T]:
-		if c.st.entry != nil && (m.entry == nil || m.entry == c.st.entry) {
-			c.st.invalid = true
-			c.fast.Store(nil)
+		if l.st.entry != nil && (m.entry == nil || m.entry == l.st.entry) {
+			l.st.invalid = true
+			l.fast.Store(nil)
 		}
-		m.answer()
+		close(m.done)
 	case timerFired:
-		c.timer.fired()
+		l.timer.fired()
 	case *refreshDone[T]:
-		c.finish(m, now)
+		l.finish(m, now)
 	case closeRequest:
-		c.shutdown(ErrClosed)
+		l.shutdown()
 	}
-	if !c.st.closed {
-		c.publish(now)
+	if !l.st.closed {
+		l.publish(now)
 	}
 }
 
 // answer applies the refresh model to one Get.
-func (c *Cache[T]) answer(req getRequest[T], now time.Time) {
+func (l *loop[T]) answer(req getRequest[T], now time.Time) {
 	var zero T
-	if c.st.closed {
+	if l.st.closed {
 		req.reply(zero, ErrClosed)
 		return
 	}
-	switch decide(&c.st, now) {
+	switch decide(&l.st, now) {
 	case serve:
-		req.reply(c.st.entry.Value, nil)
+		req.reply(l.st.entry.Value, nil)
 	case serveAndRefresh:
-		c.start(OpRefresh, true, now)
-		req.reply(c.st.entry.Value, nil)
+		l.start(OpRefresh, true, now)
+		req.reply(l.st.entry.Value, nil)
 	case wait:
-		c.job.parked = append(c.job.parked, req)
-	case authenticate:
-		c.start(OpAuthenticate, false, now)
-		c.job.parked = append(c.job.parked, req)
-	case refresh:
-		c.start(OpRefresh, false, now)
-		c.job.parked = append(c.job.parked, req)
+		l.job.wait(req)
+	case authenticateAndWait:
+		l.start(OpAuthenticate, false, now).wait(req)
+	case refreshAndWait:
+		l.start(OpRefresh, false, now).wait(req)
 	case fail:
-		req.reply(zero, c.st.err())
+		req.reply(zero, l.st.err())
 	}
 }
 
 // A refreshJob is the Refresher call in flight, and the callers waiting for
 // it: callers wait only while a call is in flight, so an idle cache keeps
-// neither. The loop owns it.
+// neither. Owned by the loop goroutine.
+//
+// Its whole life is written once, below: the loop starts it (start), parks
+// callers on it (wait), ends it when the worker reports or the cache
+// closes (end), and answers its waiters (answer).
 type refreshJob[T any] struct {
-	parked  []getRequest[T]
+	op      Op
+	waiters []getRequest[T]
 	cancel  context.CancelCauseFunc
 	timeout stopper // cancels the call after the refresh timeout; nil without one
 	started time.Time
 }
 
+// start runs one Refresher call in a worker goroutine and returns its job.
+// The call gets a context of its own, never a caller's: it ends at the
+// refresh timeout or when the job ends.
+func (l *loop[T]) start(op Op, background bool, now time.Time) *refreshJob[T] {
+	l.emit(RefreshStarted{Op: op, Attempt: l.st.attempts() + 1, Background: background})
+	ctx, cancel := context.WithCancelCause(context.Background())
+	job := &refreshJob[T]{op: op, cancel: cancel, started: now}
+	if d := l.o.refreshTimeout; d > 0 {
+		job.timeout = l.afterFunc(d, func() { cancel(ErrRefreshTimeout) })
+	}
+	l.job, l.st.busy = job, true
+	var previous *Entry[T]
+	if op == OpRefresh {
+		e := *l.st.entry // a copy: the refresher may keep or change it
+		previous = &e
+	}
+	l.wg.Add(1) // the loop goroutine holds a count, so this Add cannot race with Close's Wait
+	go l.work(ctx, previous)
+	return job
+}
+
 // errGoexit is the outcome of a Refresher that called runtime.Goexit.
 var errGoexit = errors.New("tokenactor: refresher called runtime.Goexit")
 
-// start runs one Authenticate or Refresh call in a worker goroutine. The
-// call gets a context of its own, never a caller's: it ends at the refresh
-// timeout or at Close.
-func (c *Cache[T]) start(op Op, background bool, now time.Time) {
-	// Report first: if the hook panics, no call is left registered without
-	// a worker to report its outcome.
-	c.emit(RefreshStarted{Op: op, Attempt: c.st.attempts() + 1, Background: background})
-	ctx, cancel := context.WithCancelCause(context.Background())
-	job := &refreshJob[T]{cancel: cancel, started: now}
-	if d := c.o.refreshTimeout; d > 0 {
-		job.timeout = c.afterFunc(d, func() { cancel(ErrRefreshTimeout) })
-	}
-	c.job = job
-	c.st.op = op
-	var previous *Entry[T]
-	if op == OpRefresh {
-		e := *c.st.entry // a copy: the refresher may keep or change it
-		previous = &e
-	}
-	c.sup.wg.Add(1) // the loop holds a count, so this Add cannot race with Close's Wait
-	go c.work(ctx, op, previous)
-}
-
-// work is the worker goroutine: it makes one Refresher call and reports
-// the outcome to the loop, even if the refresher panics or calls
+// work is the worker goroutine: it makes one Refresher call and reports the
+// outcome to the loop, even if the refresher panics or calls
 // runtime.Goexit.
-func (c *Cache[T]) work(ctx context.Context, op Op, previous *Entry[T]) {
-	defer c.sup.wg.Done()
-	done := &refreshDone[T]{op: op, err: errGoexit}
-	defer func() { _ = c.mb.Post(done) }() // fails only after Close, when nobody needs it
-	p := actor.Recover(func() {
-		done.entry, done.err = c.r.Refresh(ctx, previous)
-	})
-	if p != nil {
-		done.panic = p
+func (l *loop[T]) work(ctx context.Context, previous *Entry[T]) {
+	defer l.wg.Done()
+	done := &refreshDone[T]{err: errGoexit}
+	defer func() { _ = l.mb.Post(done) }() // fails only after Close, when nobody needs it
+	if p := actor.Recover(func() { done.entry, done.err = l.r.Refresh(ctx, previous) }); p != nil {
 		done.err = &PanicError{Value: p.Value, Stack: p.Stack}
 	}
 	if done.err != nil && errors.Is(context.Cause(ctx), ErrRefreshTimeout) && !errors.Is(done.err, ErrRefreshTimeout) {
@@ -150,135 +205,136 @@ func (c *Cache[T]) work(ctx context.Context, op Op, previous *Entry[T]) {
 	}
 }
 
+// end ends the job in flight, if any, and returns it: its timeout is
+// stopped, its context cancelled with cause, and the loop no longer counts
+// a call in flight. Its waiters are still to be answered.
+func (l *loop[T]) end(cause error) *refreshJob[T] {
+	job := l.job
+	if job == nil {
+		return nil
+	}
+	if job.timeout != nil {
+		job.timeout.Stop()
+	}
+	job.cancel(cause)
+	l.job, l.st.busy = nil, false
+	return job
+}
+
+// wait parks req until the job ends.
+func (j *refreshJob[T]) wait(req getRequest[T]) { j.waiters = append(j.waiters, req) }
+
+// answer gives every caller that waited for the job the same outcome.
+// Replies never block, so no caller is left behind.
+func (j *refreshJob[T]) answer(value T, err error) {
+	for _, req := range j.waiters {
+		req.reply(value, err)
+	}
+	j.waiters = nil
+}
+
 // errExpiredEntry is the outcome of a call that returned a value already
 // unusable: serving it would break the model's promise.
 var errExpiredEntry = errors.New("tokenactor: refresher returned a value that is already expired")
 
-// finish installs the outcome of the call in flight and answers the callers
-// that waited for it.
-func (c *Cache[T]) finish(d *refreshDone[T], now time.Time) {
-	job := c.job
-	if job != nil {
-		if job.timeout != nil {
-			job.timeout.Stop()
-		}
-		job.cancel(context.Canceled)
-		d.took = now.Sub(job.started)
-	}
+// finish ends the job whose worker reported d, installs the outcome, and
+// answers the job's waiters: the new value (fresh, since a value is stored
+// with a window that leaves it fresh), or the error (a new attempt is not
+// due during backoff).
+func (l *loop[T]) finish(d *refreshDone[T], now time.Time) {
+	job := l.end(context.Canceled)
 	// Expiry is a wall-clock instant: without the monotonic reading, a
 	// machine that slept past ExpiresAt compares it as passed.
 	d.entry.ExpiresAt, d.entry.RefreshAt = d.entry.ExpiresAt.Round(0), d.entry.RefreshAt.Round(0)
 	if d.err == nil && !d.entry.ExpiresAt.IsZero() && !now.Before(d.entry.ExpiresAt) {
 		d.err = errExpiredEntry
 	}
-	// The job stays registered while the hook runs: if it panics, the
-	// supervisor still finds the waiting callers and answers them.
-	if d.panic != nil {
-		c.emit(PanicRecovered{Op: d.op, Err: &PanicError{Value: d.panic.Value, Stack: d.panic.Stack}})
-	}
-	s := &c.st
-	if d.err == nil {
-		e := d.entry
-		attempt := s.attempts() + 1
-		s.entry, s.window, s.invalid, s.failure = &e, windowFor(&e, now, c.o.window), false, nil
-		c.held.Store(s.entry)
-		c.emit(RefreshSucceeded{Op: d.op, Attempt: attempt, ExpiresAt: e.ExpiresAt, Took: d.took})
-	} else {
-		attempt := s.attempts() + 1
-		retryAt := now.Add(backoffDelay(c.o.backoffInitial, c.o.backoffMax, attempt, d.err, rand.Float64()))
+	s := &l.st
+	attempt := s.attempts() + 1
+	if d.err != nil {
+		retryAt := now.Add(l.o.backoff.delay(attempt, d.err, rand.Float64()))
 		s.failure = &failure{attempt: attempt, retryAt: retryAt, err: d.err}
-		c.emit(RefreshFailed{Op: d.op, Attempt: attempt, Err: d.err, NextRetry: retryAt})
-	}
-	c.job, s.op = nil, 0
-	if job == nil {
+		l.emit(RefreshFailed{Op: job.op, Attempt: attempt, Err: d.err, NextRetry: retryAt})
+		var zero T
+		job.answer(zero, s.err())
 		return
 	}
-	// Everyone who waited gets the outcome: the new value (fresh, since a
-	// value is stored with a window that leaves it fresh), or the error
-	// (a new attempt is not due during backoff). Replies cannot block or
-	// call out, so no caller is left behind.
-	var zero T
-	for _, req := range job.parked {
-		if d.err == nil {
-			req.reply(s.entry.Value, nil)
-		} else {
-			req.reply(zero, s.err())
-		}
-	}
+	e := d.entry
+	s.entry, s.invalid, s.failure = &e, false, nil
+	s.window = windowFor(&e, now, l.o.window, l.o.jitter*rand.Float64())
+	l.held.Store(s.entry)
+	l.emit(RefreshSucceeded{Op: job.op, Attempt: attempt, ExpiresAt: e.ExpiresAt, Took: now.Sub(job.started)})
+	job.answer(e.Value, nil)
 }
 
 // shutdown stops the cache for good: the call in flight is cancelled,
-// waiting callers and queued requests get err, and the fast path is
-// cleared. It leaves the mailbox closed, so the loop exits next.
-func (c *Cache[T]) shutdown(err error) {
+// waiting callers and queued requests get ErrClosed, and the fast path is
+// cleared. It leaves the mailbox closed, so the loop goroutine exits next.
+func (l *loop[T]) shutdown() {
 	var zero T
-	c.st.closed = true
-	c.fast.Store(nil)
-	c.timer.stop()
-	if job := c.job; job != nil {
-		if job.timeout != nil {
-			job.timeout.Stop()
-		}
-		job.cancel(err)
-		for _, req := range job.parked {
-			req.reply(zero, err)
-		}
-		job.parked = nil
+	l.st.closed = true
+	l.fast.Store(nil)
+	l.timer.stop()
+	if job := l.end(ErrClosed); job != nil {
+		job.answer(zero, ErrClosed)
 	}
-	c.st.entry = nil
-	c.held.Store(nil)
-	for _, msg := range c.mb.Drain() {
+	l.st.entry = nil
+	l.held.Store(nil)
+	for _, msg := range l.mb.Drain() {
 		switch m := msg.(type) {
 		case getRequest[T]:
-			m.reply(zero, err)
+			m.reply(zero, ErrClosed)
 		case invalidateRequest[T]:
-			m.answer()
+			close(m.done)
 		}
 	}
 }
 
 // publish stores what the fast path may serve now, and arms the timer for
 // the moment that may change.
-func (c *Cache[T]) publish(now time.Time) {
+func (l *loop[T]) publish(now time.Time) {
 	var want *Entry[T]
-	if !c.o.noFastPath && !c.st.closed && fastServable(&c.st, now) {
-		want = c.st.entry
+	if !l.o.noFastPath && fastServable(&l.st, now) {
+		want = l.st.entry
 	}
-	if c.fast.Load() != want {
-		c.fast.Store(want)
+	if l.fast.Load() != want {
+		l.fast.Store(want)
 	}
 	if want != nil {
-		c.armTimer(now, nextBoundary(&c.st, now, c.o.recheck))
+		l.armTimer(now, nextBoundary(&l.st, now, recheckInterval))
 	}
 }
 
-// emit reports an event to the hook, if any.
-func (c *Cache[T]) emit(e Event) {
-	if c.o.hook != nil {
-		c.o.hook(e)
+// emit reports an event to the hook, if any. The hook runs isolated (see
+// loop): if it panics or calls runtime.Goexit, that event is lost to it
+// and the loop carries on; the hook cannot be told, since it is what
+// failed.
+func (l *loop[T]) emit(e Event) {
+	if hook := l.o.hook; hook != nil {
+		_ = actor.Isolate(func() { hook(e) })
 	}
 }
 
 // timer is the loop's one wake-up timer. Firing posts timerFired; a wake-up
 // that comes early or twice is harmless, since the loop re-decides from the
-// clock. Owned by the loop.
+// clock. Owned by the loop goroutine.
 type timer struct {
 	t  stopper // created on first use, then reused
 	at int64   // when the pending wake-up fires, in Unix nanoseconds; 0 if none is pending
 }
 
 // armTimer makes sure the loop is woken no later than at (zero: no need).
-func (c *Cache[T]) armTimer(now, at time.Time) {
-	t := &c.timer
+func (l *loop[T]) armTimer(now, at time.Time) {
+	t := &l.timer
 	if at.IsZero() || (t.at != 0 && t.at <= at.UnixNano()) {
 		return
 	}
 	// Count from the clock's present, not from now: now was read when the
 	// message arrived, and a timer counted from it fires late by however
 	// long the loop took since.
-	d := at.Sub(c.now())
+	d := at.Sub(l.now())
 	if t.t == nil {
-		t.t = c.afterFunc(d, c.wake)
+		t.t = l.afterFunc(d, l.wake)
 	} else {
 		t.t.Reset(d)
 	}
@@ -287,9 +343,16 @@ func (c *Cache[T]) armTimer(now, at time.Time) {
 
 // wake is the timer's callback. It runs on a goroutine of the clock's; after
 // Close the post fails and it returns at once.
-func (c *Cache[T]) wake() { _ = c.mb.Post(timerFired{}) }
+func (l *loop[T]) wake() { _ = l.mb.Post(timerFired{}) }
 
 func (t *timer) fired() { t.at = 0 }
+
+func (t *timer) stop() {
+	if t.t != nil {
+		t.t.Stop()
+	}
+	t.at = 0
+}
 
 // A stopper is a timer from either clock: *time.Timer or *clock.Timer.
 type stopper interface {
@@ -299,25 +362,18 @@ type stopper interface {
 
 // now reads the cache's clock. Without WithClock it calls time.Now directly,
 // which keeps the loop's hot spots free of an interface call.
-func (c *Cache[T]) now() time.Time {
-	if c.o.clock == nil {
+func (l *loop[T]) now() time.Time {
+	if l.o.clock == nil {
 		return time.Now()
 	}
-	return c.o.clock.Now()
+	return l.o.clock.Now()
 }
 
 // afterFunc arms a timer on the cache's clock. Without WithClock it uses
 // time.AfterFunc, whose timer is smaller than the clock package's wrapper.
-func (c *Cache[T]) afterFunc(d time.Duration, f func()) stopper {
-	if c.o.clock == nil {
+func (l *loop[T]) afterFunc(d time.Duration, f func()) stopper {
+	if l.o.clock == nil {
 		return time.AfterFunc(d, f)
 	}
-	return c.o.clock.AfterFunc(d, f)
-}
-
-func (t *timer) stop() {
-	if t.t != nil {
-		t.t.Stop()
-	}
-	t.at = 0
+	return l.o.clock.AfterFunc(d, f)
 }

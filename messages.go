@@ -1,15 +1,11 @@
 package tokenactor
 
-import (
-	"time"
-
-	"github.com/tokenactor/tokenactor/actor"
-)
+import "fmt"
 
 // A message is one request to the cache's loop. The set is sealed: only the
-// types in this file implement it. Each request that needs an answer carries
-// its own reply channel with a buffer of one, so the loop never blocks on a
-// caller that has gone away.
+// types in this file implement it. Messages are plain data: each request
+// that needs an answer carries its own reply channel, so the loop never
+// blocks on a caller that has gone away.
 type message interface {
 	isMessage()
 }
@@ -25,19 +21,10 @@ type getReply[T any] struct {
 	err   error
 }
 
-// reply answers the request without blocking. A second answer (possible only
-// when the loop panicked after answering) is dropped.
+// reply answers the request. It never blocks: the channel has a buffer of
+// one and the loop answers each request once.
 func (r getRequest[T]) reply(value T, err error) {
-	select {
-	case r <- getReply[T]{value: value, err: err}:
-	default:
-	}
-}
-
-// fail answers the request with err.
-func (r getRequest[T]) fail(err error) {
-	var zero T
-	r.reply(zero, err)
+	r <- getReply[T]{value: value, err: err}
 }
 
 // invalidateRequest marks a value as rejected: the one in entry if it is
@@ -48,28 +35,15 @@ type invalidateRequest[T any] struct {
 	done  chan struct{}
 }
 
-// answer closes done. Only the loop calls it, so checking before closing is
-// safe; the check makes a second answer (after a panic) harmless.
-func (r invalidateRequest[T]) answer() {
-	select {
-	case <-r.done:
-	default:
-		close(r.done)
-	}
-}
-
 // timerFired tells the loop that a moment it asked to be woken at has come:
 // the value may have become stale or unusable, or a backoff ended.
 type timerFired struct{}
 
-// refreshDone carries the outcome of an Authenticate or Refresh call from the
-// worker that ran it.
+// refreshDone carries the outcome of a Refresher call from the worker that
+// ran it. A panic in the Refresher arrives as err, a *PanicError.
 type refreshDone[T any] struct {
-	op    Op
 	entry Entry[T]
 	err   error
-	panic *actor.Panic // non-nil if the refresher panicked; err is then its *PanicError
-	took  time.Duration
 }
 
 // closeRequest is the last message of a closed cache's mailbox.
@@ -80,3 +54,26 @@ func (invalidateRequest[T]) isMessage() {}
 func (timerFired) isMessage()           {}
 func (*refreshDone[T]) isMessage()      {}
 func (closeRequest) isMessage()         {}
+
+// An Op says what a Refresher call was for; events carry it. The zero Op
+// is not used by the cache. An Op is a plain value.
+type Op uint8
+
+const (
+	// OpAuthenticate is a call with no previous entry: the first, or one
+	// after a rejected Final entry.
+	OpAuthenticate Op = iota + 1
+	// OpRefresh is a call that renews the entry passed as previous.
+	OpRefresh
+)
+
+// String returns "authenticate" or "refresh".
+func (op Op) String() string {
+	switch op {
+	case OpAuthenticate:
+		return "authenticate"
+	case OpRefresh:
+		return "refresh"
+	}
+	return fmt.Sprintf("Op(%d)", int(op))
+}

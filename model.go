@@ -15,7 +15,7 @@ type state[T any] struct {
 	entry   *Entry[T]     // current value; nil if none. Immutable once stored: the fast path shares it.
 	window  time.Duration // entry's refresh window: it is expired from ExpiresAt-window
 	failure *failure      // the last attempt's failure; nil after a success
-	op      Op            // the Refresher call in flight; zero if none
+	busy    bool          // a Refresher call is in flight
 	invalid bool          // entry was rejected by Invalidate
 	closed  bool          // Close was called; every request now gets ErrClosed
 }
@@ -47,15 +47,15 @@ func (s *state[T]) attempts() int {
 type verdict int
 
 const (
-	serve           verdict = iota // return the cached value
-	serveAndRefresh                // return it and start a background Refresh
-	wait                           // wait for the call in flight
-	authenticate                   // start Authenticate and wait for it
-	refresh                        // start Refresh and wait for it
-	fail                           // return state.err()
+	serve               verdict = iota // return the cached value
+	serveAndRefresh                    // return it and start a background Refresh
+	wait                               // wait for the call in flight
+	authenticateAndWait                // start a call with no previous entry and wait for it
+	refreshAndWait                     // start a call renewing the entry and wait for it
+	fail                               // return state.err()
 )
 
-var verdictNames = [...]string{"serve", "serveAndRefresh", "wait", "authenticate", "refresh", "fail"}
+var verdictNames = [...]string{"serve", "serveAndRefresh", "wait", "authenticateAndWait", "refreshAndWait", "fail"}
 
 func (v verdict) String() string { return verdictNames[v] }
 
@@ -78,12 +78,12 @@ func decide[T any](s *state[T], now time.Time) verdict {
 	inBackoff := s.inBackoff(now)
 	if e == nil || (s.invalid && e.Final) {
 		switch {
-		case s.op != 0:
+		case s.busy:
 			return wait
 		case inBackoff:
 			return fail
 		default:
-			return authenticate
+			return authenticateAndWait
 		}
 	}
 	usable := !s.invalid && (e.ExpiresAt.IsZero() || now.Before(e.ExpiresAt))
@@ -91,16 +91,16 @@ func decide[T any](s *state[T], now time.Time) verdict {
 	switch {
 	case !expired:
 		return serve
-	case usable && (s.op != 0 || e.Final || inBackoff):
+	case usable && (s.busy || e.Final || inBackoff):
 		return serve
-	case s.op != 0:
+	case s.busy:
 		return wait
 	case e.Final, inBackoff:
 		return fail
 	case usable:
 		return serveAndRefresh
 	default:
-		return refresh
+		return refreshAndWait
 	}
 }
 
@@ -118,20 +118,23 @@ func (s *state[T]) err() error {
 }
 
 // windowFor returns the refresh window of an entry stored at now: the time
-// from its RefreshAt to its ExpiresAt if RefreshAt lies between now and
-// ExpiresAt; else window, or, if the entry's whole lifetime is not longer
-// than that, half its lifetime.
-func windowFor[T any](e *Entry[T], now time.Time, window time.Duration) time.Duration {
+// from its refresh point to its ExpiresAt. The refresh point is RefreshAt
+// if that lies between now and ExpiresAt; else ExpiresAt minus window, or,
+// if the entry's whole lifetime is not longer than window, half its
+// lifetime. jitter (>= 0) then moves the refresh point earlier by that
+// fraction of the window, but never before now.
+func windowFor[T any](e *Entry[T], now time.Time, window time.Duration, jitter float64) time.Duration {
 	if e.ExpiresAt.IsZero() {
 		return 0
 	}
+	life := e.ExpiresAt.Sub(now)
+	w := window
 	if r := e.RefreshAt; !r.IsZero() && r.After(now) && r.Before(e.ExpiresAt) {
-		return e.ExpiresAt.Sub(r)
+		w = e.ExpiresAt.Sub(r)
+	} else if life <= window {
+		w = life / 2
 	}
-	if life := e.ExpiresAt.Sub(now); life <= window {
-		return life / 2
-	}
-	return window
+	return min(w+time.Duration(float64(w)*jitter), life)
 }
 
 // fastPathMargin is how long before ExpiresAt the fast path stops serving a
@@ -150,6 +153,11 @@ func fastServable[T any](s *state[T], now time.Time) bool {
 	exp := s.entry.ExpiresAt
 	return exp.IsZero() || now.Before(exp.Add(-fastPathMargin))
 }
+
+// recheckInterval is the longest time the loop trusts a decision made from
+// the clock without reading it again. Timers measure elapsed time, so a
+// wall-clock step or a machine that slept is noticed within it.
+const recheckInterval = 30 * time.Second
 
 // nextBoundary returns the earliest moment after now at which fastServable
 // may answer differently without any message arriving (the value turns
@@ -174,19 +182,4 @@ func nextBoundary[T any](s *state[T], now time.Time, recheck time.Duration) time
 		at = limit
 	}
 	return at
-}
-
-// backoffDelay returns how long to wait after the attempt-th consecutive
-// failure (attempt >= 1) that failed with err. r in [0, 1) picks the jitter.
-func backoffDelay(initial, max time.Duration, attempt int, err error, r float64) time.Duration {
-	d := initial
-	for i := 1; i < attempt && d < max; i++ {
-		d *= 2
-	}
-	d = min(d, max)
-	d = time.Duration(float64(d) * (1 + backoffJitter*(2*r-1)))
-	if ra := min(retryAfter(err), maxRetryAfter); ra > d {
-		d = ra
-	}
-	return d
 }

@@ -20,7 +20,7 @@ func TestDecide(t *testing.T) {
 		return state[string]{entry: entry(sec(1000), refreshable), window: 90 * time.Second}
 	}
 	with := func(s state[string], f func(*state[string])) state[string] { f(&s); return s }
-	inFlight := func(s *state[string]) { s.op = OpRefresh }
+	inFlight := func(s *state[string]) { s.busy = true }
 	backoff := func(s *state[string]) { s.failure = &failure{attempt: 1, retryAt: sec(2000), err: failed} }
 	invalid := func(s *state[string]) { s.invalid = true }
 
@@ -30,15 +30,15 @@ func TestDecide(t *testing.T) {
 		now  time.Time
 		want verdict
 	}{
-		{"nothing cached", state[string]{}, sec(0), authenticate},
-		{"nothing cached, call in flight", state[string]{op: OpAuthenticate}, sec(0), wait},
+		{"nothing cached", state[string]{}, sec(0), authenticateAndWait},
+		{"nothing cached, call in flight", state[string]{busy: true}, sec(0), wait},
 		{"nothing cached, in backoff", with(state[string]{}, backoff), sec(0), fail},
-		{"nothing cached, backoff over", with(state[string]{}, backoff), sec(2000), authenticate},
+		{"nothing cached, backoff over", with(state[string]{}, backoff), sec(2000), authenticateAndWait},
 		{"fresh", live(true), sec(909), serve},
 		{"fresh, last instant", live(true), sec(910).Add(-time.Nanosecond), serve},
 		{"expired, refreshable, usable", live(true), sec(910), serveAndRefresh},
 		{"expired, refreshable, last usable instant", live(true), sec(1000).Add(-time.Nanosecond), serveAndRefresh},
-		{"unusable, refreshable", live(true), sec(1000), refresh},
+		{"unusable, refreshable", live(true), sec(1000), refreshAndWait},
 		{"expired, in flight, usable", with(live(true), inFlight), sec(999), serve},
 		{"unusable, in flight", with(live(true), inFlight), sec(1000), wait},
 		{"expired, not refreshable, usable", live(false), sec(999), serve},
@@ -47,11 +47,11 @@ func TestDecide(t *testing.T) {
 		{"unusable, in backoff", with(live(true), backoff), sec(1500), fail},
 		{"fresh, in backoff", with(live(true), backoff), sec(100), serve},
 		{"never expires", state[string]{entry: entry(time.Time{}, false)}, sec(1 << 30), serve},
-		{"invalidated, refreshable", with(live(true), invalid), sec(0), refresh},
+		{"invalidated, refreshable", with(live(true), invalid), sec(0), refreshAndWait},
 		{"invalidated, refreshable, in flight", with(with(live(true), invalid), inFlight), sec(0), wait},
 		{"invalidated, refreshable, in backoff", with(with(live(true), invalid), backoff), sec(0), fail},
-		{"invalidated, not refreshable", with(live(false), invalid), sec(0), authenticate},
-		{"invalidated, never expires", with(state[string]{entry: entry(time.Time{}, false)}, invalid), sec(0), authenticate},
+		{"invalidated, not refreshable", with(live(false), invalid), sec(0), authenticateAndWait},
+		{"invalidated, never expires", with(state[string]{entry: entry(time.Time{}, false)}, invalid), sec(0), authenticateAndWait},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -103,13 +103,13 @@ func TestWindowFor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := tt.life - windowFor(&Entry[string]{ExpiresAt: now.Add(tt.life)}, now, tt.window)
+			got := tt.life - windowFor(&Entry[string]{ExpiresAt: now.Add(tt.life)}, now, tt.window, 0)
 			if got != tt.want {
 				t.Errorf("fresh for %v, want %v", got, tt.want)
 			}
 		})
 	}
-	if got := windowFor(&Entry[string]{}, now, time.Minute); got != 0 {
+	if got := windowFor(&Entry[string]{}, now, time.Minute, 0.5); got != 0 {
 		t.Errorf("window of a value that never expires = %v, want 0", got)
 	}
 }
@@ -135,7 +135,7 @@ func TestWindowForRefreshAt(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := &Entry[string]{ExpiresAt: exp, RefreshAt: tt.refreshAt}
-			if got := exp.Add(-windowFor(e, now, 90*time.Second)); !got.Equal(tt.want) {
+			if got := exp.Add(-windowFor(e, now, 90*time.Second, 0)); !got.Equal(tt.want) {
 				t.Errorf("stale at %v, want %v", got, tt.want)
 			}
 		})
@@ -190,9 +190,9 @@ func TestBackoffDelay(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := backoffDelay(time.Second, time.Minute, tt.attempt, tt.err, tt.r)
+			got := backoff{initial: time.Second, max: time.Minute}.delay(tt.attempt, tt.err, tt.r)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("backoffDelay() (-want +got):\n%s", diff)
+				t.Errorf("delay() (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -202,3 +202,34 @@ type retryAfterErr time.Duration
 
 func (e retryAfterErr) Error() string             { return "retry later" }
 func (e retryAfterErr) RetryAfter() time.Duration { return time.Duration(e) }
+
+// TestWindowForJitter: jitter moves the refresh point earlier by that
+// fraction of the window, never before the moment the entry is stored.
+func TestWindowForJitter(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		life      time.Duration
+		refreshAt time.Duration // from now; 0: unset
+		jitter    float64
+		want      time.Duration
+	}{
+		{"none", time.Hour, 0, 0, 90 * time.Second},
+		{"half", time.Hour, 0, 0.5, 135 * time.Second},
+		{"all", time.Hour, 0, 1, 180 * time.Second},
+		{"short life: half of half its life", 60 * time.Second, 0, 0.5, 45 * time.Second},
+		{"never before now", 100 * time.Second, 0, 1, 100 * time.Second},
+		{"on a RefreshAt", time.Hour, 50 * time.Minute, 0.5, 15 * time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := &Entry[string]{ExpiresAt: now.Add(tt.life)}
+			if tt.refreshAt > 0 {
+				e.RefreshAt = now.Add(tt.refreshAt)
+			}
+			if diff := cmp.Diff(tt.want, windowFor(e, now, 90*time.Second, tt.jitter)); diff != "" {
+				t.Errorf("windowFor() (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -9,26 +9,14 @@ import (
 	"github.com/benbjohnson/clock"
 )
 
-// Defaults of the engine's options.
-const (
-	DefaultRefreshWindow   = 90 * time.Second
-	DefaultRefreshTimeout  = 30 * time.Second
-	DefaultBackoffInitial  = 1 * time.Second
-	DefaultBackoffMax      = 60 * time.Second
-	DefaultRecheckInterval = 30 * time.Second
-	DefaultRestartLimit    = 5
-	DefaultRestartPeriod   = 1 * time.Minute
-
-	// maxRetryAfter bounds a server-requested delay, so a hostile or
-	// mistaken Retry-After cannot stop a cache for days.
-	maxRetryAfter = 10 * time.Minute
-	// backoffJitter is the fraction by which each backoff delay varies at
-	// random (±20%), so a fleet of caches does not retry in lockstep.
-	backoffJitter = 0.2
-)
+// DefaultRefreshWindow is the refresh window of a cache made without
+// [WithRefreshWindow]. A store shared by a fleet (package store) must use
+// the same window as its caches, and defaults to this one.
+const DefaultRefreshWindow = 90 * time.Second
 
 // An Option configures a [Cache]. Options are made by the With functions of
-// this package.
+// this package; an Option is an immutable value, safe for concurrent use and
+// for reuse across caches. Its zero value (a nil Option) is not usable.
 type Option interface {
 	apply(*options)
 }
@@ -38,12 +26,9 @@ type Option interface {
 type options struct {
 	clock          clock.Clock // nil: the system clock, called directly
 	window         time.Duration
+	jitter         float64 // the largest fraction of the window a refresh point moves earlier
 	refreshTimeout time.Duration
-	backoffInitial time.Duration
-	backoffMax     time.Duration
-	recheck        time.Duration
-	restartLimit   int
-	restartPeriod  time.Duration
+	backoff        backoff
 	hook           func(Event)
 	noFastPath     bool
 }
@@ -52,12 +37,8 @@ type options struct {
 // written after package initialisation.
 var defaults = options{
 	window:         DefaultRefreshWindow,
-	refreshTimeout: DefaultRefreshTimeout,
-	backoffInitial: DefaultBackoffInitial,
-	backoffMax:     DefaultBackoffMax,
-	recheck:        DefaultRecheckInterval,
-	restartLimit:   DefaultRestartLimit,
-	restartPeriod:  DefaultRestartPeriod,
+	refreshTimeout: 30 * time.Second,
+	backoff:        backoff{initial: time.Second, max: time.Minute},
 }
 
 type optionFunc func(*options)
@@ -96,7 +77,7 @@ func WithRefreshWindow(d time.Duration) Option {
 	return optionFunc(func(o *options) { o.window = d })
 }
 
-// WithRefreshTimeout bounds each Authenticate or Refresh call: its context is
+// WithRefreshTimeout bounds each Refresher call: its context is
 // cancelled after d (measured on the cache's clock) and the attempt fails
 // with an error wrapping ErrRefreshTimeout. The default is 30 s. Zero means
 // no limit; a negative value panics.
@@ -119,37 +100,34 @@ func WithBackoff(initial, max time.Duration) Option {
 	if initial <= 0 || max < initial {
 		invalid("WithBackoff: need 0 < initial <= max, got initial=%v max=%v", initial, max)
 	}
-	return optionFunc(func(o *options) { o.backoffInitial, o.backoffMax = initial, max })
+	return optionFunc(func(o *options) { o.backoff = backoff{initial: initial, max: max} })
 }
 
-// WithRecheckInterval sets the longest time the cache trusts a decision made
-// from the clock without reading it again. Timers drive the lock-free fast
-// path of Get; they measure elapsed time, so a wall-clock step or a machine
-// that slept is noticed at the latest after d. The default is 30 s. It must
-// be positive, or WithRecheckInterval panics.
-func WithRecheckInterval(d time.Duration) Option {
-	if d <= 0 {
-		invalid("WithRecheckInterval: need a positive interval, got %v", d)
+// WithRefreshJitter moves each entry's refresh point earlier by a random
+// fraction of its refresh window, up to frac: with the 90 s default window
+// and frac 0.5, an entry is refreshed between 135 s and 90 s before it
+// expires, picked anew for each entry. A thousand processes that fetched
+// their tokens in the same second then spread their refreshes instead of
+// hitting the token endpoint together. Never earlier than the moment the
+// entry was stored.
+//
+// The default is 0: no jitter. Processes that share a store (see package
+// store) need none, since the fleet makes one refresh per expiry. frac must
+// be between 0 and 1, or WithRefreshJitter panics.
+func WithRefreshJitter(frac float64) Option {
+	if !(frac >= 0 && frac <= 1) {
+		invalid("WithRefreshJitter: need 0 <= frac <= 1, got %v", frac)
 	}
-	return optionFunc(func(o *options) { o.recheck = d })
-}
-
-// WithRestartLimit sets how often the cache's loop may panic and restart:
-// more than n restarts within period stop the cache for good with
-// ErrLoopFailed instead of spinning. The defaults are 5 restarts per minute.
-// n must not be negative and period must be positive, or WithRestartLimit
-// panics; n = 0 stops the cache at the first panic of its loop.
-func WithRestartLimit(n int, period time.Duration) Option {
-	if n < 0 || period <= 0 {
-		invalid("WithRestartLimit: need n >= 0 and period > 0, got n=%d period=%v", n, period)
-	}
-	return optionFunc(func(o *options) { o.restartLimit, o.restartPeriod = n, period })
+	return optionFunc(func(o *options) { o.jitter = frac })
 }
 
 // WithEventHook sets a function that receives every [Event] the cache
-// reports. It is called from the cache's loop goroutine, one event at a time:
-// it must return quickly and must not call the cache. The default is none.
-// A nil hook panics. [LogEvents] adapts a *slog.Logger.
+// reports. The loop calls it one event at a time and waits for it to return,
+// so it must return quickly, and must not call the cache (a call that needs
+// the loop would wait for itself). A panic or runtime.Goexit in
+// the hook ends that one call: the cache carries on, and the event is lost
+// to the hook. The default is none. A nil hook panics. [LogEvents] adapts a
+// *slog.Logger.
 func WithEventHook(hook func(Event)) Option {
 	if hook == nil {
 		invalid("WithEventHook: nil hook")
@@ -162,20 +140,6 @@ func WithEventHook(hook func(Event)) Option {
 // lock-free fast path buys; behaviour is otherwise the same.
 func WithoutFastPath() Option {
 	return optionFunc(func(o *options) { o.noFastPath = true })
-}
-
-// ClockOf returns the clock a Cache made with opts reads: the one given by
-// WithClock, or the system clock. Strategies use it to turn a relative
-// lifetime into ExpiresAt on the cache's own clock.
-func ClockOf(opts ...Option) clock.Clock {
-	o := defaults
-	for _, opt := range opts {
-		opt.apply(&o)
-	}
-	if o.clock == nil {
-		return clock.New()
-	}
-	return o.clock
 }
 
 // configure applies opts to the defaults and returns the configuration.
@@ -219,19 +183,15 @@ var (
 // optionsKey is what a shared configuration may differ in.
 type optionsKey struct {
 	window         time.Duration
+	jitter         float64
 	refreshTimeout time.Duration
-	backoffInitial time.Duration
-	backoffMax     time.Duration
-	recheck        time.Duration
-	restartLimit   int
-	restartPeriod  time.Duration
+	backoff        backoff
 	noFastPath     bool
 }
 
 func (o *options) key() optionsKey {
 	return optionsKey{
-		window: o.window, refreshTimeout: o.refreshTimeout,
-		backoffInitial: o.backoffInitial, backoffMax: o.backoffMax, recheck: o.recheck,
-		restartLimit: o.restartLimit, restartPeriod: o.restartPeriod, noFastPath: o.noFastPath,
+		window: o.window, jitter: o.jitter, refreshTimeout: o.refreshTimeout,
+		backoff: o.backoff, noFastPath: o.noFastPath,
 	}
 }

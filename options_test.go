@@ -1,6 +1,7 @@
 package tokenactor
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -39,9 +40,9 @@ func TestOptionsPanicOnInvalidValues(t *testing.T) {
 		{"negative timeout", func() { WithRefreshTimeout(-1) }},
 		{"zero initial backoff", func() { WithBackoff(0, time.Second) }},
 		{"max below initial", func() { WithBackoff(time.Second, time.Millisecond) }},
-		{"zero recheck", func() { WithRecheckInterval(0) }},
-		{"negative restart limit", func() { WithRestartLimit(-1, time.Second) }},
-		{"zero restart period", func() { WithRestartLimit(1, 0) }},
+		{"negative jitter", func() { WithRefreshJitter(-0.1) }},
+		{"jitter above 1", func() { WithRefreshJitter(1.1) }},
+		{"NaN jitter", func() { WithRefreshJitter(math.NaN()) }},
 		{"nil hook", func() { WithEventHook(nil) }},
 		{"nil refresher", func() { New[string](nil) }},
 	}

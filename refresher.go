@@ -9,7 +9,9 @@ import (
 //
 // The zero value of every field but Value is the common case: a plain
 // Entry{Value: v, ExpiresAt: t} is served until t and renewed before then,
-// across every expiry, like any other.
+// across every expiry, like any other. A zero Entry holds the zero value,
+// never expiring. An Entry is a plain value; the cache never changes one it
+// has stored, and hands the Refresher a copy.
 type Entry[T any] struct {
 	// Value is what Get returns.
 	Value T
@@ -42,7 +44,12 @@ type Entry[T any] struct {
 // [WithRefreshTimeout]) or the cache is closed; never with a caller's context.
 // Implementations must return soon after ctx ends: [Cache.Close] waits for
 // them. previous points to a copy: the Refresher may keep it. A panic is
-// recovered and reported as a [*PanicError].
+// recovered and reported as a [*PanicError]; so is runtime.Goexit, as an
+// error.
+//
+// Since calls never overlap, an implementation used by one cache needs no
+// locking of its own; one shared by several caches must be safe for
+// concurrent use.
 type Refresher[T any] interface {
 	Refresh(ctx context.Context, previous *Entry[T]) (Entry[T], error)
 }
@@ -50,6 +57,9 @@ type Refresher[T any] interface {
 // RefresherFunc adapts a function to a [Refresher], so a cache is one line:
 //
 //	c := tokenactor.New(tokenactor.RefresherFunc[string](fetch))
+//
+// A nil RefresherFunc is not usable: each call panics, and the cache reports
+// a [*PanicError].
 type RefresherFunc[T any] func(ctx context.Context, previous *Entry[T]) (Entry[T], error)
 
 // Refresh calls f(ctx, previous).

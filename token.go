@@ -72,7 +72,8 @@ func (s SecretToken) MarshalJSON() ([]byte, error) { return json.Marshal(s.maske
 func (s SecretToken) MarshalText() ([]byte, error) { return []byte(s.masked()), nil }
 
 // A ServiceToken is an access token ready to send to a service.
-// It is a value; copying it is cheap and safe for concurrent use.
+// It is a value; copying it is cheap and safe for concurrent use. The zero
+// value is an empty token with no type and no known expiry.
 type ServiceToken struct {
 	// AccessToken is the bearer credential. It prints as a mask.
 	AccessToken SecretToken

@@ -133,6 +133,20 @@ func TestRecover(t *testing.T) {
 	}
 }
 
+func TestIsolate(t *testing.T) {
+	if p := actor.Isolate(func() {}); p != nil {
+		t.Fatalf("Isolate of a normal return = %+v, want nil", p)
+	}
+	if p := actor.Isolate(func() { panic("boom") }); p == nil || p.Value != "boom" || len(p.Stack) == 0 {
+		t.Fatalf("Isolate(panic) = %+v, want value boom and a stack", p)
+	}
+	p := actor.Isolate(runtime.Goexit)
+	if p == nil || p.Value != actor.ErrGoexit {
+		t.Fatalf("Isolate(runtime.Goexit) = %+v, want value ErrGoexit", p)
+	}
+	// Reaching this line is the point: Goexit ended f's goroutine, not this one.
+}
+
 func TestAwait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ch := make(chan int, 1)

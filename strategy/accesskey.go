@@ -58,8 +58,9 @@ type AccessKeyConfig struct {
 	HTTPClient *http.Client
 	// Clock turns expires_in into ExpiresAt. When set it is also given to
 	// the cache (tokenactor.WithClock, after the caller's options), so both
-	// read the same time. Nil means the clock given with
-	// tokenactor.WithClock, else the system clock.
+	// read the same time. Nil means the system clock; set Clock, not a
+	// tokenactor.WithClock option, to give the strategy and its cache
+	// another.
 	Clock clock.Clock
 }
 

@@ -86,17 +86,17 @@ func TestAccessKeyUsesConfiguredClock(t *testing.T) {
 	}
 }
 
-// TestAccessKeyReadsTheCachesClock: a clock given only with
-// tokenactor.WithClock also turns expires_in into ExpiresAt.
-func TestAccessKeyReadsTheCachesClock(t *testing.T) {
+// TestAccessKeyReadsTheConfigsClock: the config's Clock turns expires_in
+// into ExpiresAt.
+func TestAccessKeyReadsTheConfigsClock(t *testing.T) {
 	srv := &grantServer{lifetime: 300}
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	clk := fakeclock.New()
 	clk.Add(time.Hour)
 	s := newAccessKey(t, strategy.AccessKeyConfig{
-		TokenURL: ts.URL, ClientID: "svc", ClientSecret: "s3cret",
-	}, tokenactor.WithClock(clk), tokenactor.WithoutFastPath())
+		TokenURL: ts.URL, ClientID: "svc", ClientSecret: "s3cret", Clock: clk,
+	}, tokenactor.WithoutFastPath())
 	tok, err := s.Get(t.Context())
 	if err != nil {
 		t.Fatal(err)

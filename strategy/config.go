@@ -67,13 +67,12 @@ func newEndpoint(tokenURL string, client *http.Client, auth clientAuth, clk cloc
 }
 
 // cacheClock returns the clock a strategy reads and the options for its
-// cache, so the two always agree. Without a configured clock it is the one
-// the cache will read (tokenactor.WithClock in opts, else the system
-// clock). A configured clock is appended after opts, so it wins over any
-// tokenactor.WithClock there.
+// cache. A configured clock is appended after opts, so it wins over any
+// tokenactor.WithClock there and the two agree. Without one, the strategy
+// reads the system clock, as the cache does unless opts say otherwise.
 func cacheClock(clk clock.Clock, opts []tokenactor.Option) (clock.Clock, []tokenactor.Option) {
 	if clk == nil {
-		return tokenactor.ClockOf(opts...), opts
+		return clock.New(), opts
 	}
 	return clk, append(opts[:len(opts):len(opts)], tokenactor.WithClock(clk))
 }

@@ -45,8 +45,7 @@
 //
 // The token endpoint's expires_in is relative; it is turned into an absolute
 // ExpiresAt once, when the answer is received, with the strategy's clock.
-// The strategy and its cache read the same clock: the one given with
-// [tokenactor.WithClock] (see [tokenactor.ClockOf]), or a config's Clock
-// field, which is then also handed to the cache; else the system clock. So
-// fake-clock tests work end to end.
+// The strategy and its cache read the same clock: a config's Clock field,
+// which is then also handed to the cache, else the system clock. So
+// fake-clock tests work end to end when they set Clock.
 package strategy

@@ -54,7 +54,8 @@ type OAuthConfig struct {
 	// Clock turns expires_in into ExpiresAt and decides whether a saved
 	// token is still valid. When set it is also given to the cache
 	// (tokenactor.WithClock, after the caller's options). Nil means the
-	// clock given with tokenactor.WithClock, else the system clock.
+	// system clock; set Clock, not a tokenactor.WithClock option, to give
+	// the strategy and its cache another.
 	Clock clock.Clock
 }
 

@@ -22,7 +22,8 @@ const defaultAssertionLifetime = time.Minute
 // shared secret: private_key_jwt, the JWT client assertion of RFC 7523
 // §2.2 as profiled by OpenID Connect Core §9. For each token request the
 // client signs a new JWT whose iss and sub are the client ID, aud is the
-// token endpoint URL, jti is random, and which expires after Lifetime; it
+// token endpoint URL (or Audience), jti is random, and which expires after
+// Lifetime; it
 // is sent as client_assertion with client_assertion_type
 // urn:ietf:params:oauth:client-assertion-type:jwt-bearer, and no secret is
 // sent. The server verifies it with the public key registered for the

@@ -23,10 +23,9 @@ const defaultAssertionLifetime = time.Minute
 // §2.2 as profiled by OpenID Connect Core §9. For each token request the
 // client signs a new JWT whose iss and sub are the client ID, aud is the
 // token endpoint URL (or Audience), jti is random, and which expires after
-// Lifetime; it
-// is sent as client_assertion with client_assertion_type
-// urn:ietf:params:oauth:client-assertion-type:jwt-bearer, and no secret is
-// sent. The server verifies it with the public key registered for the
+// Lifetime; it is sent as client_assertion with client_assertion_type
+// urn:ietf:params:oauth:client-assertion-type:jwt-bearer, and no secret
+// is sent. The server verifies it with the public key registered for the
 // client, so the private key never leaves the process (or the hardware
 // holding it).
 //

@@ -106,10 +106,26 @@ func (c *Cache[T]) InvalidateIf(rejected func(current T) bool) {
 	c.invalidate(e)
 }
 
+// Reset reports that the credentials behind the value changed out of band
+// (a user logged in again, a saved session was replaced): the value held,
+// if any, is not served again, failures and their backoff are forgotten,
+// and the next Get makes a fresh attempt at once. A Refresher call in
+// flight when Reset is handled started with the old credentials: its
+// outcome is discarded, and callers waiting for it wait for a fresh call.
+//
+// Reset returns once the cache has handled it, promptly (see
+// [Cache.Invalidate]). Unlike Invalidate, it bypasses backoff, so call it
+// for a change of credentials, not for a rejected value.
+func (c *Cache[T]) Reset() { c.send(invalidateRequest[T]{reset: true, done: make(chan struct{})}) }
+
 // invalidate asks the loop to mark e (nil: whatever it holds) as rejected
 // and waits until it has.
 func (c *Cache[T]) invalidate(e *Entry[T]) {
-	req := invalidateRequest[T]{entry: e, done: make(chan struct{})}
+	c.send(invalidateRequest[T]{entry: e, done: make(chan struct{})})
+}
+
+// send posts an invalidation and waits until the loop has handled it.
+func (c *Cache[T]) send(req invalidateRequest[T]) {
 	if c.l.mb.Post(req) != nil {
 		// Closed: wait until the loop has withdrawn the value, so the
 		// promise above holds for a Close racing this call too.

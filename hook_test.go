@@ -67,6 +67,7 @@ func TestMisbehavingHookIsContained(t *testing.T) {
 				synctest.Wait()
 				s.next(t) // in flight, never answered: Close cancels it
 				c.Close()
+				synctest.Wait() // the waiter's goroutine hands on its answer
 				if r, ok := answered(ch); !ok || !errors.Is(r.err, tokenactor.ErrClosed) {
 					t.Fatalf("waiter at Close got %+v (answered %t), want ErrClosed", r, ok)
 				}

@@ -114,6 +114,12 @@ func (l *loop[T]) handle(msg message) {
 			l.st.invalid = true
 			l.fast.Store(nil)
 		}
+		if m.reset {
+			l.st.failure = nil
+			if l.job != nil {
+				l.job.stale = true
+			}
+		}
 		close(m.done)
 	case timerFired:
 		l.timer.fired()
@@ -164,6 +170,7 @@ type refreshJob[T any] struct {
 	cancel  context.CancelCauseFunc
 	timeout stopper // cancels the call after the refresh timeout; nil without one
 	started time.Time
+	stale   bool // a Reset came while the call ran: its outcome is discarded
 }
 
 // start runs one Refresher call in a worker goroutine and returns its job.
@@ -243,6 +250,10 @@ var errExpiredEntry = errors.New("tokenactor: refresher returned a value that is
 // due during backoff).
 func (l *loop[T]) finish(d *refreshDone[T], now time.Time) {
 	job := l.end(context.Canceled)
+	if job.stale {
+		l.retry(job, now)
+		return
+	}
 	// Expiry is a wall-clock instant: without the monotonic reading, a
 	// machine that slept past ExpiresAt compares it as passed.
 	d.entry.ExpiresAt, d.entry.RefreshAt = d.entry.ExpiresAt.Round(0), d.entry.RefreshAt.Round(0)
@@ -265,6 +276,20 @@ func (l *loop[T]) finish(d *refreshDone[T], now time.Time) {
 	l.held.Store(s.entry)
 	l.emit(RefreshSucceeded{Op: job.op, Attempt: attempt, ExpiresAt: e.ExpiresAt, Took: now.Sub(job.started)})
 	job.answer(e.Value, nil)
+}
+
+// retry discards the outcome of a call made stale by a Reset (it ran with
+// the old credentials) and starts a fresh call for the callers that waited
+// for it, if any.
+func (l *loop[T]) retry(stale *refreshJob[T], now time.Time) {
+	if len(stale.waiters) == 0 {
+		return
+	}
+	op := OpRefresh
+	if l.st.entry == nil || (l.st.invalid && l.st.entry.Final) {
+		op = OpAuthenticate
+	}
+	l.start(op, false, now).waiters = stale.waiters
 }
 
 // shutdown stops the cache for good: the call in flight is cancelled,

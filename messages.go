@@ -29,9 +29,12 @@ func (r getRequest[T]) reply(value T, err error) {
 
 // invalidateRequest marks a value as rejected: the one in entry if it is
 // still the current one, or the current one whatever it is if entry is nil.
-// The loop closes done once no Get can be served that value any more.
+// With reset, it also forgets failures and backoff and makes the call in
+// flight stale (see [Cache.Reset]). The loop closes done once no Get can be
+// served that value any more.
 type invalidateRequest[T any] struct {
 	entry *Entry[T]
+	reset bool
 	done  chan struct{}
 }
 

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tokenactor/tokenactor"
 )
@@ -81,6 +83,13 @@ func (e *OriginError) Error() string {
 // returns the second answer, whatever it is. Otherwise it returns the 401.
 // Many requests rejected with one token cause one refresh, not one each.
 //
+// If the retry is refused too, the server rejects fresh tokens (the client
+// lacks a permission, the token is for another audience): later 401s with
+// that token are returned as they are, without asking for another, until a
+// request with it is accepted or the strategy renews it on its own. A
+// server that rejects every token thus costs one extra refresh, not one
+// per request.
+//
 // # Zero value and concurrency
 //
 // Strategy and Origins must be set; Base may be nil. Do not change the
@@ -101,6 +110,10 @@ type Transport struct {
 	once    sync.Once
 	allowed map[origin]bool
 	err     error // what was wrong with Origins; nil if nothing
+
+	// rejectedFresh is the token a retry was refused with, if no request
+	// was accepted with it since (see futile). Any RoundTrip may set it.
+	rejectedFresh atomic.Pointer[tokenactor.SecretToken]
 }
 
 // NewClient returns an *http.Client that sends the token from s to origin
@@ -143,8 +156,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("httpauth: get token: %w", err)
 	}
 	resp, err := t.send(req, req.Body, tok)
-	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+	if err != nil {
 		return resp, err
+	}
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.accepted(tok)
+		return resp, nil
+	}
+	if t.futile(tok) {
+		return resp, nil
 	}
 
 	next, ok := t.replacement(ctx, tok)
@@ -158,7 +178,31 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	discard(resp)
-	return t.send(req, body, next)
+	resp, err = t.send(req, body, next)
+	if err == nil && resp.StatusCode == http.StatusUnauthorized {
+		t.rejectedFresh.Store(&next.AccessToken)
+	} else if err == nil {
+		t.accepted(next)
+	}
+	return resp, err
+}
+
+// futile reports whether tok is a token the server rejected right after it
+// was obtained to replace a rejected one: renewing it again would not help
+// (the server rejects every token, for this client or this request), so a
+// 401 with it is returned without asking for another.
+func (t *Transport) futile(tok tokenactor.ServiceToken) bool {
+	p := t.rejectedFresh.Load()
+	return p != nil && *p == tok.AccessToken
+}
+
+// accepted notes that a request with tok got an answer other than 401: if
+// it was marked futile, the server accepts it after all, and a later 401
+// with it is a rejection again.
+func (t *Transport) accepted(tok tokenactor.ServiceToken) {
+	if p := t.rejectedFresh.Load(); p != nil && *p == tok.AccessToken {
+		t.rejectedFresh.CompareAndSwap(p, nil)
+	}
 }
 
 // replacement returns a token other than the rejected one, invalidating the
@@ -277,11 +321,39 @@ func closeBody(req *http.Request) {
 	}
 }
 
-// maxDrain bounds how much of a 401 body is read so the connection can be
-// reused; a longer body costs the connection instead.
-const maxDrain = 64 << 10
-
+// discard closes the body of a 401 about to be retried, without reading
+// it: a server that answers the header and then stalls the body must not
+// hold up the retry. Closing unread costs the connection, once per
+// rejected token.
 func discard(resp *http.Response) {
-	io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
 	resp.Body.Close()
+}
+
+// CloseIdleConnections closes the idle connections of Base (or of
+// http.DefaultTransport) if it has such a method, so
+// http.Client.CloseIdleConnections reaches the connection pool, as it does
+// for an *http.Transport.
+func (t *Transport) CloseIdleConnections() {
+	if c, ok := t.base().(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// Format prints the transport's Origins only, for every verb: Strategy may
+// be a value that holds a token in fields fmt would print.
+func (t *Transport) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		fmt.Fprintf(f, "httpauth.Transport{Origins:%#v}", t.Origins)
+		return
+	}
+	if verb == 'v' && f.Flag('+') {
+		fmt.Fprintf(f, "{Origins:%v}", t.Origins)
+		return
+	}
+	fmt.Fprintf(f, "{%v}", t.Origins)
+}
+
+// LogValue makes log/slog print the transport's Origins only.
+func (t *Transport) LogValue() slog.Value {
+	return slog.GroupValue(slog.Any("origins", t.Origins))
 }

@@ -1,4 +1,12 @@
 // Package oauth2adapt connects tokenactor to golang.org/x/oauth2, both ways.
+//
+// To call an API with a strategy's tokens from code built on x/oauth2, use
+// [NewClient] (or [Transport]): a 401 answer is reported to the strategy,
+// and the next request carries a new token. Do not build the client with
+// oauth2.NewClient(ctx, TokenSource(s)): it wraps the source in
+// oauth2.ReuseTokenSource, which keeps serving a rejected token until it
+// expires. [TokenSource] is for APIs that take an oauth2.TokenSource and
+// nothing else (cloud client libraries, gRPC credentials).
 package oauth2adapt
 
 import (
@@ -11,12 +19,18 @@ import (
 	"github.com/tokenactor/tokenactor"
 )
 
+// errNilStrategy is returned by a Transport without a Strategy.
+var errNilStrategy = errors.New("oauth2adapt: Transport.Strategy is nil")
+
 // ErrNoAccessToken is returned when an oauth2.TokenSource hands back a token
 // without an access token.
 var ErrNoAccessToken = errors.New("oauth2adapt: token source returned no access token")
 
 // TokenSource returns s as an [oauth2.TokenSource], for code written against
-// x/oauth2 (oauth2.NewClient, cloud client libraries, gRPC credentials).
+// x/oauth2 that takes a source (cloud client libraries, gRPC credentials).
+// To build an *http.Client, use [NewClient]: a client made with
+// oauth2.NewClient from this source keeps serving a token a server
+// rejected (see the package documentation).
 //
 // oauth2.TokenSource.Token takes no context, so Token calls s.Get with
 // context.Background(): it returns when s has a token or fails. For the
@@ -42,11 +56,7 @@ func (src strategySource) Token() (*oauth2.Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &oauth2.Token{
-		AccessToken: tok.AccessToken.Reveal(),
-		TokenType:   tok.TokenType,
-		Expiry:      tok.ExpiresAt,
-	}, nil
+	return oauthToken(tok), nil
 }
 
 // Refresher returns ts as a [tokenactor.Refresher], so a [tokenactor.Cache]

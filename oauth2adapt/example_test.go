@@ -69,3 +69,39 @@ func ExampleTokenSource() {
 	fmt.Println(string(body))
 	// Output: server saw "Bearer s3cr3t"
 }
+
+// An *http.Client for code built on x/oauth2: a 401 is reported to the
+// strategy, and the next request carries a new token.
+func ExampleNewClient() {
+	issued := 0
+	cache := tokenactor.New(tokenactor.RefresherFunc[tokenactor.ServiceToken](func(ctx context.Context, _ *tokenactor.Entry[tokenactor.ServiceToken]) (tokenactor.Entry[tokenactor.ServiceToken], error) {
+		issued++
+		tok := tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken(fmt.Sprintf("token-%d", issued)), TokenType: "Bearer"}
+		return tokenactor.Entry[tokenactor.ServiceToken]{Value: tok}, nil
+	}))
+	defer cache.Close()
+
+	// An API that has revoked token-1.
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "Bearer token-1" {
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+		fmt.Fprintf(w, "server saw %q", r.Header.Get("Authorization"))
+	}))
+	defer api.Close()
+
+	client := oauth2adapt.NewClient(cache, api.Client().Transport)
+	for range 2 {
+		resp, err := client.Get(api.URL)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(resp.StatusCode, string(body))
+	}
+	// Output:
+	// 401 server saw "Bearer token-1"
+	// 200 server saw "Bearer token-2"
+}

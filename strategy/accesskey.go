@@ -54,7 +54,8 @@ type AccessKeyConfig struct {
 	// Basic (RFC 6749 §2.3.1).
 	AuthStyle AuthStyle
 	// HTTPClient sends the token requests. Nil means a client with a 30 s
-	// timeout that does not follow redirects.
+	// timeout. Whatever the client, each request is bounded by 30 s and a
+	// redirect is refused with a *RedirectError (the client is not changed).
 	HTTPClient *http.Client
 	// Clock turns expires_in into ExpiresAt. When set it is also given to
 	// the cache (tokenactor.WithClock, after the caller's options), so both
@@ -223,7 +224,7 @@ func (r *clientCredentials) Refresh(ctx context.Context, _ *tokenactor.Entry[tok
 	if err != nil {
 		return tokenactor.Entry[tokenactor.ServiceToken]{}, err
 	}
-	return tokenactor.Entry[tokenactor.ServiceToken]{Value: resp.serviceToken(), ExpiresAt: resp.expiresAt}, nil
+	return tokenactor.Entry[tokenactor.ServiceToken]{Value: resp.serviceToken(), ExpiresAt: resp.expiresAt, RefreshAt: resp.refreshAt}, nil
 }
 
 // Errors of ParseAccessKey. They never contain the key.

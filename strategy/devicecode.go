@@ -29,6 +29,9 @@ const (
 	maxPollInterval = 5 * time.Minute
 	// maxDeviceCodeLifetime bounds the device code's expires_in.
 	maxDeviceCodeLifetime = 24 * time.Hour
+	// maxURILength bounds a verification URI shown to the user, so a
+	// hostile server cannot flood the terminal through Prompt.
+	maxURILength = 2048
 	// deviceCodeGrant is the grant type of the device access token request
 	// (§3.4).
 	deviceCodeGrant = "urn:ietf:params:oauth:grant-type:device_code"
@@ -99,8 +102,9 @@ type DeviceCodeConfig struct {
 	// Prompt is called once per login, from Login's goroutine, with the code
 	// and URL to show the user. It should return promptly. Required.
 	Prompt func(DeviceAuthorization)
-	// HTTPClient sends the requests. Nil means a client with a 30 s timeout
-	// that does not follow redirects.
+	// HTTPClient sends the requests. Nil means a client with a 30 s timeout.
+	// Whatever the client, each request is bounded by 30 s and a redirect
+	// is refused with a *RedirectError (the client is not changed).
 	HTTPClient *http.Client
 	// Clock paces the polling and turns expires_in into ExpiresAt. When set
 	// it is also given to the cache (tokenactor.WithClock, after the
@@ -205,7 +209,7 @@ func NewDeviceCode(cfg DeviceCodeConfig, opts ...tokenactor.Option) (*DeviceCode
 		OAuthStrategy: oauth,
 		cfg:           cfg,
 		deviceAuth:    &endpoint{url: cfg.DeviceAuthURL, client: cfg.HTTPClient, auth: auth, clock: clk},
-		token:         &endpoint{url: cfg.TokenURL, client: cfg.HTTPClient, auth: auth, clock: clk, dpop: oauth.dpop},
+		token:         &endpoint{url: cfg.TokenURL, client: cfg.HTTPClient, auth: auth, clock: clk, dpop: oauth.r.dpop},
 		form:          form.Encode(),
 	}, nil
 }
@@ -225,9 +229,13 @@ func (s *DeviceCodeStrategy) Format(f fmt.State, verb rune) {
 // error. A saved session that cannot be read (*CorruptSessionError) is not
 // replaced: remove it first (Logout).
 //
-// After Login, Get serves the new session. If Get failed shortly
-// before, the engine's backoff may return that error for up to a second or
-// so more.
+// Once the server has answered with tokens, they are saved even if ctx
+// ends meanwhile. An answer refused (say, for its lifetime) that carries a
+// refresh token is saved too, as a session Get will refresh, and Login
+// returns the refusal.
+//
+// After Login, Get serves the new session at once, even if Get failed
+// shortly before.
 func (s *DeviceCodeStrategy) Login(ctx context.Context) (Session, error) {
 	da, deviceCode, err := s.authorize(ctx)
 	if err != nil {
@@ -235,7 +243,7 @@ func (s *DeviceCodeStrategy) Login(ctx context.Context) (Session, error) {
 	}
 	s.cfg.Prompt(da)
 	resp, err := s.poll(ctx, da, deviceCode)
-	if err != nil {
+	if err != nil && resp.refreshToken.IsZero() {
 		return Session{}, err
 	}
 	sess := Session{
@@ -243,10 +251,19 @@ func (s *DeviceCodeStrategy) Login(ctx context.Context) (Session, error) {
 		AccessToken: resp.accessToken, TokenType: resp.tokenType, ExpiresAt: resp.expiresAt,
 		RefreshToken: resp.refreshToken, Scope: resp.scope,
 	}
-	if err := s.save(ctx, sess); err != nil {
-		return Session{}, err
+	// The server has issued the tokens and the device code is spent: a
+	// caller giving up now must not lose them.
+	pctx, cancel := persistContext(ctx)
+	defer cancel()
+	if serr := s.save(pctx, sess); serr != nil {
+		return Session{}, errors.Join(err, serr)
 	}
-	s.Invalidate() // a session cached before the login is not served again
+	// The session cached before the login is not served again, and a
+	// failure before it (no session yet) is forgotten with its backoff.
+	s.cache.Reset()
+	if err != nil {
+		return Session{}, fmt.Errorf("strategy: device login answer refused, its refresh token saved: %w", err)
+	}
 	return sess, nil
 }
 
@@ -266,17 +283,18 @@ func (s *DeviceCodeStrategy) save(ctx context.Context, sess Session) error {
 }
 
 // authorize makes the device authorization request (RFC 8628 §3.1).
-func (s *DeviceCodeStrategy) authorize(ctx context.Context) (DeviceAuthorization, tokenactor.SecretToken, error) {
+func (s *DeviceCodeStrategy) authorize(ctx context.Context) (da DeviceAuthorization, deviceCode tokenactor.SecretToken, err error) {
 	form, _ := url.ParseQuery(s.form)
-	status, header, body, err := s.deviceAuth.post(ctx, s.cfg.DeviceAuthURL, form)
-	if err != nil {
-		return DeviceAuthorization{}, tokenactor.SecretToken{}, err
-	}
-	now := s.cfg.Clock.Now()
-	if status < 200 || status > 299 {
-		return DeviceAuthorization{}, tokenactor.SecretToken{}, s.deviceAuth.refusal(status, header, body, now, form)
-	}
-	return parseDeviceAuthorization(body, now)
+	err = s.deviceAuth.call(ctx, form, func(status int, h http.Header, body []byte, now time.Time, sc scrubber) error {
+		if status < 200 || status > 299 {
+			return errorResponse(status, h, body, now)
+		}
+		if da, deviceCode, err = parseDeviceAuthorization(status, body, now); err == nil {
+			err = sc.checkAuthorization(da)
+		}
+		return err
+	})
+	return da, deviceCode, err
 }
 
 // poll makes device access token requests (§3.4) until one ends the flow
@@ -294,8 +312,8 @@ func (s *DeviceCodeStrategy) poll(ctx context.Context, da DeviceAuthorization, d
 			"grant_type":  {deviceCodeGrant},
 			"device_code": {deviceCode.Reveal()},
 		})
-		if err == nil {
-			return resp, nil
+		if err == nil || !resp.refreshToken.IsZero() {
+			return resp, err // a refused answer with a refresh token ends the login too
 		}
 		var oe *OAuthError
 		switch {
@@ -330,13 +348,15 @@ func (s *DeviceCodeStrategy) sleep(ctx context.Context, d time.Duration) error {
 }
 
 // parseDeviceAuthorization parses a device authorization response
-// (RFC 8628 §3.2) received at now. It returns the device code separately,
-// as a secret. Errors are *InvalidResponseError and never quote the body.
+// (RFC 8628 §3.2) with a success status, received at now. It returns the
+// device code separately, as a secret. An error object without a device
+// code is an *OAuthError; other errors are *InvalidResponseError and never
+// quote the body.
 //
 // verification_url (Google's older spelling) is accepted for
 // verification_uri. An absent or non-positive interval means 5 s; one
 // under a second is raised to 1 s and one over 5 minutes is capped. expires_in is required, positive and at most a day.
-func parseDeviceAuthorization(body []byte, now time.Time) (DeviceAuthorization, tokenactor.SecretToken, error) {
+func parseDeviceAuthorization(status int, body []byte, now time.Time) (DeviceAuthorization, tokenactor.SecretToken, error) {
 	fail := func(reason string) (DeviceAuthorization, tokenactor.SecretToken, error) {
 		return DeviceAuthorization{}, tokenactor.SecretToken{}, &InvalidResponseError{Reason: reason}
 	}
@@ -356,6 +376,11 @@ func parseDeviceAuthorization(body []byte, now time.Time) (DeviceAuthorization, 
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return fail(jsonReason(err, len(body)))
 	}
+	if raw.DeviceCode == "" {
+		if oe := parseOAuthError(status, body); oe != nil {
+			return DeviceAuthorization{}, tokenactor.SecretToken{}, oe // an error object, with a success status
+		}
+	}
 	if raw.VerificationURI == "" {
 		raw.VerificationURI = raw.VerificationURL
 	}
@@ -368,6 +393,8 @@ func parseDeviceAuthorization(body []byte, now time.Time) (DeviceAuthorization, 
 		return fail("missing verification_uri")
 	case !printableURL(raw.VerificationURI) || raw.VerificationURIComplete != "" && !printableURL(raw.VerificationURIComplete):
 		return fail("verification URI is not an http(s) URL")
+	case len(raw.VerificationURI) > maxURILength || len(raw.VerificationURIComplete) > maxURILength:
+		return fail("verification URI is over 2048 bytes")
 	case !printableText(raw.UserCode) || len(raw.UserCode) > 64:
 		return fail("user_code is not short printable text")
 	}
@@ -398,7 +425,7 @@ func parseDeviceAuthorization(body []byte, now time.Time) (DeviceAuthorization, 
 	return DeviceAuthorization{
 		UserCode: raw.UserCode, VerificationURI: raw.VerificationURI,
 		VerificationURIComplete: raw.VerificationURIComplete,
-		ExpiresAt:               now.Add(lifetime), Interval: interval,
+		ExpiresAt:               expiryAt(now, lifetime), Interval: interval,
 	}, tokenactor.NewSecretToken(raw.DeviceCode), nil
 }
 

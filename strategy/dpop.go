@@ -182,12 +182,12 @@ func (s *AccessKeyStrategy) DPoPNonce(u *url.URL, nonce string) { s.dpop.setNonc
 // as [AccessKeyStrategy.DPoPProof] does. A [DeviceCodeStrategy] has it
 // too.
 func (s *OAuthStrategy) DPoPProof(method string, u *url.URL, accessToken tokenactor.SecretToken) (string, error) {
-	return s.dpop.proofFor(method, u, accessToken)
+	return s.r.dpop.proofFor(method, u, accessToken)
 }
 
 // DPoPNonce remembers a server's nonce, as [AccessKeyStrategy.DPoPNonce]
 // does.
-func (s *OAuthStrategy) DPoPNonce(u *url.URL, nonce string) { s.dpop.setNonce(u, nonce) }
+func (s *OAuthStrategy) DPoPNonce(u *url.URL, nonce string) { s.r.dpop.setNonce(u, nonce) }
 
 // proofFor is DPoPProof for a strategy whose prover is p.
 func (p *dpopProver) proofFor(method string, u *url.URL, accessToken tokenactor.SecretToken) (string, error) {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -26,14 +25,10 @@ const (
 	// rather than buffered.
 	maxBodySize = 1 << 20
 
-	// maxLifetime is the longest expires_in accepted. Access tokens live
-	// minutes to hours; a lifetime beyond a year is a server bug (or a
-	// number in the wrong unit), and caching such a token would keep a
-	// revoked credential in use indefinitely.
-	maxLifetime = 366 * 24 * time.Hour
-
-	// defaultTimeout bounds a whole token request made with the default
-	// HTTP client.
+	// defaultTimeout bounds every request to an authorization server,
+	// answer body included, whatever the HTTP client and the context say:
+	// a server that drips its answer must not hold a login or a refresh
+	// for ever.
 	defaultTimeout = 30 * time.Second
 )
 
@@ -89,15 +84,10 @@ func (a clientAuth) apply(req *http.Request, form url.Values) {
 }
 
 // defaultHTTPClient returns the client used when a config has none: a
-// whole-request timeout, and no redirects, so a POST carrying credentials is
-// never replayed (as a GET, without its body) to another address.
+// whole-request timeout. Redirects are refused for every client (see
+// endpoint.post).
 func defaultHTTPClient() *http.Client {
-	return &http.Client{
-		Timeout: defaultTimeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
+	return &http.Client{Timeout: defaultTimeout}
 }
 
 // An endpoint posts form-encoded requests to one authorization server URL
@@ -117,6 +107,7 @@ type tokenResponse struct {
 	accessToken  tokenactor.SecretToken
 	tokenType    string
 	expiresAt    time.Time // zero if the server gave no lifetime
+	refreshAt    time.Time // the server's refresh hint; zero if none
 	refreshToken tokenactor.SecretToken
 	scope        string
 }
@@ -127,53 +118,63 @@ func (r tokenResponse) serviceToken() tokenactor.ServiceToken {
 }
 
 // token posts a grant to the token endpoint and parses the answer. Its
-// errors are an *OAuthError, *HTTPError, *InvalidResponseError or
-// *NetworkError.
-func (e *endpoint) token(ctx context.Context, form url.Values) (tokenResponse, error) {
-	status, header, body, err := e.post(ctx, e.url, form)
-	if err == nil && e.dpop.retry(e.url, status, header, body) {
-		status, header, body, err = e.post(ctx, e.url, form)
-	}
-	if err != nil {
-		return tokenResponse{}, err
-	}
-	// The lifetime counts from receipt: the moment the answer is here.
-	now := e.clock.Now()
-	if status < 200 || status > 299 {
-		return tokenResponse{}, e.refusal(status, header, body, now, form)
-	}
-	return parseTokenResponse(status, body, now)
+// errors are an *OAuthError, *HTTPError, *InvalidResponseError,
+// *RedirectError or *NetworkError, with the request's secrets masked.
+//
+// When the answer carried a usable refresh token but is refused for
+// another reason (no access token, a lifetime out of range, a bad token
+// type), the refresh token comes back with the error: the server may have
+// rotated the old one already.
+func (e *endpoint) token(ctx context.Context, form url.Values) (r tokenResponse, err error) {
+	err = e.call(ctx, form, func(status int, h http.Header, body []byte, now time.Time, sc scrubber) error {
+		if status < 200 || status > 299 {
+			return errorResponse(status, h, body, now)
+		}
+		if r, err = parseTokenResponse(status, body, now); err == nil {
+			err = sc.checkIssued(&r)
+		}
+		return err
+	})
+	return r, err
 }
 
-// refusal is errorResponse for an answer to form, with every secret the
-// request carried (the client secret, a refresh token, a device code)
-// masked in the text the server sent back: a server that echoes its input
-// in error_description must not put a credential into an error message,
-// a log line or an event.
-func (e *endpoint) refusal(status int, h http.Header, body []byte, now time.Time, form url.Values) error {
-	secrets := []string{e.auth.secret.Reveal()}
-	for _, name := range secretParams {
-		secrets = append(secrets, form[name]...)
+// call posts form to the endpoint and hands the answer, received at now,
+// to parse, with the scrubber of the request for what parse keeps. Every
+// error it returns, parse's included, has the request's secrets masked:
+// this is where server text enters the package.
+func (e *endpoint) call(ctx context.Context, form url.Values, parse func(status int, h http.Header, body []byte, now time.Time, sc scrubber) error) error {
+	for attempt := 0; ; attempt++ {
+		// A fresh client assertion per request, known to the scrubber.
+		if err := e.auth.key.addAssertion(form, e.auth.id, e.url, e.clock.Now()); err != nil {
+			return err
+		}
+		sc := newScrubber(e.auth, form)
+		status, header, body, err := e.post(ctx, form, sc)
+		if err == nil && attempt == 0 && e.dpop.retry(e.url, status, header, body) {
+			continue // once, with the nonce the server gave (RFC 9449 §8)
+		}
+		if err == nil {
+			// A lifetime counts from receipt: the moment the answer is here.
+			err = parse(status, header, body, e.clock.Now(), sc)
+		}
+		return sc.scrub(err)
 	}
-	return redact(errorResponse(status, h, body, now), secrets)
 }
-
-// secretParams are the request parameters that carry credentials.
-var secretParams = []string{"client_secret", "refresh_token", "device_code", "code", "code_verifier", "password", "assertion", "client_assertion"}
 
 // post sends form with the client's credentials and returns the answer,
 // its body read up to maxBodySize. A body over the limit comes back as nil
 // with an *InvalidResponseError for a success status, and as nil without an
-// error otherwise (the status alone then describes the failure).
-func (e *endpoint) post(ctx context.Context, u string, form url.Values) (int, http.Header, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
+// error otherwise (the status alone then describes the failure). A
+// redirect is refused (see [RedirectError]), whatever the client's own
+// redirect policy. The whole exchange is bounded by defaultTimeout.
+func (e *endpoint) post(ctx context.Context, form url.Values, sc scrubber) (int, http.Header, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, defaultTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, nil)
 	if err != nil {
 		return 0, nil, nil, fmt.Errorf("strategy: bad endpoint URL: %w", err)
 	}
 	e.auth.apply(req, form)
-	if err := e.auth.key.addAssertion(form, e.auth.id, e.url, e.clock.Now()); err != nil {
-		return 0, nil, nil, err
-	}
 	if err := e.dpop.prove(req); err != nil {
 		return 0, nil, nil, err
 	}
@@ -184,7 +185,10 @@ func (e *endpoint) post(ctx context.Context, u string, form url.Values) (int, ht
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 
-	resp, err := e.client.Do(req)
+	resp, err := noRedirects(e.client, sc).Do(req)
+	if re, ok := asRedirect(err); ok {
+		return 0, nil, nil, re
+	}
 	if err != nil {
 		return 0, nil, nil, &NetworkError{Err: err}
 	}
@@ -210,7 +214,7 @@ func errorResponse(status int, h http.Header, body []byte, now time.Time) error 
 		oe.retryAfter = ra
 		return oe
 	}
-	return &HTTPError{StatusCode: status, ContentType: printable(h.Get("Content-Type"), 64), retryAfter: ra}
+	return &HTTPError{StatusCode: status, ContentType: h.Get("Content-Type"), retryAfter: ra}
 }
 
 // parseOAuthError returns the error object in body, or nil if body is not
@@ -235,6 +239,7 @@ type rawTokenResponse struct {
 	ExpiresIn    json.RawMessage `json:"expires_in"`
 	RefreshToken string          `json:"refresh_token"`
 	Scope        json.RawMessage `json:"scope"`
+	RefreshIn    json.RawMessage `json:"refresh_in"`
 	Error        string          `json:"error"`
 }
 
@@ -242,11 +247,10 @@ type rawTokenResponse struct {
 // an error object (some servers answer 200 with {"error": ...}) becomes an
 // *OAuthError; anything unusable an *InvalidResponseError.
 //
-// expires_in may be a JSON number or a numeric string (both are seen in the
-// wild). Absent, it leaves expiresAt zero: the lifetime is unknown and the
-// token is used until a service rejects it. Zero, negative, non-finite or
-// over a year, it is refused: a token that is already expired would make the
-// cache ask for a new one on every call.
+// expires_in and refresh_in are read by parseExpiresIn and parseRefreshIn.
+// Once the body is a JSON object, a header-safe refresh_token in it comes
+// back even with an error: the server may have rotated the old one, which
+// must then never be sent again.
 func parseTokenResponse(status int, body []byte, now time.Time) (tokenResponse, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
@@ -256,37 +260,49 @@ func parseTokenResponse(status int, body []byte, now time.Time) (tokenResponse, 
 		return tokenResponse{}, &InvalidResponseError{Reason: "body is not a JSON object"}
 	}
 	var raw rawTokenResponse
-	if err := json.Unmarshal(body, &raw); err != nil {
+	err := json.Unmarshal(body, &raw)
+	var typeErr *json.UnmarshalTypeError
+	if err != nil && !errors.As(err, &typeErr) {
 		return tokenResponse{}, &InvalidResponseError{Reason: jsonReason(err, len(body))}
 	}
-	if raw.Error != "" && raw.AccessToken == nil {
-		return tokenResponse{}, parseOAuthError(status, body)
+	// The decoder fills every field it can despite a type error, so a
+	// refresh token is known from here on.
+	var kept tokenResponse
+	if raw.RefreshToken != "" && headerSafe(raw.RefreshToken) {
+		kept.refreshToken = tokenactor.NewSecretToken(raw.RefreshToken)
 	}
-	if raw.AccessToken == nil || *raw.AccessToken == "" {
-		return tokenResponse{}, &InvalidResponseError{Reason: "missing access_token"}
-	}
-	if !headerSafe(*raw.AccessToken) {
-		return tokenResponse{}, &InvalidResponseError{Reason: "access_token has characters not allowed in a header"}
-	}
-	if !headerSafe(raw.RefreshToken) {
-		return tokenResponse{}, &InvalidResponseError{Reason: "refresh_token has characters not allowed in a header"}
+	refuse := func(err error) (tokenResponse, error) { return kept, err }
+	switch {
+	case err != nil:
+		return refuse(&InvalidResponseError{Reason: jsonReason(err, len(body))})
+	case raw.Error != "" && raw.AccessToken == nil:
+		return refuse(parseOAuthError(status, body))
+	case raw.AccessToken == nil || *raw.AccessToken == "":
+		return refuse(&InvalidResponseError{Reason: "missing access_token"})
+	case !headerSafe(*raw.AccessToken):
+		return refuse(&InvalidResponseError{Reason: "access_token has characters not allowed in a header"})
+	case !headerSafe(raw.RefreshToken):
+		return refuse(&InvalidResponseError{Reason: "refresh_token has characters not allowed in a header"})
 	}
 	tokenType, err := parseTokenType(raw.TokenType)
 	if err != nil {
-		return tokenResponse{}, err
+		return refuse(err)
 	}
 	lifetime, err := parseExpiresIn(raw.ExpiresIn)
 	if err != nil {
-		return tokenResponse{}, err
+		return refuse(err)
 	}
 	r := tokenResponse{
 		accessToken:  tokenactor.NewSecretToken(*raw.AccessToken),
 		tokenType:    tokenType,
-		refreshToken: tokenactor.NewSecretToken(raw.RefreshToken),
+		refreshToken: kept.refreshToken,
 		scope:        parseScope(raw.Scope),
 	}
 	if lifetime > 0 {
-		r.expiresAt = now.Add(lifetime)
+		r.expiresAt = expiryAt(now, lifetime)
+		if hint := parseRefreshIn(raw.RefreshIn, lifetime); hint > 0 {
+			r.refreshAt = expiryAt(now, hint)
+		}
 	}
 	return r, nil
 }
@@ -324,30 +340,6 @@ func parseTokenType(s string) (string, error) {
 		return "", &InvalidResponseError{Reason: "token_type too long"}
 	}
 	return s, nil
-}
-
-// parseExpiresIn returns the lifetime in raw, or zero if raw is absent or
-// null.
-func parseExpiresIn(raw json.RawMessage) (time.Duration, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return 0, nil
-	}
-	text := string(raw)
-	if raw[0] == '"' {
-		if err := json.Unmarshal(raw, &text); err != nil {
-			return 0, &InvalidResponseError{Reason: "expires_in is not a number"}
-		}
-	}
-	secs, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
-	switch {
-	case err != nil || math.IsNaN(secs) || math.IsInf(secs, 0):
-		return 0, &InvalidResponseError{Reason: "expires_in is not a number"}
-	case secs <= 0:
-		return 0, &InvalidResponseError{Reason: "expires_in is not positive"}
-	case secs > maxLifetime.Seconds():
-		return 0, &InvalidResponseError{Reason: "expires_in is over a year"}
-	}
-	return time.Duration(secs * float64(time.Second)), nil
 }
 
 // parseScope accepts a space-separated string (RFC 6749 §3.3) or, leniently,

@@ -38,6 +38,7 @@ func errDesc(err error) string {
 		oe   *OAuthError
 		he   *HTTPError
 		nete *NetworkError
+		re   *RedirectError
 	)
 	switch {
 	case err == nil:
@@ -50,6 +51,8 @@ func errDesc(err error) string {
 		return fmt.Sprintf("http %d", he.StatusCode)
 	case errors.As(err, &nete):
 		return "network"
+	case errors.As(err, &re):
+		return fmt.Sprintf("redirect %d %s", re.StatusCode, re.Location)
 	}
 	return "other: " + err.Error()
 }
@@ -103,9 +106,19 @@ func TestParseTokenResponse(t *testing.T) {
 			want: flatToken{Access: "at", Type: "DPoP"},
 		},
 		{name: "expires_in -1", give: `{"access_token":"at","expires_in":-1}`, wantErr: "invalid: expires_in is not positive"},
+		{name: "expires_in -1e308", give: `{"access_token":"at","expires_in":-1e308}`, wantErr: "invalid: expires_in is not positive"},
 		{name: "expires_in 0", give: `{"access_token":"at","expires_in":0}`, wantErr: "invalid: expires_in is not positive"},
-		{name: "expires_in 1e12", give: `{"access_token":"at","expires_in":1e12}`, wantErr: "invalid: expires_in is over a year"},
-		{name: "expires_in over bound", give: `{"access_token":"at","expires_in":31622401}`, wantErr: "invalid: expires_in is over a year"},
+		{name: "expires_in -0", give: `{"access_token":"at","expires_in":-0}`, wantErr: "invalid: expires_in is not positive"},
+		{name: "expires_in 1e-10", give: `{"access_token":"at","expires_in":1e-10}`, wantErr: "invalid: expires_in is under a second"},
+		{name: "expires_in \"1e-10\"", give: `{"access_token":"at","expires_in":"1e-10"}`, wantErr: "invalid: expires_in is under a second"},
+		{name: "expires_in 0.0000000004", give: `{"access_token":"at","expires_in":0.0000000004}`, wantErr: "invalid: expires_in is under a second"},
+		{name: "expires_in 0.999", give: `{"access_token":"at","expires_in":0.999}`, wantErr: "invalid: expires_in is under a second"},
+		{name: "expires_in 1e12 is clamped", give: `{"access_token":"at","expires_in":1e12}`, want: flatToken{Access: "at", Type: "Bearer", ExpiresAt: now.Add(maxLifetime)}},
+		{name: "expires_in 1e308 is clamped", give: `{"access_token":"at","expires_in":"1e308"}`, want: flatToken{Access: "at", Type: "Bearer", ExpiresAt: now.Add(maxLifetime)}},
+		{name: "expires_in over bound is clamped", give: `{"access_token":"at","expires_in":31622401}`, want: flatToken{Access: "at", Type: "Bearer", ExpiresAt: now.Add(maxLifetime)}},
+		{name: "expires_in 1e999", give: `{"access_token":"at","expires_in":1e999}`, wantErr: "invalid: expires_in is not a number"},
+		{name: "expires_in NaN", give: `{"access_token":"at","expires_in":"NaN"}`, wantErr: "invalid: expires_in is not a number"},
+		{name: "expires_in Inf", give: `{"access_token":"at","expires_in":"+Inf"}`, wantErr: "invalid: expires_in is not a number"},
 		{name: "expires_in text", give: `{"access_token":"at","expires_in":"soon"}`, wantErr: "invalid: expires_in is not a number"},
 		{name: "expires_in bool", give: `{"access_token":"at","expires_in":true}`, wantErr: "invalid: expires_in is not a number"},
 		{name: "missing access_token", give: `{"token_type":"Bearer","expires_in":60}`, wantErr: "invalid: missing access_token"},
@@ -319,7 +332,7 @@ func TestEndpointHostileResponses(t *testing.T) {
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				http.Redirect(w, r, "http://127.0.0.1:1/elsewhere", http.StatusFound)
 			},
-			wantErr: "http 302",
+			wantErr: "redirect 302 http://127.0.0.1:1/elsewhere",
 		},
 	}
 	for _, tt := range tests {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -103,7 +102,8 @@ func (e *OAuthError) RetryAfter() time.Duration { return e.retryAfter }
 type HTTPError struct {
 	// StatusCode is the HTTP status of the response.
 	StatusCode int
-	// ContentType is the response's Content-Type header, bounded in length.
+	// ContentType is the response's Content-Type header, with any secret
+	// of the request masked. Error shows at most 64 characters of it.
 	ContentType string
 
 	retryAfter time.Duration
@@ -111,7 +111,7 @@ type HTTPError struct {
 
 // Error describes the answer.
 func (e *HTTPError) Error() string {
-	ct := e.ContentType
+	ct := printable(e.ContentType, 64)
 	if ct == "" {
 		ct = "no content type"
 	}
@@ -136,7 +136,8 @@ func (e *HTTPError) RetryAfter() time.Duration { return e.retryAfter }
 
 // An InvalidResponseError reports a success answer of a token endpoint that
 // cannot be used: malformed or truncated JSON, a missing access_token, a
-// lifetime that is negative, zero or over a year, or a body over 1 MiB.
+// lifetime that is not a number or under a second, an issued value that
+// carries a secret of the request, or a body over 1 MiB.
 // It matches neither [ErrLoginRequired] nor [ErrTemporary]: the server is
 // misbehaving. It never contains the body.
 type InvalidResponseError struct {
@@ -215,29 +216,4 @@ func printable(s string, n int) string {
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-// redact returns err with every non-empty secret in secrets, as is or
-// URL-encoded, replaced by a mask in the fields a server controls: an
-// *OAuthError's code, description and URI, an *HTTPError's content type.
-// Other errors are returned unchanged.
-func redact(err error, secrets []string) error {
-	mask := func(s string) string {
-		for _, sec := range secrets {
-			if sec == "" {
-				continue
-			}
-			s = strings.ReplaceAll(s, sec, "[REDACTED]")
-			s = strings.ReplaceAll(s, url.QueryEscape(sec), "[REDACTED]")
-			s = strings.ReplaceAll(s, url.PathEscape(sec), "[REDACTED]")
-		}
-		return s
-	}
-	switch e := err.(type) {
-	case *OAuthError:
-		e.Code, e.Description, e.URI = mask(e.Code), mask(e.Description), mask(e.URI)
-	case *HTTPError:
-		e.ContentType = mask(e.ContentType)
-	}
-	return err
 }

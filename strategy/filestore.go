@@ -131,29 +131,64 @@ func parseSessionFile(path string, data []byte) (Session, error) {
 
 // Load reads profile's session. It returns an error matching ErrNoSession
 // if the file does not exist, and a *CorruptSessionError if it cannot be
-// parsed. Load takes no lock: a concurrent Save replaces the file
-// atomically, so Load sees the old or the new session.
+// parsed, is not a regular file (a symbolic link, a FIFO, a socket, a
+// device, a directory), or is writable by other users (on Unix, mode bits
+// 022: they could redirect the next refresh to their own server). Such a
+// file is reported at once, never opened in a way that could block, and
+// never followed. Load takes no lock: a
+// concurrent Save replaces the file atomically, so Load sees the old or the
+// new session.
 func (s *FileStore) Load(ctx context.Context, profile string) (Session, error) {
 	if err := checkProfile(profile); err != nil {
 		return Session{}, err
 	}
 	path := s.Path(profile)
-	f, err := os.Open(path)
+	f, err := openSession(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Session{}, ErrNoSession
 	}
 	if err != nil {
+		// A link (ELOOP with O_NOFOLLOW), a socket (ENXIO): say what it is.
+		if fi, lerr := os.Lstat(path); lerr == nil && !fi.Mode().IsRegular() {
+			return Session{}, notRegular(path, fi.Mode())
+		}
 		return Session{}, fmt.Errorf("strategy: read session: %w", err)
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
-		return Session{}, &CorruptSessionError{Path: path, Reason: "not a regular file"}
+	fi, err := f.Stat() // the opened handle, not the path: no race with a swap
+	if err != nil {
+		return Session{}, fmt.Errorf("strategy: read session: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return Session{}, notRegular(path, fi.Mode())
+	}
+	if writableByOthers(fi.Mode()) {
+		return Session{}, &CorruptSessionError{Path: path, Reason: fmt.Sprintf("mode %v lets other users change it (chmod 600)", fi.Mode().Perm())}
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxBodySize+1))
 	if err != nil {
 		return Session{}, fmt.Errorf("strategy: read session: %w", err)
 	}
 	return parseSessionFile(path, data)
+}
+
+// notRegular reports a session path holding something other than a
+// regular file.
+func notRegular(path string, m fs.FileMode) error {
+	what := "not a regular file"
+	switch {
+	case m&fs.ModeSymlink != 0:
+		what = "a symbolic link, not a regular file"
+	case m&fs.ModeNamedPipe != 0:
+		what = "a named pipe, not a regular file"
+	case m&fs.ModeSocket != 0:
+		what = "a socket, not a regular file"
+	case m&fs.ModeDevice != 0:
+		what = "a device, not a regular file"
+	case m.IsDir():
+		what = "a directory, not a regular file"
+	}
+	return &CorruptSessionError{Path: path, Reason: what}
 }
 
 // Save replaces profile's session atomically and durably (see FileStore).
@@ -261,7 +296,8 @@ func (s *FileStore) Delete(ctx context.Context, profile string) error {
 
 // Lock takes profile's lock file, shared with every process, polling every
 // 10 ms while another holds it. It returns when the lock is held or when
-// ctx ends. The lock is released by unlock, or by the OS if the process
+// ctx ends. A lock path holding something other than a regular file (a
+// FIFO, a link) is a *CorruptSessionError at once. The lock is released by unlock, or by the OS if the process
 // dies.
 func (s *FileStore) Lock(ctx context.Context, profile string) (func(), error) {
 	if err := checkProfile(profile); err != nil {
@@ -270,7 +306,15 @@ func (s *FileStore) Lock(ctx context.Context, profile string) (func(), error) {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("strategy: lock session: %w", err)
 	}
-	fl := flock.New(filepath.Join(s.dir, profile+".lock"))
+	path := filepath.Join(s.dir, profile+".lock")
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, notRegular(path, fi.Mode())
+	}
+	var opts []flock.Option
+	if flags := lockFlags(); flags != 0 {
+		opts = append(opts, flock.SetFlag(flags))
+	}
+	fl := flock.New(path, opts...)
 	ok, err := fl.TryLockContext(ctx, lockRetry)
 	if err != nil || !ok {
 		fl.Close()

@@ -1,9 +1,11 @@
 package strategy
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,6 +32,9 @@ func FuzzParseTokenResponse(f *testing.F) {
 		`{"access_token":"at","expi`,
 		`<html>502</html>`,
 		`{"access_token":"at","scope":["a","b"],"token_type":"dpop"}`,
+		`{"access_token":"at","expires_in":3600,"refresh_in":1800,"refresh_token":"rt"}`,
+		`{"access_token":"at","expires_in":1e-10,"refresh_token":"rt-rotated"}`,
+		`{"access_token":["at"],"refresh_token":"rt-rotated","refresh_in":"1e-9"}`,
 		``,
 	} {
 		f.Add(seed)
@@ -37,6 +42,12 @@ func FuzzParseTokenResponse(f *testing.F) {
 	now := fakeclock.Start
 	f.Fuzz(func(t *testing.T, body string) {
 		got, err := parseTokenResponse(http.StatusOK, []byte(body), now)
+		if !got.refreshToken.IsZero() && !headerSafe(got.refreshToken.Reveal()) {
+			t.Fatalf("kept an unusable refresh token")
+		}
+		if !got.refreshAt.IsZero() && (got.expiresAt.IsZero() || !got.refreshAt.After(now) || !got.refreshAt.Before(got.expiresAt)) {
+			t.Fatalf("refresh hint %v outside (now, %v)", got.refreshAt, got.expiresAt)
+		}
 		if err != nil {
 			if len(body) > 40 && strings.Contains(err.Error(), body) {
 				t.Fatalf("error quotes the body: %v", err)
@@ -138,7 +149,7 @@ func FuzzParseDeviceAuthorization(f *testing.F) {
 	}
 	now := fakeclock.Start
 	f.Fuzz(func(t *testing.T, body string) {
-		da, code, err := parseDeviceAuthorization([]byte(body), now)
+		da, code, err := parseDeviceAuthorization(http.StatusOK, []byte(body), now)
 		if err != nil {
 			return
 		}
@@ -231,8 +242,9 @@ func FuzzErrorResponse(f *testing.F) {
 				t.Fatal("OAuthError without a code")
 			}
 		case errors.As(err, &he):
-			if len(body) > 16 && strings.Contains(err.Error(), body) {
-				t.Fatalf("HTTPError quotes the body: %v", err)
+			// The body does not show: the message is the one an empty body gets.
+			if without := errorResponse(status, h, nil, now); err.Error() != without.Error() {
+				t.Fatalf("HTTPError depends on the body: %v", err)
 			}
 		default:
 			t.Fatalf("got %T, want *OAuthError or *HTTPError", err)
@@ -245,6 +257,56 @@ func FuzzErrorResponse(f *testing.F) {
 			if unicode.IsControl(r) {
 				t.Fatalf("control character %U in %q", r, msg)
 			}
+		}
+	})
+}
+
+// FuzzScrub checks that a secret echoed in server text, in any of the
+// spellings the scrubber knows, inside any surrounding text, never
+// survives scrubbing, and that the scrubber never panics.
+func FuzzScrub(f *testing.F) {
+	f.Add("cs/+ sécret&<x>", "rt-1/ab+c==", "you sent ", " back")
+	f.Add("s3cret-s3cret", "rt-rt-rt-rt", "", "")
+	f.Add("\u2028\"\\\u2028\"\\", "\U0001F600\U0001F600", "{", "}")
+	f.Fuzz(func(t *testing.T, clientSecret, refreshToken, before, after string) {
+		if strings.ContainsAny(clientSecret+refreshToken, "[]") || len(clientSecret) < 8 || len(refreshToken) < 8 {
+			t.Skip("a secret shorter than 8 bytes, or with the mask's brackets, cannot be told from the text around it")
+		}
+		sc := newScrubber(clientAuth{id: "cli", secret: tokenactor.NewSecretToken(clientSecret)}, url.Values{"refresh_token": {refreshToken}})
+		for _, sec := range []string{clientSecret, refreshToken} {
+			if sec == "" {
+				continue
+			}
+			for _, sp := range spellings(sec) {
+				got := sc.text(before + sp + after)
+				if !sc.clean(got) {
+					t.Fatalf("a spelling survived: %q", got)
+				}
+				err := sc.scrub(&OAuthError{StatusCode: 400, Code: "x", Description: before + sp + after})
+				if oe := err.(*OAuthError); !sc.clean(oe.Description) {
+					t.Fatalf("an error kept a secret: %#v", err)
+				}
+			}
+		}
+	})
+}
+
+// FuzzParseExpiresIn checks that a lifetime is either refused or between a
+// second and maxLifetime, never the zero that means "never expires".
+func FuzzParseExpiresIn(f *testing.F) {
+	for _, seed := range []string{`3600`, `"60"`, `1e-10`, `"1e-10"`, `0.0000000004`, `0`, `-1`, `1e308`, `"NaN"`, `null`, `true`, `""`, `"1e400"`} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		d, err := parseExpiresIn(json.RawMessage(raw))
+		switch {
+		case err != nil:
+		case raw == "" || raw == "null":
+			if d != 0 {
+				t.Fatalf("absent lifetime gave %v", d)
+			}
+		case d < minLifetime || d > maxLifetime:
+			t.Fatalf("%s: accepted lifetime %v", raw, d)
 		}
 	})
 }

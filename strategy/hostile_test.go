@@ -38,9 +38,9 @@ func TestAccessKeyHostileAnswersKeepTheirType(t *testing.T) {
 			},
 		},
 		{
-			name: "expires_in 1e12 is an *InvalidResponseError",
+			name: "expires_in 1e-10 is an *InvalidResponseError",
 			handler: func(w http.ResponseWriter, r *http.Request) {
-				fmt.Fprint(w, `{"access_token":"at","expires_in":1e12}`)
+				fmt.Fprint(w, `{"access_token":"at","expires_in":1e-10}`)
 			},
 			check: func(err error) bool {
 				var ie *strategy.InvalidResponseError

@@ -3,9 +3,12 @@ package strategy
 import (
 	"context"
 	"crypto"
+	"crypto/sha256"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -16,6 +19,18 @@ import (
 // adoptMargin is how long a saved access token must still be valid for a
 // strategy to adopt it instead of refreshing.
 const adoptMargin = 5 * time.Second
+
+// persistTimeout bounds saving tokens a server has issued, once the
+// caller's context no longer does (see persistContext).
+const persistTimeout = 30 * time.Second
+
+// persistContext returns the context for saving tokens a server has just
+// issued: not cancelled with ctx (the server has rotated or spent the old
+// credential, so giving up now would lose the session), but bounded by
+// persistTimeout.
+func persistContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), persistTimeout)
+}
 
 // An OAuthConfig describes a long-lived user session kept in a
 // [TokenStore] and renewed with the refresh token grant (RFC 6749 §6).
@@ -49,7 +64,8 @@ type OAuthConfig struct {
 	// Basic (RFC 6749 §2.3.1).
 	AuthStyle AuthStyle
 	// HTTPClient sends the token requests. Nil means a client with a 30 s
-	// timeout that does not follow redirects.
+	// timeout. Whatever the client, each request is bounded by 30 s and a
+	// redirect is refused with a *RedirectError (the client is not changed).
 	HTTPClient *http.Client
 	// Clock turns expires_in into ExpiresAt and decides whether a saved
 	// token is still valid. When set it is also given to the cache
@@ -117,9 +133,9 @@ func (c OAuthConfig) Format(f fmt.State, verb rune) {
 // concurrent use. Call Close when done.
 type OAuthStrategy struct {
 	cache   *tokenactor.Cache[oauthEntry]
+	r       *sessionRefresher
 	store   TokenStore
 	profile string
-	dpop    *dpopProver // nil without a DPoPKey
 }
 
 var _ tokenactor.AuthStrategy = (*OAuthStrategy)(nil)
@@ -138,7 +154,7 @@ func NewOAuth(cfg OAuthConfig, opts ...tokenactor.Option) (*OAuthStrategy, error
 	if err != nil {
 		return nil, err
 	}
-	return &OAuthStrategy{cache: tokenactor.New[oauthEntry](r, opts...), store: r.cfg.Store, profile: r.cfg.Profile, dpop: r.dpop}, nil
+	return &OAuthStrategy{cache: tokenactor.New[oauthEntry](r, opts...), r: r, store: r.cfg.Store, profile: r.cfg.Profile}, nil
 }
 
 func newSessionRefresher(cfg OAuthConfig, opts []tokenactor.Option) (*sessionRefresher, []tokenactor.Option, error) {
@@ -176,8 +192,18 @@ func newSessionRefresher(cfg OAuthConfig, opts []tokenactor.Option) (*sessionRef
 
 // Get returns a valid access token, following the engine's refresh
 // model (see [tokenactor.Cache.Get]).
+//
+// A Get failing for want of a login (no session, a refused refresh token,
+// an unreadable file) reads the store: if the saved session changed since
+// the strategy last looked (another process logged in, a file was
+// restored), the failure and its backoff are forgotten and Get tries once
+// more at once (see [tokenactor.Cache.Reset]).
 func (s *OAuthStrategy) Get(ctx context.Context) (tokenactor.ServiceToken, error) {
 	e, err := s.cache.Get(ctx)
+	if err != nil && ctx.Err() == nil && needsLogin(err) && s.r.replaced(ctx) {
+		s.cache.Reset()
+		e, err = s.cache.Get(ctx)
+	}
 	if err != nil {
 		return tokenactor.ServiceToken{}, err
 	}
@@ -234,9 +260,44 @@ type sessionRefresher struct {
 	unsaved     *Session
 	rotatedFrom tokenactor.SecretToken
 
+	// seen is the fingerprint of what the store held when the refresher
+	// last read or wrote it. Written by the call in flight, read by any
+	// failed Get.
+	seen atomic.Pointer[[sha256.Size]byte]
+
 	// dpop signs the DPoP proofs of the refreshes; immutable, nil
 	// without a DPoPKey.
 	dpop *dpopProver
+}
+
+// fingerprint identifies what Load returned, without keeping a secret: a
+// hash of the session's tokens, or of the error's kind.
+func fingerprint(sess Session, err error) *[sha256.Size]byte {
+	h := sha256.New()
+	if err != nil {
+		fmt.Fprintf(h, "error %T %v", err, errors.Is(err, ErrNoSession))
+	} else {
+		fmt.Fprintf(h, "session %q %q", sess.AccessToken.Reveal(), sess.RefreshToken.Reveal())
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return &sum
+}
+
+// needsLogin reports whether err is a failure only a new session can end.
+func needsLogin(err error) bool {
+	var corrupt *CorruptSessionError
+	return errors.Is(err, tokenactor.ErrNotAuthenticated) || errors.Is(err, ErrLoginRequired) || errors.As(err, &corrupt)
+}
+
+// replaced reports whether the store now holds something else than what
+// the refresher last saw there.
+func (r *sessionRefresher) replaced(ctx context.Context) bool {
+	seen := r.seen.Load()
+	if seen == nil {
+		return false
+	}
+	return *fingerprint(r.cfg.Store.Load(ctx, r.cfg.Profile)) != *seen
 }
 
 // Refresh renews the session: it adopts a newer saved session, or
@@ -258,6 +319,7 @@ func (r *sessionRefresher) renew(ctx context.Context, current *Session) (tokenac
 	}
 	defer unlock()
 	saved, err := r.cfg.Store.Load(ctx, r.cfg.Profile)
+	r.seen.Store(fingerprint(saved, err))
 	if err != nil {
 		return tokenactor.Entry[oauthEntry]{}, err
 	}
@@ -272,24 +334,38 @@ func (r *sessionRefresher) renew(ctx context.Context, current *Session) (tokenac
 		} else {
 			r.unsaved = nil
 			saved = pending
+			r.seen.Store(fingerprint(saved, nil))
 		}
 	}
 	now := r.cfg.Clock.Now()
 	if r.adoptable(saved, current, now) {
-		return entryOf(saved), nil
+		return entryOf(saved, time.Time{}), nil
 	}
 	if saved.RefreshToken.IsZero() {
 		return tokenactor.Entry[oauthEntry]{}, ErrSessionExpired
 	}
-	next, err := r.refresh(ctx, saved)
+	next, refreshAt, err := r.refresh(ctx, saved)
+	if err != nil && next.RefreshToken.IsZero() {
+		return tokenactor.Entry[oauthEntry]{}, err
+	}
+	// Saved even when the answer was refused: the server rotated the
+	// refresh token, and the old one must never be sent again. Saved even
+	// if the refresh timed out or the cache closed meanwhile, for the same
+	// reason.
+	pctx, cancel := persistContext(ctx)
+	defer cancel()
+	if serr := r.cfg.Store.Save(pctx, r.cfg.Profile, next); serr != nil {
+		r.unsaved, r.rotatedFrom = &next, saved.RefreshToken
+		if err != nil {
+			return tokenactor.Entry[oauthEntry]{}, errors.Join(err, fmt.Errorf("strategy: rotated refresh token not saved, kept in memory: %w", serr))
+		}
+		return tokenactor.Entry[oauthEntry]{}, fmt.Errorf("strategy: refreshed session not saved, not used yet: %w", serr)
+	}
+	r.seen.Store(fingerprint(next, nil))
 	if err != nil {
 		return tokenactor.Entry[oauthEntry]{}, err
 	}
-	if err := r.cfg.Store.Save(ctx, r.cfg.Profile, next); err != nil {
-		r.unsaved, r.rotatedFrom = &next, saved.RefreshToken
-		return tokenactor.Entry[oauthEntry]{}, fmt.Errorf("strategy: refreshed session not saved, not used yet: %w", err)
-	}
-	return entryOf(next), nil
+	return entryOf(next, refreshAt), nil
 }
 
 // adoptable reports whether the saved session can be served as is: its
@@ -306,9 +382,13 @@ func (r *sessionRefresher) adoptable(saved Session, current *Session, now time.T
 }
 
 // refresh makes the refresh token grant (RFC 6749 §6) for saved and returns
-// the new session. A server that does not rotate returns no refresh token;
-// the old one is kept.
-func (r *sessionRefresher) refresh(ctx context.Context, saved Session) (Session, error) {
+// the new session, and the server's refresh hint (zero if none). A server
+// that does not rotate returns no refresh token; the old one is kept.
+//
+// If the answer is refused but carried a new refresh token, refresh returns
+// the error with a session holding that refresh token and no access token:
+// the caller saves it, so the rotated token is used next time.
+func (r *sessionRefresher) refresh(ctx context.Context, saved Session) (Session, time.Time, error) {
 	tokenURL, clientID := r.cfg.TokenURL, r.cfg.ClientID
 	if tokenURL == "" {
 		tokenURL = saved.TokenURL
@@ -317,10 +397,10 @@ func (r *sessionRefresher) refresh(ctx context.Context, saved Session) (Session,
 		clientID = saved.ClientID
 	}
 	if tokenURL == "" {
-		return Session{}, &ConfigError{Field: "OAuthConfig.TokenURL", Reason: "empty, and the saved session has none"}
+		return Session{}, time.Time{}, &ConfigError{Field: "OAuthConfig.TokenURL", Reason: "empty, and the saved session has none"}
 	}
 	if err := checkTokenURL("token URL", tokenURL); err != nil {
-		return Session{}, err
+		return Session{}, time.Time{}, err
 	}
 	auth := clientAuth{id: clientID, secret: tokenactor.NewSecretToken(r.cfg.ClientSecret), style: r.cfg.AuthStyle, key: r.cfg.ClientKey}
 	ep := &endpoint{url: tokenURL, client: r.cfg.HTTPClient, auth: auth, clock: r.cfg.Clock, dpop: r.dpop}
@@ -329,7 +409,11 @@ func (r *sessionRefresher) refresh(ctx context.Context, saved Session) (Session,
 		"refresh_token": {saved.RefreshToken.Reveal()},
 	})
 	if err != nil {
-		return Session{}, err
+		if resp.refreshToken.IsZero() || resp.refreshToken == saved.RefreshToken {
+			return Session{}, time.Time{}, err
+		}
+		rotated := Session{TokenURL: tokenURL, ClientID: clientID, TokenType: saved.TokenType, RefreshToken: resp.refreshToken, Scope: saved.Scope}
+		return rotated, time.Time{}, err
 	}
 	next := Session{
 		TokenURL: tokenURL, ClientID: clientID,
@@ -342,12 +426,13 @@ func (r *sessionRefresher) refresh(ctx context.Context, saved Session) (Session,
 	if next.Scope == "" {
 		next.Scope = saved.Scope
 	}
-	return next, nil
+	return next, resp.refreshAt, nil
 }
 
 // entryOf makes the cache entry for a session. No entry is Final, even
 // without a refresh token: renewing then means adopting a session
 // another process saved (a new login), or reporting ErrSessionExpired.
-func entryOf(s Session) tokenactor.Entry[oauthEntry] {
-	return tokenactor.Entry[oauthEntry]{Value: oauthEntry{sess: s}, ExpiresAt: s.ExpiresAt}
+// refreshAt is the server's refresh hint, zero if none.
+func entryOf(s Session, refreshAt time.Time) tokenactor.Entry[oauthEntry] {
+	return tokenactor.Entry[oauthEntry]{Value: oauthEntry{sess: s}, ExpiresAt: s.ExpiresAt, RefreshAt: refreshAt}
 }

@@ -3,6 +3,7 @@ package strategy_test
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,8 +30,18 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tokenactor/tokenactor"
+	"github.com/tokenactor/tokenactor/httpauth"
+	"github.com/tokenactor/tokenactor/oauth2adapt"
 	"github.com/tokenactor/tokenactor/strategy"
 )
+
+// sweepValueStrategy is a strategy that is a plain value holding a token,
+// as a user's own type may be.
+type sweepValueStrategy struct{ token string }
+
+func (v sweepValueStrategy) Get(context.Context) (tokenactor.ServiceToken, error) {
+	return tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken(v.token)}, nil
+}
 
 // Every secret in the sweep contains marker, so one search finds any of
 // them in any output.
@@ -202,6 +214,12 @@ func (s *sweep) check(t *testing.T) (outputs, bytes int) {
 		all[k] = v
 	}
 	needles := []string{marker, hex.EncodeToString([]byte(marker)), strings.ToUpper(hex.EncodeToString([]byte(marker)))}
+	// base64 hides the marker: look for each secret's encodings, and the
+	// Basic values of the clients in the sweep.
+	for _, sec := range []string{sweepClientSecret, sweepKeySecret, sweepDeviceCode, sweepRefresh0, sweepAccess0,
+		"svc:" + sweepKeySecret, "svc:" + sweepClientSecret, "cli:" + sweepClientSecret} {
+		needles = append(needles, base64.StdEncoding.EncodeToString([]byte(sec)), base64.RawURLEncoding.EncodeToString([]byte(sec)))
+	}
 	for name, outs := range all {
 		for _, out := range outs {
 			outputs++
@@ -254,6 +272,15 @@ func (s *sweepServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		oauthErr(http.StatusBadRequest, "invalid_request", "you sent "+echo(r))
 	case "echo-code":
 		oauthErr(http.StatusBadRequest, echo(r), "")
+	case "echo-200":
+		oauthErr(http.StatusOK, "invalid_grant", "you sent "+echo(r)+" "+url.QueryEscape(echo(r)))
+	case "echo-b64":
+		// The Authorization header as received, and each secret in base64.
+		b64 := base64.StdEncoding.EncodeToString
+		oauthErr(http.StatusUnauthorized, "invalid_client", r.Header.Get("Authorization")+" "+b64([]byte(r.PostForm.Get("client_secret")))+
+			" "+b64([]byte(r.PostForm.Get("refresh_token")))+" "+b64([]byte(r.PostForm.Get("device_code"))))
+	case "redirect":
+		http.Redirect(w, r, "/stolen/"+url.PathEscape(echo(r))+"?"+url.QueryEscape(echo(r)), http.StatusTemporaryRedirect)
 	case "html":
 		w.Header().Set("Content-Type", "text/html; "+echo(r))
 		w.WriteHeader(http.StatusBadGateway)
@@ -333,7 +360,7 @@ func TestSecretsNeverAppear(t *testing.T) {
 		t.Fatal(err)
 	}
 	sw.print("access key", key)
-	for _, mode := range []string{"ok", "refused", "echo", "echo-code", "html", "busy", "garbage", "wrongtype", "truncated", "badtoken", "dropped"} {
+	for _, mode := range []string{"ok", "refused", "echo", "echo-code", "echo-200", "echo-b64", "redirect", "html", "busy", "garbage", "wrongtype", "truncated", "badtoken", "dropped"} {
 		for _, style := range []strategy.AuthStyle{strategy.AuthStyleBasic, strategy.AuthStyleBody} {
 			cfg := key.Config(ts.URL + "/" + mode)
 			cfg.AuthStyle = style
@@ -386,7 +413,7 @@ func TestSecretsNeverAppear(t *testing.T) {
 	// files, no session, a session that cannot be refreshed.
 	dir := filepath.Join(t.TempDir(), "sessions")
 	store := strategy.NewFileStore(dir)
-	for _, mode := range []string{"ok", "refused", "echo", "echo-code", "html", "busy", "garbage", "truncated", "dropped"} {
+	for _, mode := range []string{"ok", "refused", "echo", "echo-code", "echo-200", "echo-b64", "redirect", "html", "busy", "garbage", "truncated", "dropped"} {
 		seed := strategy.Session{
 			TokenURL: ts.URL + "/" + mode, ClientID: "cli",
 			AccessToken: tokenactor.NewSecretToken(sweepAccess0), TokenType: "Bearer", ExpiresAt: time.Now().Add(-time.Minute),
@@ -452,8 +479,8 @@ func TestSecretsNeverAppear(t *testing.T) {
 	// Device code logins, in bubbles: polling waits on the bubble's clock.
 	for _, tc := range []struct{ auth, token string }{
 		{"device", "ok"}, {"device", "denied"}, {"device", "expired"}, {"device", "slow"},
-		{"device", "echo"}, {"device", "echo-code"}, {"device", "html"}, {"device", "garbage"}, {"device", "truncated"},
-		{"device-garbage", "ok"}, {"device-wrongtype", "ok"}, {"echo", "ok"}, {"html", "ok"}, {"busy", "ok"},
+		{"device", "echo"}, {"device", "echo-code"}, {"device", "echo-200"}, {"device", "echo-b64"}, {"device", "redirect"}, {"device", "html"}, {"device", "garbage"}, {"device", "truncated"},
+		{"device-garbage", "ok"}, {"device-wrongtype", "ok"}, {"echo", "ok"}, {"echo-200", "ok"}, {"echo-b64", "ok"}, {"redirect", "ok"}, {"html", "ok"}, {"busy", "ok"},
 	} {
 		synctest.Test(t, func(t *testing.T) {
 			dstore := strategy.NewFileStore(filepath.Join(dir, "device"))
@@ -520,6 +547,17 @@ func TestSecretsNeverAppear(t *testing.T) {
 		flows++
 	}
 
+	// A memory store holding sessions, and a transport over a strategy.
+	mem := strategy.NewMemoryStore()
+	mem.Save(t.Context(), "default", strategy.Session{
+		AccessToken: tokenactor.NewSecretToken(sweepAccess0), RefreshToken: tokenactor.NewSecretToken(sweepRefresh0),
+	})
+	sw.print("memory store", mem)
+	tokenValue := sweepValueStrategy{token: sweepAccess0}
+	sw.print("httpauth transport", &httpauth.Transport{Strategy: tokenValue, Origins: []string{"https://api.example"}})
+	sw.print("oauth2adapt transport", &oauth2adapt.Transport{Strategy: tokenValue})
+	flows++
+
 	// Static and Func strategies, and a panic in a Func.
 	static := strategy.NewStatic(tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken(sweepAccess0), TokenType: "Bearer"})
 	sw.print("static strategy", static)
@@ -553,6 +591,7 @@ func TestSecretsNeverAppear(t *testing.T) {
 	wantErrs := []string{
 		"*strategy.OAuthError", "*strategy.HTTPError", "*strategy.InvalidResponseError", "*strategy.NetworkError",
 		"*strategy.CorruptSessionError", "*strategy.ConfigError", "*tokenactor.PanicError", "*url.Error",
+		"*strategy.RedirectError",
 	}
 	for _, e := range sweepSentinels {
 		wantErrs = append(wantErrs, e.Error())

@@ -2,8 +2,10 @@ package strategy
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -111,6 +113,9 @@ func checkProfile(p string) error {
 // A MemoryStore keeps sessions in memory, for tests and for strategies in
 // one process that should share one session. The zero value is not usable;
 // create one with [NewMemoryStore]. It is safe for concurrent use.
+//
+// It prints (every fmt verb, log/slog, encoding/json) as the names of the
+// profiles it holds, never their tokens.
 type MemoryStore struct {
 	// mu guards sessions and locks: a channel with buffer 1, full while
 	// held (see guard).
@@ -179,4 +184,37 @@ func (m *MemoryStore) Lock(ctx context.Context, profile string) (func(), error) 
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// profiles returns the names of the profiles m holds, sorted.
+func (m *MemoryStore) profiles() []string {
+	var names []string
+	m.guard(func() {
+		for p := range m.sessions {
+			names = append(names, p)
+		}
+	})
+	slices.Sort(names)
+	return names
+}
+
+// memoryStoreView is what a MemoryStore prints as.
+type memoryStoreView struct{ Profiles []string }
+
+// Format prints the store's profile names, for every verb: fmt would
+// otherwise print the sessions of its unexported map, tokens in clear.
+func (m *MemoryStore) Format(f fmt.State, verb rune) {
+	formatMasked(f, verb, memoryStoreView{Profiles: m.profiles()}, "strategy.MemoryStore")
+}
+
+// LogValue makes log/slog print the store's profile names only.
+func (m *MemoryStore) LogValue() slog.Value {
+	return slog.GroupValue(slog.Any("profiles", m.profiles()))
+}
+
+// MarshalJSON encodes the store's profile names only.
+func (m *MemoryStore) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Profiles []string `json:"profiles"`
+	}{m.profiles()})
 }

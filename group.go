@@ -1,8 +1,14 @@
 package tokenactor
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"hash/maphash"
+	"math/rand/v2"
+	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,47 +20,77 @@ import (
 // client): the cache of a key is made by a factory on the key's first use,
 // and closed when the group evicts it or is closed.
 //
+// Get on a key whose cache holds a fresh value takes no lock, allocates
+// nothing and writes no memory shared with other keys: it looks the key up in
+// a hash table that readers load through an atomic pointer, then reads the
+// cache's fast path. Making, evicting and closing caches take the group's
+// lock (see docs/performance.md, "The keyed path").
+//
 // A Group holds no goroutine per cache: an idle [Cache] holds none, and the
 // group adds at most one of its own, to evict idle caches (see
-// [WithIdleEviction]). A cache is never evicted while a Get on it is in
-// progress, so callers waiting for its refresh are not cut off.
+// [WithIdleEviction]). A cache is never closed by eviction while a Get waits
+// on it, so callers waiting for its refresh are not cut off; a Get that finds
+// its key's cache evicted just before it could use it makes a new one.
 //
 // Make a Group with [NewGroup]; the zero value is not usable. A Group is safe
 // for concurrent use.
 type Group[K comparable, T any] struct {
+	// Read by every Get; written only under mu, and rarely.
+	table atomic.Pointer[table[K, T]] // the members by key; replaced, or written slot by slot, under mu
+	clock atomic.Uint64               // recency clock: advanced under mu by each cache made and each sweep
+	seed  maphash.Seed
+	tomb  *member[K, T] // marks a slot whose member was removed; never a real member
+
 	factory func(K) (*Cache[T], error)
 	o       groupOptions
 
+	// The rest is written by the Gets that make caches, by the sweeper and by
+	// Close. The pad keeps those writes off the cache line the readers load.
+	_       [64]byte
 	mu      sync.Mutex
-	members map[K]*member[K, T] // guarded by mu
-	lru     lruList[K, T]       // members, most recently used first; guarded by mu
-	epoch   atomic.Uint64       // sweeps so far; written under mu, read by Gets without it
-	closed  bool                // guarded by mu
-	sweeper *sweeper            // the eviction goroutine; nil until needed; guarded by mu
-	pending sync.WaitGroup      // caches being made or evicted outside mu; Close waits for them
+	list    []*member[K, T] // every member in the table, for sweeps and samples; guarded by mu
+	marks   [3]uint64       // the clock at the last three sweeps, newest first; guarded by mu
+	closed  atomic.Bool     // written under mu by Close; read anywhere
+	over    atomic.Bool     // more caches than the bound could be evicted down to; written under mu
+	sweeps  atomic.Uint64   // sweeps so far; written by the sweeper
+	sweeper *sweeper        // the eviction goroutine; nil until needed; guarded by mu
+	pending sync.WaitGroup  // caches being made, or evicted by a Get outside mu; Close waits for them
 }
 
 // A member is one key's cache and its bookkeeping.
 type member[K comparable, T any] struct {
-	key K // the key it is stored under
-	// ready is closed once cache or err is set; readers copy it under the
-	// group's lock, since it is swapped for the shared closed channel then.
-	ready chan struct{}
-	cache *Cache[T] // set before ready is closed; nil if the factory failed
-	err   error     // the factory's error; set before ready is closed
+	key  K      // the key it is stored under; immutable
+	hash uint64 // the hash of key; immutable
 
-	inUse      atomic.Int32  // Gets in progress; incremented under the group's lock
-	epoch      uint64        // the group's epoch at the last Get; guarded by the group's lock
-	prev, next *member[K, T] // the LRU list; guarded by the group's lock
+	// cache is set once the factory has returned it; never changed after.
+	cache atomic.Pointer[Cache[T]]
+	// making is the factory call's outcome while it runs, and after it
+	// failed; nil once cache is set.
+	making atomic.Pointer[making]
+	// state counts the Gets holding the member (those that may wait on its
+	// cache), plus evicted once the group has evicted it. Eviction sets
+	// evicted only when the count is zero; a Get that finds it set lets go
+	// and looks the key up again.
+	state atomic.Int64
+	// seen is the group's clock at the member's last use. Gets raise it only
+	// when the clock has moved, so a hot key is written once per tick, not
+	// once per Get.
+	seen atomic.Uint64
+
+	index int // position in the group's list; guarded by the group's lock
 }
 
-// closedReady is the ready channel of every member once created, so a
-// member keeps no channel of its own.
-var closedReady = func() chan struct{} {
-	c := make(chan struct{})
-	close(c)
-	return c
-}()
+// evicted is the bit of member.state set by eviction.
+const evicted = 1 << 62
+
+// making is the factory call for a member.
+type making struct {
+	done chan struct{} // closed when the factory has returned (or panicked, or exited)
+	err  error         // why no cache was made; written before done is closed
+}
+
+// errFactoryGoexit is the outcome of a factory that called runtime.Goexit.
+var errFactoryGoexit = errors.New("tokenactor: group factory called runtime.Goexit")
 
 // A GroupOption configures a [Group]. Options are made by [WithIdleEviction],
 // [WithMaxCaches] and [WithGroupClock].
@@ -77,6 +113,9 @@ func (f groupOptionFunc) applyGroup(o *groupOptions) { f(o) }
 // goroutine of the group that wakes every d/2 (started on first use,
 // stopped by Close). A later Get makes a new cache. Zero, the default,
 // never evicts for idleness. A negative d panics.
+//
+// A Get marks its key's cache used by raising a per-cache stamp once per
+// half period at most; the group keeps no list ordered by use.
 func WithIdleEviction(d time.Duration) GroupOption {
 	if d < 0 {
 		invalid("WithIdleEviction: negative duration %v", d)
@@ -84,11 +123,17 @@ func WithIdleEviction(d time.Duration) GroupOption {
 	return groupOptionFunc(func(o *groupOptions) { o.idle = d })
 }
 
-// WithMaxCaches bounds the number of caches: making one more evicts the
-// least recently used idle cache. The bound is soft: caches with a Get in
-// progress are not evicted, so while more than n keys are in use at once the
-// group holds more than n caches. Zero, the default, means no bound; a
-// negative n panics.
+// WithMaxCaches bounds the number of caches: making one more evicts another,
+// the least recently used of a sample of 16 (of all of them while the group
+// holds at most 17). The count is exact, the choice approximate: uses
+// between two caches made (or two idle sweeps) count as simultaneous, and
+// in a larger group the cache evicted is the oldest of the sample, not of
+// the group.
+//
+// The bound is soft: caches a Get is waiting on are not evicted, so while
+// more than n keys are waited on at once the group holds more than n
+// caches; the excess is evicted when those Gets end. Zero, the default,
+// means no bound; a negative n panics.
 func WithMaxCaches(n int) GroupOption {
 	if n < 0 {
 		invalid("WithMaxCaches: negative bound %d", n)
@@ -108,9 +153,10 @@ func WithGroupClock(c clock.Clock) GroupOption {
 
 // NewGroup returns an empty Group whose caches are made by factory. The
 // factory is called once per key at a time, outside the group's lock, on
-// the first Get of a key that has no cache; if it fails, that Get (and any
-// waiting for the same key) returns its error and the next Get calls it
-// again. It must not call the group. A nil factory panics.
+// the first Get of a key that has no cache; if it fails, panics or calls
+// runtime.Goexit, that Get (and any waiting for the same key) returns an
+// error and the next Get calls it again. It must not call the group. A nil
+// factory panics.
 func NewGroup[K comparable, T any](factory func(key K) (*Cache[T], error), opts ...GroupOption) *Group[K, T] {
 	if factory == nil {
 		invalid("NewGroup: nil factory")
@@ -122,124 +168,209 @@ func NewGroup[K comparable, T any](factory func(key K) (*Cache[T], error), opts 
 	if o.clock == nil {
 		o.clock = clock.New()
 	}
-	return &Group[K, T]{factory: factory, o: o, members: map[K]*member[K, T]{}}
+	g := &Group[K, T]{
+		seed:    maphash.MakeSeed(),
+		tomb:    new(member[K, T]),
+		factory: factory,
+		o:       o,
+	}
+	g.table.Store(newTable[K, T](0))
+	return g
 }
 
 // Get returns the value of key's cache, making the cache first if key has
 // none. It returns when [Cache.Get] does, or when ctx ends while another Get
 // is making the cache. Errors: the factory's, the cache's (see Cache.Get),
 // ErrClosed after Close.
+//
+// Get of a fresh value on a key that has a cache takes no lock and does not
+// allocate, for keys that hold no pointers other than strings (a key with
+// other pointers is moved to the heap to be hashed).
 func (g *Group[K, T]) Get(ctx context.Context, key K) (T, error) {
-	var zero T
-	m, ready, created, victims, epoch, err := g.use(key)
+	h := maphash.Comparable(g.seed, key)
+	s, m := g.table.Load().lookup(key, h, g.tomb)
+	if s != nil {
+		// Everything but the cache's snapshot is read from the slot: the
+		// member's own memory is written and read only when the clock moves.
+		if c := s.c.Load(); c != nil {
+			if e := c.l.fast.Load(); e != nil {
+				if now := g.clock.Load(); s.seen.Load() != uint32(now) {
+					s.seen.Store(uint32(now))
+					raise(&m.seen, now)
+				}
+				return e.Value, nil
+			}
+		}
+	}
+	return g.get(ctx, key, h, m)
+}
+
+// touch records a use of m: it raises m.seen to the group's clock.
+func (g *Group[K, T]) touch(m *member[K, T]) {
+	raise(&m.seen, g.clock.Load())
+}
+
+// raise sets *stamp to now unless it is already as late, writing it only if
+// it changes.
+func raise(stamp *atomic.Uint64, now uint64) {
+	for {
+		seen := stamp.Load()
+		if seen >= now || stamp.CompareAndSwap(seen, now) {
+			return
+		}
+	}
+}
+
+// get is the slow path of Get, given what the fast path found (nil if
+// nothing): hold key's member (making it if there is none), wait for its
+// cache if it is being made, and ask the cache.
+func (g *Group[K, T]) get(ctx context.Context, key K, h uint64, found *member[K, T]) (T, error) {
+	m, created, err := g.hold(key, h, found)
 	if err != nil {
+		var zero T
 		return zero, err
 	}
-	defer g.release(m, epoch)
+	return g.use(ctx, m, created)
+}
+
+// hold holds found, key's member as the fast path saw it (counts a Get on
+// it), or else finds or adds key's member under the lock and holds it; the
+// caller must make the cache of a member created. A member evicted before it
+// could be held is gone from the table once the lock is taken, so a Get
+// racing eviction makes a new cache.
+func (g *Group[K, T]) hold(key K, h uint64, found *member[K, T]) (_ *member[K, T], created bool, err error) {
+	if found != nil {
+		if found.state.Add(1)&evicted == 0 {
+			return found, false, nil
+		}
+		found.state.Add(-1)
+	}
+	var m *member[K, T]
+	g.mu.Lock()
+	if g.closed.Load() {
+		g.mu.Unlock()
+		return nil, false, ErrClosed
+	}
+	if m = g.table.Load().find(key, h, g.tomb); m != nil {
+		// Members in the table are never evicted: eviction removes them
+		// under mu.
+		m.state.Add(1)
+		g.mu.Unlock()
+		return m, false, nil
+	}
+	m = &member[K, T]{key: key, hash: h}
+	m.making.Store(&making{done: make(chan struct{})})
+	m.state.Store(1)
+	// The clock moves after the stamp: a Get of another key from now on is
+	// later than this cache's making.
+	m.seen.Store(g.clock.Add(1) - 1)
+	g.insert(m)
+	g.pending.Add(1) // done by create
+	g.startSweeper()
+	victims := g.enforceBound()
+	if victims != nil {
+		g.pending.Add(1) // done below, once they are closed
+	}
+	g.mu.Unlock()
 	if victims != nil {
 		closeCaches(victims)
 		g.pending.Done()
 	}
-	var c *Cache[T]
-	switch {
-	case created:
-		if c, err = g.create(key, m); err != nil {
-			return zero, err
+	return m, true, nil
+}
+
+// use runs a Get on m, which it holds, and lets go of it when done: it makes
+// the cache if created, or waits for it to be made, and asks it for the value.
+func (g *Group[K, T]) use(ctx context.Context, m *member[K, T], created bool) (T, error) {
+	var zero T
+	defer g.release(m, created, g.sweeps.Load())
+	if created {
+		g.create(m)
+	}
+	c := m.cache.Load()
+	if c == nil {
+		mk := m.making.Load()
+		if mk != nil {
+			select {
+			case <-mk.done:
+			case <-ctx.Done():
+				return zero, ctx.Err()
+			}
 		}
-	case ready != nil: // another Get is making the cache
-		select {
-		case <-ready:
-		case <-ctx.Done():
-			return zero, ctx.Err()
+		if c = m.cache.Load(); c == nil {
+			return zero, mk.err // the cache is set before making is cleared, so mk is not nil
 		}
-		if c, err = m.cache, m.err; c == nil {
-			return zero, err
-		}
-	default:
-		c = m.cache
 	}
 	return c.Get(ctx)
 }
 
-// use finds or adds key's member and counts a Get on it, all under the
-// lock, so the sweeper never evicts a member between lookup and use. It
-// returns the channel to wait on if the member's cache is being made (nil
-// once made, when m.cache may be read without waiting), and the caches
-// evicted to make room, for the caller to close outside the lock.
-func (g *Group[K, T]) use(key K) (m *member[K, T], ready chan struct{}, created bool, victims []*Cache[T], epoch uint64, err error) {
+// release lets go of m at the end of a Get that began at sweep. The end of
+// a Get counts as a use of m, so a Get that waited long keeps its cache from
+// idle eviction for the full period after it returns; the Get that made m
+// stamped it already, unless a sweep came meanwhile. If the group holds more
+// caches than its bound, release evicts down to it.
+func (g *Group[K, T]) release(m *member[K, T], created bool, sweep uint64) {
+	if !created || g.sweeps.Load() != sweep {
+		g.touch(m)
+	}
+	m.state.Add(-1)
+	if !g.over.Load() {
+		return
+	}
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.closed {
-		return nil, nil, false, nil, 0, ErrClosed
+	var victims []*Cache[T]
+	if !g.closed.Load() {
+		victims = g.enforceBound()
 	}
-	m = g.members[key]
-	if m == nil {
-		m = &member[K, T]{key: key, ready: make(chan struct{})}
-		g.members[key] = m
-		g.lru.pushFront(m)
-		created = true
-		g.pending.Add(1) // done by create
-		g.startSweeper()
-	} else {
-		g.lru.moveToFront(m)
-	}
-	m.inUse.Add(1) // before evicting: m itself is now in use
-	epoch = g.epoch.Load()
-	m.epoch = epoch
-	if created && g.o.max > 0 && len(g.members) > g.o.max {
-		victims = g.evict(func(*member[K, T]) bool { return len(g.members) > g.o.max })
-		if victims != nil {
-			g.pending.Add(1) // done by Get once it has closed them
-		}
-	}
-	if m.ready != closedReady {
-		ready = m.ready
-	}
-	return m, ready, created, victims, epoch, nil
-}
-
-// release ends a Get on m that started in epoch. A Get that outlived a
-// sweep (one that waited for a refresh) counts as a use when it ends, so the
-// member is not evicted sooner than idle after its last use.
-func (g *Group[K, T]) release(m *member[K, T], epoch uint64) {
-	if g.epoch.Load() != epoch {
-		g.mu.Lock()
-		if !g.closed && g.members[m.key] == m {
-			m.epoch = g.epoch.Load()
-			g.lru.moveToFront(m)
-		}
+	if victims == nil {
 		g.mu.Unlock()
+		return
 	}
-	m.inUse.Add(-1)
+	g.pending.Add(1) // so Close waits for them
+	g.mu.Unlock()
+	closeCaches(victims)
+	g.pending.Done()
 }
 
-// create runs the factory for a member just added, publishes the outcome
-// to the Gets waiting for it, and returns the cache.
-func (g *Group[K, T]) create(key K, m *member[K, T]) (*Cache[T], error) {
+// create calls the factory for m and publishes the outcome to the Gets
+// waiting for it. A factory that panics or calls runtime.Goexit fails
+// the member like one that returns an error; Goexit then goes on ending the
+// calling goroutine.
+func (g *Group[K, T]) create(m *member[K, T]) {
 	defer g.pending.Done()
-	c, err := g.callFactory(key)
+	var c *Cache[T]
+	err := errFactoryGoexit // unless the factory returns
+	defer func() { g.publish(m, c, err) }()
+	c, err = g.callFactory(m.key)
+}
+
+// publish records the cache made for m, or err, and answers the Gets
+// waiting for it. A failed member leaves the group, so the next Get of its
+// key calls the factory again.
+func (g *Group[K, T]) publish(m *member[K, T], c *Cache[T], err error) {
+	mk := m.making.Load()
 	g.mu.Lock()
-	if err == nil && g.closed {
+	if err == nil && g.closed.Load() {
 		err = ErrClosed // Close ran meanwhile and could not see this cache
 	}
-	if err != nil && g.members[key] == m {
-		delete(g.members, key)
-		g.lru.remove(m)
+	if err != nil {
+		if !g.closed.Load() {
+			g.remove(m)
+		}
+		mk.err = err
+	} else {
+		m.cache.Store(c)
+		g.table.Load().setCache(m, c)
 	}
-	m.err = err
-	if err == nil {
-		m.cache = c
-	}
-	close(m.ready)
-	m.ready = closedReady
 	g.mu.Unlock()
+	close(mk.done)
 	if err != nil {
 		if c != nil {
 			_ = c.Close()
 		}
-		return nil, err
+		return
 	}
-	return c, nil
+	m.making.Store(nil)
 }
 
 // callFactory calls the factory, turning a panic or a nil cache into an
@@ -247,7 +378,7 @@ func (g *Group[K, T]) create(key K, m *member[K, T]) (*Cache[T], error) {
 func (g *Group[K, T]) callFactory(key K) (c *Cache[T], err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			c, err = nil, fmt.Errorf("tokenactor: group factory panicked: %v", v)
+			c, err = nil, fmt.Errorf("tokenactor: group factory: %w", &PanicError{Value: v, Stack: debug.Stack()})
 		}
 	}()
 	c, err = g.factory(key)
@@ -262,20 +393,27 @@ func (g *Group[K, T]) callFactory(key K) (c *Cache[T], err error) {
 
 // Invalidate calls [Cache.Invalidate] on key's cache, if it has one.
 func (g *Group[K, T]) Invalidate(key K) {
-	g.mu.Lock()
-	m := g.members[key]
-	var c *Cache[T]
-	if m != nil {
-		select {
-		case <-m.ready:
-			c = m.cache
-		default:
-		}
-	}
-	g.mu.Unlock()
-	if c != nil {
+	if c := g.cache(key); c != nil {
 		c.Invalidate()
 	}
+}
+
+// InvalidateIf calls [Cache.InvalidateIf] on key's cache, if it has one:
+// the value is dropped only if rejected reports true for it and it is
+// still the one held.
+func (g *Group[K, T]) InvalidateIf(key K, rejected func(current T) bool) {
+	if c := g.cache(key); c != nil {
+		c.InvalidateIf(rejected)
+	}
+}
+
+// cache returns key's cache, or nil if it has none (yet).
+func (g *Group[K, T]) cache(key K) *Cache[T] {
+	m := g.table.Load().find(key, maphash.Comparable(g.seed, key), g.tomb)
+	if m == nil {
+		return nil
+	}
+	return m.cache.Load()
 }
 
 // Len returns the number of caches the group holds (including any being
@@ -283,7 +421,7 @@ func (g *Group[K, T]) Invalidate(key K) {
 func (g *Group[K, T]) Len() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return len(g.members)
+	return len(g.list)
 }
 
 // Close closes every cache of the group and stops its eviction goroutine.
@@ -293,23 +431,19 @@ func (g *Group[K, T]) Len() int {
 // idempotent and always returns nil.
 func (g *Group[K, T]) Close() error {
 	g.mu.Lock()
-	if g.closed {
+	if g.closed.Load() {
 		g.mu.Unlock()
 		return nil
 	}
-	g.closed = true
+	g.closed.Store(true)
 	var caches []*Cache[T]
-	for _, m := range g.members {
-		select {
-		case <-m.ready:
-			if m.cache != nil {
-				caches = append(caches, m.cache)
-			}
-		default: // being made: create sees closed and closes it
-		}
+	for _, m := range g.list {
+		if c := m.cache.Load(); c != nil {
+			caches = append(caches, c)
+		} // else being made: publish sees closed and closes it
 	}
-	g.members = nil
-	g.lru = lruList[K, T]{}
+	g.list = nil
+	g.table.Store(newTable[K, T](0))
 	sw := g.sweeper
 	g.mu.Unlock()
 	if sw != nil {
@@ -327,30 +461,109 @@ func closeCaches[T any](cs []*Cache[T]) {
 	}
 }
 
-// evict removes idle members from the least recently used end while more
-// returns true, skipping members in use, and returns their caches. mu must
-// be held.
-func (g *Group[K, T]) evict(more func(*member[K, T]) bool) []*Cache[T] {
-	var out []*Cache[T]
-	for m := g.lru.tail; m != nil; {
-		prev := m.prev
-		if !more(m) {
-			break
+// insert adds m, a member for a key the group does not hold, to the table
+// and the list. mu must be held.
+func (g *Group[K, T]) insert(m *member[K, T]) {
+	t := g.table.Load()
+	if (t.used+1)*4 > len(t.slots)*3 {
+		t = newTable[K, T](len(g.list) + 1)
+		for _, o := range g.list {
+			t.put(o)
 		}
-		if m.inUse.Load() == 0 {
-			out = append(out, g.drop(m))
-		}
-		m = prev
+		g.table.Store(t) // publishes the slots written above
 	}
+	t.put(m)
+	m.index = len(g.list)
+	g.list = append(g.list, m)
+}
+
+// remove takes m out of the table and the list. mu must be held, and m must
+// be in the group.
+func (g *Group[K, T]) remove(m *member[K, T]) {
+	g.table.Load().clear(m, g.tomb)
+	last := g.list[len(g.list)-1]
+	g.list[m.index] = last
+	last.index = m.index
+	g.list[len(g.list)-1] = nil
+	g.list = g.list[:len(g.list)-1]
+}
+
+// evict evicts m if no Get holds it, and returns its cache for the caller to
+// close outside mu; else it returns nil. mu must be held.
+func (g *Group[K, T]) evict(m *member[K, T]) *Cache[T] {
+	if !m.state.CompareAndSwap(0, evicted) {
+		return nil
+	}
+	g.remove(m)
+	return m.cache.Load() // set: a member nobody holds has been made, or has left the group
+}
+
+// sampleSize is how many members the size bound compares to pick the one to
+// evict.
+const sampleSize = 16
+
+// enforceBound evicts idle members while the group holds more than its
+// bound, each the least recently used of a sample, and returns their caches
+// for the caller to close outside mu. It records whether the bound is still
+// exceeded (every member is held). mu must be held.
+func (g *Group[K, T]) enforceBound() []*Cache[T] {
+	if g.o.max <= 0 {
+		return nil
+	}
+	type candidate struct {
+		seen uint64
+		m    *member[K, T]
+	}
+	var out []*Cache[T]
+	var sample [sampleSize + 1]candidate
+	for len(g.list) > g.o.max {
+		s := sample[:0]
+		if len(g.list) <= len(sample) {
+			for _, m := range g.list {
+				s = append(s, candidate{m.seen.Load(), m})
+			}
+		} else {
+			for range sampleSize {
+				m := g.list[rand.IntN(len(g.list))]
+				s = append(s, candidate{m.seen.Load(), m})
+			}
+		}
+		slices.SortStableFunc(s, func(a, b candidate) int { return cmp.Compare(a.seen, b.seen) })
+		var c *Cache[T]
+		for _, x := range s {
+			if c = g.evict(x.m); c != nil {
+				break
+			}
+		}
+		if c == nil && len(g.list) > len(sample) {
+			c = g.evictOldest() // every member sampled is held: look at them all
+		}
+		if c == nil {
+			break // every member is held
+		}
+		out = append(out, c)
+	}
+	g.over.Store(len(g.list) > g.o.max)
 	return out
 }
 
-// drop removes m from the group and returns its cache. Only members not in
-// use are dropped, and those are always ready. mu must be held.
-func (g *Group[K, T]) drop(m *member[K, T]) *Cache[T] {
-	g.lru.remove(m)
-	delete(g.members, m.key)
-	return m.cache
+// evictOldest evicts the least recently used member no Get holds, if there
+// is one, and returns its cache. mu must be held.
+func (g *Group[K, T]) evictOldest() *Cache[T] {
+	for {
+		var oldest *member[K, T]
+		for _, m := range g.list {
+			if m.state.Load() == 0 && (oldest == nil || m.seen.Load() < oldest.seen.Load()) {
+				oldest = m
+			}
+		}
+		if oldest == nil {
+			return nil
+		}
+		if c := g.evict(oldest); c != nil {
+			return c
+		}
+	}
 }
 
 // A sweeper is the group's eviction goroutine.
@@ -386,55 +599,127 @@ func (g *Group[K, T]) startSweeper() {
 	}()
 }
 
-// sweep advances the epoch and evicts the members not used in the last
-// three epochs. Sweeps come every idle/2, so a member last used in epoch e
-// (between sweeps e and e+1) is evicted at sweep e+3: after at least idle
-// and at most 1.5·idle without a Get.
+// sweep advances the clock and evicts the members not used since the sweep
+// before last. Sweeps come every idle/2, so a member last used between
+// sweeps e and e+1 is evicted at sweep e+3: after at least idle and at most
+// 1.5·idle without a Get.
 func (g *Group[K, T]) sweep() {
 	g.mu.Lock()
-	if g.closed {
+	if g.closed.Load() {
 		g.mu.Unlock()
 		return
 	}
-	epoch := g.epoch.Add(1)
-	victims := g.evict(func(m *member[K, T]) bool { return m.epoch+3 <= epoch })
+	g.sweeps.Add(1)
+	g.marks = [3]uint64{g.clock.Add(1), g.marks[0], g.marks[1]}
+	var victims []*Cache[T]
+	for i := 0; i < len(g.list); {
+		m := g.list[i]
+		if m.seen.Load() < g.marks[2] {
+			if c := g.evict(m); c != nil {
+				victims = append(victims, c)
+				continue // the last member moved into i
+			}
+		}
+		i++
+	}
 	g.mu.Unlock()
 	closeCaches(victims)
 }
 
-// lruList is an intrusive doubly linked list of members.
-type lruList[K comparable, T any] struct {
-	head, tail *member[K, T]
+// A table is an open-addressing hash table (linear probing) of members that
+// readers search without a lock. Writers hold the group's lock. A slot is
+// filled once: its key and hash are written before its member is stored
+// (atomically, which publishes them) and never change after, and a removed
+// member leaves a tombstone that is not reused; when three quarters of the
+// slots are used the writer builds a new table of the members left and
+// publishes it with one atomic store. A reader may miss a member being
+// added, which sends it to the locked path; it never finds a member under
+// another key.
+type table[K comparable, T any] struct {
+	slots []slot[K, T]
+	mask  uint64
+	used  int // slots filled (members and tombstones); guarded by the group's lock
 }
 
-func (l *lruList[K, T]) pushFront(m *member[K, T]) {
-	m.prev, m.next = nil, l.head
-	if l.head != nil {
-		l.head.prev = m
-	} else {
-		l.tail = m
-	}
-	l.head = m
+// A slot holds what a Get of a fresh value needs, so that it reads one
+// slot and the cache's snapshot and not the member: the key and its hash,
+// the member's cache once made, and a copy of the member's use stamp.
+type slot[K comparable, T any] struct {
+	m    atomic.Pointer[member[K, T]] // nil if never filled; the table's tombstone once removed
+	c    atomic.Pointer[Cache[T]]     // m's cache, once made
+	seen atomic.Uint32                // the low bits of m.seen; a Get that finds them unlike the clock's raises m.seen
+	hash uint32                       // the high bits of the key's hash (the low ones place the slot); written before m is stored, never after
+	key  K                            // written before m is stored, never after
 }
 
-func (l *lruList[K, T]) remove(m *member[K, T]) {
-	if m.prev != nil {
-		m.prev.next = m.next
-	} else {
-		l.head = m.next
+// newTable returns a table that holds n members at most half full.
+func newTable[K comparable, T any](n int) *table[K, T] {
+	size := 8
+	for size < 2*n {
+		size *= 2
 	}
-	if m.next != nil {
-		m.next.prev = m.prev
-	} else {
-		l.tail = m.prev
-	}
-	m.prev, m.next = nil, nil
+	return &table[K, T]{slots: make([]slot[K, T], size), mask: uint64(size - 1)}
 }
 
-func (l *lruList[K, T]) moveToFront(m *member[K, T]) {
-	if l.head == m {
+// find returns key's member, or nil.
+func (t *table[K, T]) find(key K, h uint64, tomb *member[K, T]) *member[K, T] {
+	_, m := t.lookup(key, h, tomb)
+	return m
+}
+
+// lookup returns key's slot and member, or nil, nil.
+func (t *table[K, T]) lookup(key K, h uint64, tomb *member[K, T]) (*slot[K, T], *member[K, T]) {
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		s := &t.slots[i]
+		m := s.m.Load()
+		if m == nil {
+			return nil, nil
+		}
+		if s.hash == uint32(h>>32) && m != tomb && s.key == key {
+			return s, m
+		}
+	}
+}
+
+// slotOf returns m's slot, or nil if m is not in the table.
+func (t *table[K, T]) slotOf(m *member[K, T]) *slot[K, T] {
+	for i := m.hash & t.mask; ; i = (i + 1) & t.mask {
+		s := &t.slots[i]
+		switch s.m.Load() {
+		case nil:
+			return nil
+		case m:
+			return s
+		}
+	}
+}
+
+// setCache records m's cache in its slot. m must be in the table.
+func (t *table[K, T]) setCache(m *member[K, T], c *Cache[T]) {
+	t.slotOf(m).c.Store(c)
+}
+
+// put stores m, whose key the table does not hold, in the first slot never
+// filled of its probe sequence. The table must stay a quarter empty.
+func (t *table[K, T]) put(m *member[K, T]) {
+	for i := m.hash & t.mask; ; i = (i + 1) & t.mask {
+		s := &t.slots[i]
+		if s.m.Load() != nil {
+			continue
+		}
+		t.used++
+		s.hash, s.key = uint32(m.hash>>32), m.key
+		s.seen.Store(uint32(m.seen.Load()))
+		s.c.Store(m.cache.Load())
+		s.m.Store(m) // publishes the fields above
 		return
 	}
-	l.remove(m)
-	l.pushFront(m)
+}
+
+// clear turns m's slot into a tombstone, so probes for other keys go on
+// past it.
+func (t *table[K, T]) clear(m, tomb *member[K, T]) {
+	if s := t.slotOf(m); s != nil {
+		s.m.Store(tomb)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,7 +20,7 @@ import (
 )
 
 // tenantRefresher issues "<tenant>-<n>" tokens living an hour. If gate is
-// set, Authenticate first waits for a value from it.
+// set, Refresh first waits for a value from it.
 type tenantRefresher struct {
 	tenant string
 	gate   chan struct{}
@@ -194,7 +195,8 @@ func TestGroupMaxCaches(t *testing.T) {
 		if diff := cmp.Diff(map[string]int{"a": 1, "b": 2, "c": 1}, made); diff != "" {
 			t.Errorf("caches made per key (-want +got):\n%s", diff)
 		}
-		// A cache in use is not evicted: the bound gives.
+		// A cache a Get waits on is not evicted: the bound gives while it
+		// waits, and the excess goes when the Gets that made it end.
 		g1 := tokenactor.NewGroup(f.make, tokenactor.WithMaxCaches(1))
 		defer g1.Close()
 		var wg sync.WaitGroup
@@ -205,13 +207,16 @@ func TestGroupMaxCaches(t *testing.T) {
 			_, _ = g1.Get(ctx, k)
 			lens = append(lens, g1.Len())
 		}
-		if diff := cmp.Diff([]int{2, 2}, lens); diff != "" {
-			t.Errorf("caches with one in use under a bound of 1 (-want +got):\n%s", diff)
+		if diff := cmp.Diff([]int{1, 1}, lens); diff != "" {
+			t.Errorf("caches with one waited on under a bound of 1 (-want +got):\n%s", diff)
 		}
 		gate <- struct{}{}
 		wg.Wait()
 		if n := f.count("busy"); n != 1 {
 			t.Errorf("busy cache made %d times, want 1", n)
+		}
+		if n := g1.Len(); n != 1 {
+			t.Errorf("%d caches once the waiting Get returned, want 1", n)
 		}
 	})
 }
@@ -341,6 +346,30 @@ func TestGroupInvalidate(t *testing.T) {
 	})
 }
 
+// TestGroupInvalidateIf: only the value still held and rejected is dropped.
+func TestGroupInvalidateIf(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &tenantFactory{}
+		g := tokenactor.NewGroup(f.make)
+		defer g.Close()
+		ctx := context.Background()
+		is := func(v string) func(string) bool { return func(cur string) bool { return cur == v } }
+		g.InvalidateIf("a", is("a-1")) // no cache yet: nothing happens
+		v1, _ := g.Get(ctx, "a")
+		g.InvalidateIf("a", is("a-0")) // not the value held: kept
+		if v, _ := g.Get(ctx, "a"); v != v1 {
+			t.Fatalf("after rejecting another value: %q, want %q kept", v, v1)
+		}
+		g.InvalidateIf("a", is(v1))
+		v2, _ := g.Get(ctx, "a")
+		g.InvalidateIf("a", is(v1)) // late: v1 was replaced
+		v3, _ := g.Get(ctx, "a")
+		if v1 != "a-1" || v2 != "a-2" || v3 != "a-2" {
+			t.Errorf("got %q, %q, %q; want a-1, a-2, a-2", v1, v2, v3)
+		}
+	})
+}
+
 func TestGroupInvalidOptionsPanic(t *testing.T) {
 	tests := map[string]func(){
 		"nil factory":       func() { tokenactor.NewGroup[string, string](nil) },
@@ -408,5 +437,144 @@ func TestGroupChurn(t *testing.T) {
 	}
 	if n := g.Len(); n > 4 {
 		t.Errorf("%d caches with nobody using them and a bound of 4", n)
+	}
+}
+
+// A Get on a key whose cache holds a fresh value allocates nothing, for
+// string and integer keys alike.
+func TestGroupGetOfFreshValueDoesNotAllocate(t *testing.T) {
+	ctx := context.Background()
+	byName := tokenactor.NewGroup((&tenantFactory{}).make)
+	defer byName.Close()
+	byNumber := tokenactor.NewGroup(func(k int) (*tokenactor.Cache[string], error) {
+		return (&tenantFactory{}).make(strconv.Itoa(k))
+	})
+	defer byNumber.Close()
+	for i := range 100 {
+		if _, err := byName.Get(ctx, strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := byNumber.Get(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key := "42"
+	allocs := map[string]float64{
+		"string key": testing.AllocsPerRun(1000, func() { _, _ = byName.Get(ctx, key) }),
+		"int key":    testing.AllocsPerRun(1000, func() { _, _ = byNumber.Get(ctx, 42) }),
+	}
+	if diff := cmp.Diff(map[string]float64{"string key": 0, "int key": 0}, allocs); diff != "" {
+		t.Errorf("allocations per Get (-want +got):\n%s", diff)
+	}
+}
+
+// A factory that panics or calls runtime.Goexit fails its key like one that
+// returns an error: the Gets waiting for the cache are answered, the next Get
+// calls the factory again, and Close returns.
+func TestGroupFactoryPanicOrGoexitAnswersWaiters(t *testing.T) {
+	tests := []struct {
+		name   string
+		fail   func()
+		wantAs bool // the waiters' error is a *PanicError
+	}{
+		{"panic", func() { panic("boom") }, true},
+		{"goexit", runtime.Goexit, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				release := make(chan struct{})
+				var calls atomic.Int32
+				g := tokenactor.NewGroup(func(k string) (*tokenactor.Cache[string], error) {
+					if calls.Add(1) == 1 {
+						<-release
+						tt.fail()
+					}
+					return tokenactor.New[string](&tenantRefresher{tenant: k}), nil
+				})
+				const waiters = 3
+				errs := make([]error, waiters)
+				var wg sync.WaitGroup
+				wg.Go(func() { _, _ = g.Get(context.Background(), "a") }) // calls the factory
+				synctest.Wait()
+				for i := range errs {
+					wg.Go(func() { _, errs[i] = g.Get(context.Background(), "a") })
+				}
+				synctest.Wait() // the waiters wait for the factory
+				close(release)
+				wg.Wait()
+				for i, err := range errs {
+					var pe *tokenactor.PanicError
+					if err == nil || errors.As(err, &pe) != tt.wantAs {
+						t.Errorf("waiter %d got %v; want an error, a *PanicError: %v", i, err, tt.wantAs)
+					}
+				}
+				if v, err := g.Get(context.Background(), "a"); v != "a-1" || err != nil || calls.Load() != 2 {
+					t.Errorf("next Get = %q, %v after %d factory calls; want a-1 from a second call", v, err, calls.Load())
+				}
+				if err := g.Close(); err != nil {
+					t.Error(err)
+				}
+			})
+		})
+	}
+}
+
+// The size bound evicts caches nobody used lately: keys used between every
+// two caches made stay while a thousand others come and go.
+func TestGroupMaxCachesKeepsRecentlyUsed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const bound, hot, cold = 100, 10, 1000
+		f := &tenantFactory{}
+		g := tokenactor.NewGroup(f.make, tokenactor.WithMaxCaches(bound))
+		defer g.Close()
+		ctx := context.Background()
+		for i := range cold {
+			for h := range hot {
+				if _, err := g.Get(ctx, "hot"+strconv.Itoa(h)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := g.Get(ctx, "cold"+strconv.Itoa(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var remade []string
+		for h := range hot {
+			if k := "hot" + strconv.Itoa(h); f.count(k) != 1 {
+				remade = append(remade, k)
+			}
+		}
+		if len(remade) > 0 || g.Len() != bound {
+			t.Errorf("keys in use evicted and made again: %v; %d caches held; want none, %d", remade, g.Len(), bound)
+		}
+	})
+}
+
+// TestGroupChurnManyKeys drives many callers over more keys than the bound
+// allows, so caches are made and evicted all the time (the table grows,
+// fills with tombstones and is rebuilt): every Get gets its own key's value.
+func TestGroupChurnManyKeys(t *testing.T) {
+	f := &tenantFactory{}
+	g := tokenactor.NewGroup(f.make, tokenactor.WithMaxCaches(64))
+	defer g.Close()
+	var wg sync.WaitGroup
+	var failures atomic.Int32
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 3000 {
+				key := strconv.Itoa((w*7919 + i*104729) % 1000)
+				if v, err := g.Get(context.Background(), key); err != nil || !strings.HasPrefix(v, key+"-") {
+					failures.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := failures.Load(); n != 0 {
+		t.Errorf("%d of 24000 Gets failed or got another key's value", n)
+	}
+	if n := g.Len(); n > 64 {
+		t.Errorf("%d caches with nobody using them and a bound of 64", n)
 	}
 }

@@ -24,15 +24,19 @@ const (
 )
 
 // delay returns how long to wait after the attempt-th consecutive failure
-// (attempt >= 1) that failed with err. r in [0, 1) picks the jitter.
-func (b backoff) delay(attempt int, err error, r float64) time.Duration {
+// (attempt >= 1), whose error asked for the delay requested (see
+// retryAfter; 0 for none). r in [0, 1) picks the jitter.
+func (b backoff) delay(attempt int, requested time.Duration, r float64) time.Duration {
 	d := b.initial
 	for i := 1; i < attempt && d < b.max; i++ {
+		if d > b.max/2 { // doubling would pass max, and might overflow
+			d = b.max
+			break
+		}
 		d *= 2
 	}
-	d = min(d, b.max)
-	d = time.Duration(float64(d) * (1 + backoffJitter*(2*r-1)))
-	if ra := min(retryAfter(err), maxRetryAfter); ra > d {
+	d = scaled(min(d, b.max), 1+backoffJitter*(2*r-1))
+	if ra := min(requested, maxRetryAfter); ra > d {
 		d = ra
 	}
 	return d
@@ -41,7 +45,8 @@ func (b backoff) delay(attempt int, err error, r float64) time.Duration {
 // retryAfter returns the server-requested delay carried by err, if any: an
 // error in the chain with a method RetryAfter() time.Duration that returns a
 // positive duration (a strategy's answer to HTTP 429 or 503 with a
-// Retry-After header).
+// Retry-After header). It calls the error's methods, so only the worker
+// calls it (see loop.work).
 func retryAfter(err error) time.Duration {
 	var ra interface{ RetryAfter() time.Duration }
 	if errors.As(err, &ra) {

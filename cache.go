@@ -23,14 +23,14 @@ type Cache[T any] struct {
 }
 
 // New returns a Cache that obtains its value from r. It does not call r:
-// the first Get does. Invalid options panic with a message naming the
-// option; so does a nil r.
+// the first Get does. Invalid options (a nil Option among them) panic with
+// a message naming the option; so does a nil r, or a nil RefresherFunc.
 //
 // Defaults: the system clock, a 90 s refresh window without jitter, a 30 s
 // refresh timeout, backoff from 1 s doubling to 60 s with ±20% jitter, and
 // no event hook. See the With functions.
 func New[T any](r Refresher[T], opts ...Option) *Cache[T] {
-	if r == nil {
+	if f, ok := r.(RefresherFunc[T]); r == nil || ok && f == nil {
 		invalid("New: nil Refresher")
 	}
 	c := &Cache[T]{}
@@ -46,8 +46,8 @@ func New[T any](r Refresher[T], opts ...Option) *Cache[T] {
 // flight), or waits for the one refresh in flight and returns its result.
 //
 // Get returns when it has a value or an error, or when ctx ends, whichever
-// comes first. Errors: ctx's error if it ended while waiting (the refresh
-// carries on for the others); an error matching ErrTokenExpired, wrapping the
+// comes first. Errors: ctx's error if it ended before Get had to ask the
+// loop, or while waiting (the refresh carries on for the others); an error matching ErrTokenExpired, wrapping the
 // refresher's error, if the value is unusable and could not be renewed; the
 // refresher's error wrapped, if there never was a value (ErrNotAuthenticated
 // still matches with errors.Is); a *PanicError (via errors.As) if the
@@ -71,6 +71,7 @@ func (c *Cache[T]) get(ctx context.Context) (T, error) {
 	}
 	r, err := actor.Await(ctx, req)
 	if err != nil {
+		req.leave() // so a loop holding the request can forget it
 		return zero, err
 	}
 	return r.value, r.err
@@ -96,8 +97,11 @@ func (c *Cache[T]) Invalidate() { c.invalidate(nil) }
 // concurrent rejections of one token cause one refresh, and a rejection of
 // a token already replaced causes none.
 //
-// rejected runs in the caller's goroutine, at most once; compare the value
-// with the one that was rejected (for a [ServiceToken], its AccessToken).
+// rejected runs in the caller's goroutine, at most once, with nothing of
+// the cache held, so it may call the cache; compare the value with the one
+// that was rejected (for a [ServiceToken], its AccessToken). If it panics
+// or calls runtime.Goexit, that reaches the caller, and nothing is
+// invalidated.
 func (c *Cache[T]) InvalidateIf(rejected func(current T) bool) {
 	e := c.l.held.Load()
 	if e == nil || !rejected(e.Value) {
@@ -138,7 +142,8 @@ func (c *Cache[T]) send(req invalidateRequest[T]) {
 // Close stops the cache: later calls to Get return ErrClosed, the refresh in
 // flight (if any) has its context cancelled, and callers waiting for it get
 // ErrClosed. Close returns when every goroutine the cache started has
-// exited, which includes waiting for the Refresher to return. Close is
+// exited, which includes waiting for the Refresher and the event hook to
+// return: so neither may call Close, which would wait for itself. Close is
 // idempotent and always returns nil; it returns an error only so that a
 // Cache is an io.Closer.
 func (c *Cache[T]) Close() error {

@@ -9,9 +9,9 @@
 // # The refresh model
 //
 // A value has two thresholds. It is expired (due for a refresh) from
-// ExpiresAt minus the refresh window (90 s by default) and usable until
-// ExpiresAt (an entry's RefreshAt, or [WithRefreshJitter], moves the first
-// threshold). Between the two, callers get the current value at once while
+// ExpiresAt minus the refresh window (90 s by default), but never in the
+// first half of its lifetime, and usable until ExpiresAt (an entry's
+// RefreshAt, or [WithRefreshJitter], moves the first threshold). Between the two, callers get the current value at once while
 // one background refresh runs; past ExpiresAt, callers wait for the refresh.
 // At most one Refresher call is in flight at any time, its
 // outcome (value or error) goes to every caller waiting for it, and after a

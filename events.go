@@ -10,8 +10,10 @@ import (
 
 // An Event is something the cache reports through the hook set with
 // [WithEventHook]. The set is closed: it is one of [RefreshStarted],
-// [RefreshSucceeded] and [RefreshFailed], each a plain value, safe for
-// concurrent use. No event holds a secret: values are never included.
+// [RefreshSucceeded] and [RefreshFailed], each a plain value, never changed
+// after it is sent, so safe for concurrent use; the zero value of each
+// describes nothing that happened. No event holds a secret: values are never
+// included.
 type Event interface {
 	event()
 	fmt.Stringer

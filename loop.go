@@ -25,7 +25,8 @@ import (
 //
 // User code never runs unguarded in the loop goroutine. The Refresher runs
 // in the worker, which reports its outcome even if it panics or calls
-// runtime.Goexit. The event hook runs through actor.Isolate, in a goroutine
+// runtime.Goexit; so do the methods of the error it returns, which the
+// loop never calls. The event hook runs through actor.Isolate, in a goroutine
 // of its own the loop waits for: a panic or Goexit there ends that one call
 // and nothing else.
 //
@@ -207,9 +208,21 @@ func (l *loop[T]) work(ctx context.Context, previous *Entry[T]) {
 	if p := actor.Recover(func() { done.entry, done.err = l.r.Refresh(ctx, previous) }); p != nil {
 		done.err = &PanicError{Value: p.Value, Stack: p.Stack}
 	}
-	if done.err != nil && errors.Is(context.Cause(ctx), ErrRefreshTimeout) && !errors.Is(done.err, ErrRefreshTimeout) {
-		done.err = fmt.Errorf("%w: %w", ErrRefreshTimeout, done.err)
+	if done.err == nil {
+		return
 	}
+	// The error's methods (Error, Is, As, Unwrap, RetryAfter) are user
+	// code as well. They are called here, where a panic is contained and a
+	// Goexit only ends the worker, and never in the loop goroutine: the
+	// loop reads done.retryAfter, and callers' errors build their message
+	// when asked (see refreshError). If inspecting panics, the error goes
+	// to the loop as it is, asking for no delay.
+	_ = actor.Recover(func() {
+		if errors.Is(context.Cause(ctx), ErrRefreshTimeout) && !errors.Is(done.err, ErrRefreshTimeout) {
+			done.err = fmt.Errorf("%w: %w", ErrRefreshTimeout, done.err)
+		}
+		done.retryAfter = retryAfter(done.err)
+	})
 }
 
 // end ends the job in flight, if any, and returns it: its timeout is
@@ -228,8 +241,23 @@ func (l *loop[T]) end(cause error) *refreshJob[T] {
 	return job
 }
 
-// wait parks req until the job ends.
-func (j *refreshJob[T]) wait(req getRequest[T]) { j.waiters = append(j.waiters, req) }
+// wait parks req until the job ends. Before the list of waiters grows, it
+// drops the callers that left (their contexts ended), so a job that hangs
+// keeps at most about twice the callers still waiting, not every caller
+// that came.
+func (j *refreshJob[T]) wait(req getRequest[T]) {
+	if len(j.waiters) == cap(j.waiters) {
+		kept := j.waiters[:0]
+		for _, w := range j.waiters {
+			if !w.left() {
+				kept = append(kept, w)
+			}
+		}
+		clear(j.waiters[len(kept):])
+		j.waiters = kept
+	}
+	j.waiters = append(j.waiters, req)
+}
 
 // answer gives every caller that waited for the job the same outcome.
 // Replies never block, so no caller is left behind.
@@ -263,7 +291,7 @@ func (l *loop[T]) finish(d *refreshDone[T], now time.Time) {
 	s := &l.st
 	attempt := s.attempts() + 1
 	if d.err != nil {
-		retryAt := now.Add(l.o.backoff.delay(attempt, d.err, rand.Float64()))
+		retryAt := now.Add(l.o.backoff.delay(attempt, d.retryAfter, rand.Float64()))
 		s.failure = &failure{attempt: attempt, retryAt: retryAt, err: d.err}
 		l.emit(RefreshFailed{Op: job.op, Attempt: attempt, Err: d.err, NextRetry: retryAt})
 		var zero T
@@ -344,14 +372,17 @@ func (l *loop[T]) emit(e Event) {
 // that comes early or twice is harmless, since the loop re-decides from the
 // clock. Owned by the loop goroutine.
 type timer struct {
-	t  stopper // created on first use, then reused
-	at int64   // when the pending wake-up fires, in Unix nanoseconds; 0 if none is pending
+	t stopper // created on first use, then reused
+	// at is when the pending wake-up fires; zero if none is pending. It is
+	// a time.Time, not Unix nanoseconds: those wrap past April 2262, where
+	// an earlier wake-up would look later and never be armed.
+	at time.Time
 }
 
 // armTimer makes sure the loop is woken no later than at (zero: no need).
 func (l *loop[T]) armTimer(now, at time.Time) {
 	t := &l.timer
-	if at.IsZero() || (t.at != 0 && t.at <= at.UnixNano()) {
+	if at.IsZero() || (!t.at.IsZero() && !at.Before(t.at)) {
 		return
 	}
 	// Count from the clock's present, not from now: now was read when the
@@ -363,20 +394,20 @@ func (l *loop[T]) armTimer(now, at time.Time) {
 	} else {
 		t.t.Reset(d)
 	}
-	t.at = at.UnixNano()
+	t.at = at
 }
 
 // wake is the timer's callback. It runs on a goroutine of the clock's; after
 // Close the post fails and it returns at once.
 func (l *loop[T]) wake() { _ = l.mb.Post(timerFired{}) }
 
-func (t *timer) fired() { t.at = 0 }
+func (t *timer) fired() { t.at = time.Time{} }
 
 func (t *timer) stop() {
 	if t.t != nil {
 		t.t.Stop()
 	}
-	t.at = 0
+	t.at = time.Time{}
 }
 
 // A stopper is a timer from either clock: *time.Timer or *clock.Timer.

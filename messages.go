@@ -1,6 +1,9 @@
 package tokenactor
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // A message is one request to the cache's loop. The set is sealed: only the
 // types in this file implement it. Messages are plain data: each request
@@ -12,7 +15,9 @@ type message interface {
 
 // getRequest asks for the value. The loop answers it exactly once, either at
 // once or, if a refresh must finish first, when it does. Buffer 1; never
-// closed.
+// closed. A caller that stops waiting (its context ended) fills the buffer
+// itself as it leaves (see leave), so a full buffer tells the loop that
+// nobody waits for the answer any more.
 type getRequest[T any] chan getReply[T]
 
 // getReply is the answer to a getRequest.
@@ -21,11 +26,27 @@ type getReply[T any] struct {
 	err   error
 }
 
-// reply answers the request. It never blocks: the channel has a buffer of
-// one and the loop answers each request once.
+// reply answers the request. It never blocks: the buffer holds one answer,
+// and if it is full the caller has left.
 func (r getRequest[T]) reply(value T, err error) {
-	r <- getReply[T]{value: value, err: err}
+	select {
+	case r <- getReply[T]{value: value, err: err}:
+	default:
+	}
 }
+
+// leave marks the request as abandoned by its caller, unless it was
+// answered already. Only the caller calls it, once it stopped waiting.
+func (r getRequest[T]) leave() {
+	select {
+	case r <- getReply[T]{}:
+	default:
+	}
+}
+
+// left reports whether the caller has gone without an answer. Only the
+// loop calls it, before answering.
+func (r getRequest[T]) left() bool { return len(r) > 0 }
 
 // invalidateRequest marks a value as rejected: the one in entry if it is
 // still the current one, or the current one whatever it is if entry is nil.
@@ -45,8 +66,9 @@ type timerFired struct{}
 // refreshDone carries the outcome of a Refresher call from the worker that
 // ran it. A panic in the Refresher arrives as err, a *PanicError.
 type refreshDone[T any] struct {
-	entry Entry[T]
-	err   error
+	entry      Entry[T]
+	err        error
+	retryAfter time.Duration // the delay err asks for (see retryAfter); read by the worker, never by the loop
 }
 
 // closeRequest is the last message of a closed cache's mailbox.

@@ -2,6 +2,7 @@ package tokenactor
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -107,34 +108,64 @@ func decide[T any](s *state[T], now time.Time) verdict {
 // err is the error a caller gets when decide says fail, or when the call it
 // waited for failed.
 func (s *state[T]) err() error {
-	switch {
-	case s.failure == nil:
+	if s.failure == nil {
 		return ErrTokenExpired
-	case s.entry == nil:
-		return fmt.Errorf("tokenactor: authenticate: %w", s.failure.err)
-	default:
-		return fmt.Errorf("%w: %w", ErrTokenExpired, s.failure.err)
 	}
+	return &refreshError{expired: s.entry != nil, err: s.failure.err}
+}
+
+// A refreshError is what callers get when the Refresher failed: the
+// refresher's error, behind ErrTokenExpired if there is a value it could
+// not renew. The loop makes it without calling any method of the
+// refresher's error (user code, which may panic or block): its message is
+// built when asked, in the asker's goroutine.
+type refreshError struct {
+	expired bool // a value is held but unusable: the error matches ErrTokenExpired
+	err     error
+}
+
+func (e *refreshError) Error() string {
+	if e.expired {
+		return fmt.Sprintf("%v: %v", ErrTokenExpired, e.err)
+	}
+	return fmt.Sprintf("tokenactor: authenticate: %v", e.err)
+}
+
+func (e *refreshError) Unwrap() []error {
+	if e.expired {
+		return []error{ErrTokenExpired, e.err}
+	}
+	return []error{e.err}
 }
 
 // windowFor returns the refresh window of an entry stored at now: the time
 // from its refresh point to its ExpiresAt. The refresh point is RefreshAt
-// if that lies between now and ExpiresAt; else ExpiresAt minus window, or,
-// if the entry's whole lifetime is not longer than window, half its
-// lifetime. jitter (>= 0) then moves the refresh point earlier by that
-// fraction of the window, but never before now.
+// if that lies between now and ExpiresAt; else ExpiresAt minus window, but
+// never in the first half of the entry's lifetime: a value whose lifetime
+// barely exceeds the window would otherwise turn stale at once, and the
+// cache would refresh it on every Get. jitter (>= 0) then moves the refresh
+// point earlier by that fraction of the window, but by at most half the
+// time the entry would stay fresh, so a stored value stays fresh for at
+// least a quarter of its lifetime (or until its RefreshAt).
 func windowFor[T any](e *Entry[T], now time.Time, window time.Duration, jitter float64) time.Duration {
 	if e.ExpiresAt.IsZero() {
 		return 0
 	}
 	life := e.ExpiresAt.Sub(now)
-	w := window
+	w := min(window, life/2)
 	if r := e.RefreshAt; !r.IsZero() && r.After(now) && r.Before(e.ExpiresAt) {
 		w = e.ExpiresAt.Sub(r)
-	} else if life <= window {
-		w = life / 2
 	}
-	return min(w+time.Duration(float64(w)*jitter), life)
+	return w + min(scaled(w, jitter), (life-w)/2)
+}
+
+// scaled returns d·f for f >= 0, saturating at the longest Duration rather
+// than overflowing (a window or backoff may be centuries long).
+func scaled(d time.Duration, f float64) time.Duration {
+	if x := float64(d) * f; x < math.MaxInt64 {
+		return time.Duration(x)
+	}
+	return math.MaxInt64
 }
 
 // fastPathMargin is how long before ExpiresAt the fast path stops serving a

@@ -2,6 +2,7 @@ package tokenactor
 
 import (
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -100,6 +101,8 @@ func TestWindowFor(t *testing.T) {
 		{"60 s under 90 s window", 60 * time.Second, 90 * time.Second, 30 * time.Second},
 		{"zero window", time.Hour, 0, time.Hour},
 		{"1 ns life", time.Nanosecond, 90 * time.Second, time.Nanosecond},
+		{"just above the window: half", 91 * time.Second, 90 * time.Second, 45500 * time.Millisecond},
+		{"twice the window keeps it", 180 * time.Second, 90 * time.Second, 90 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,6 +114,11 @@ func TestWindowFor(t *testing.T) {
 	}
 	if got := windowFor(&Entry[string]{}, now, time.Minute, 0.5); got != 0 {
 		t.Errorf("window of a value that never expires = %v, want 0", got)
+	}
+	// Its lifetime does not fit a Duration: the window and the jitter
+	// apply all the same.
+	if got := windowFor(&Entry[string]{ExpiresAt: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}, now, 90*time.Second, 1); got != 180*time.Second {
+		t.Errorf("window of a value expiring in year 9999 = %v, want 3m0s", got)
 	}
 }
 
@@ -187,10 +195,13 @@ func TestBackoffDelay(t *testing.T) {
 		{"retry-after longer wins", 1, retryAfterErr(30 * time.Second), 0.5, 30 * time.Second},
 		{"retry-after shorter ignored", 5, retryAfterErr(time.Second), 0.5, 16 * time.Second},
 		{"retry-after bounded", 1, retryAfterErr(100 * time.Hour), 0.5, maxRetryAfter},
+		{"retry-after longest Duration bounded", 1, retryAfterErr(math.MaxInt64), 0.5, maxRetryAfter},
+		{"retry-after negative ignored", 1, retryAfterErr(-time.Hour), 0.5, time.Second},
+		{"retry-after most negative ignored", 1, retryAfterErr(math.MinInt64), 0.5, time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := backoff{initial: time.Second, max: time.Minute}.delay(tt.attempt, tt.err, tt.r)
+			got := backoff{initial: time.Second, max: time.Minute}.delay(tt.attempt, retryAfter(tt.err), tt.r)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("delay() (-want +got):\n%s", diff)
 			}
@@ -204,7 +215,7 @@ func (e retryAfterErr) Error() string             { return "retry later" }
 func (e retryAfterErr) RetryAfter() time.Duration { return time.Duration(e) }
 
 // TestWindowForJitter: jitter moves the refresh point earlier by that
-// fraction of the window, never before the moment the entry is stored.
+// fraction of the window, by at most half the time the entry stays fresh.
 func TestWindowForJitter(t *testing.T) {
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
@@ -218,7 +229,10 @@ func TestWindowForJitter(t *testing.T) {
 		{"half", time.Hour, 0, 0.5, 135 * time.Second},
 		{"all", time.Hour, 0, 1, 180 * time.Second},
 		{"short life: half of half its life", 60 * time.Second, 0, 0.5, 45 * time.Second},
-		{"never before now", 100 * time.Second, 0, 1, 100 * time.Second},
+		{"short life: at most half the fresh time", 60 * time.Second, 0, 1, 45 * time.Second},
+		{"just above the window", 100 * time.Second, 0, 1, 75 * time.Second},
+		{"RefreshAt near now", time.Hour, time.Second, 1, time.Hour - time.Second/2},
+		{"RefreshAt centuries away", 200 * 365 * 24 * time.Hour, time.Second, 1, 200*365*24*time.Hour - time.Second/2},
 		{"on a RefreshAt", time.Hour, 50 * time.Minute, 0.5, 15 * time.Minute},
 	}
 	for _, tt := range tests {
@@ -231,5 +245,24 @@ func TestWindowForJitter(t *testing.T) {
 				t.Errorf("windowFor() (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestBackoffDelayHugeMax: a max beyond what doubling can reach without
+// overflowing (WithBackoff accepts any) still gives positive delays that
+// grow to max, at every jitter, never a negative one (which would retry a
+// failing server on every Get).
+func TestBackoffDelayHugeMax(t *testing.T) {
+	b := backoff{initial: time.Second, max: math.MaxInt64}
+	for _, attempt := range []int{1, 30, 34, 35, 63, 64, 65, 100, 1 << 20} {
+		for _, r := range []float64{0, 0.5, 0.999999} {
+			got := b.delay(attempt, 0, r)
+			if got < 800*time.Millisecond {
+				t.Errorf("delay(%d, r=%v) = %v, want at least 800ms", attempt, r, got)
+			}
+		}
+	}
+	if got := b.delay(100, 0, 0.5); got != math.MaxInt64 {
+		t.Errorf("delay after 100 failures = %v, want max", got)
 	}
 }

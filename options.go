@@ -16,7 +16,8 @@ const DefaultRefreshWindow = 90 * time.Second
 
 // An Option configures a [Cache]. Options are made by the With functions of
 // this package; an Option is an immutable value, safe for concurrent use and
-// for reuse across caches. Its zero value (a nil Option) is not usable.
+// for reuse across caches. Its zero value (a nil Option) is not usable:
+// [New] panics on one.
 type Option interface {
 	apply(*options)
 }
@@ -66,10 +67,11 @@ func WithClock(c clock.Clock) Option {
 // Zero disables refreshing ahead: a value is renewed only once unusable, and
 // callers wait for it. A negative window panics.
 //
-// A value whose whole lifetime (ExpiresAt minus the moment it was stored) is
-// not longer than the window gets half its lifetime as its window instead, so
-// a 60 s token under the 90 s default is refreshed after 30 s, not on every
-// call.
+// A value is never refreshed ahead in the first half of its lifetime
+// (ExpiresAt minus the moment it was stored): one that lives less than
+// twice the window gets half its lifetime as its window instead, so a 60 s
+// token under the 90 s default is refreshed after 30 s and a 100 s token
+// after 50 s, not on every call. An entry's RefreshAt overrides this.
 func WithRefreshWindow(d time.Duration) Option {
 	if d < 0 {
 		invalid("WithRefreshWindow: negative window %v", d)
@@ -108,8 +110,10 @@ func WithBackoff(initial, max time.Duration) Option {
 // and frac 0.5, an entry is refreshed between 135 s and 90 s before it
 // expires, picked anew for each entry. A thousand processes that fetched
 // their tokens in the same second then spread their refreshes instead of
-// hitting the token endpoint together. Never earlier than the moment the
-// entry was stored.
+// hitting the token endpoint together. Jitter moves the refresh point by
+// at most half the time the entry would otherwise stay fresh, so a value
+// whose lifetime is short beside the window still stays fresh for at least
+// a quarter of it.
 //
 // The default is 0: no jitter. Processes that share a store (see package
 // store) need none, since the fleet makes one refresh per expiry. frac must
@@ -156,6 +160,9 @@ func configure(opts []Option) *options {
 	}
 	o := defaults
 	for _, opt := range opts {
+		if opt == nil {
+			invalid("New: nil Option")
+		}
 		opt.apply(&o)
 	}
 	if o.hook != nil || o.clock != nil {

@@ -1,7 +1,9 @@
 package tokenactor
 
 import (
+	"context"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,15 +47,26 @@ func TestOptionsPanicOnInvalidValues(t *testing.T) {
 		{"NaN jitter", func() { WithRefreshJitter(math.NaN()) }},
 		{"nil hook", func() { WithEventHook(nil) }},
 		{"nil refresher", func() { New[string](nil) }},
+		{"nil RefresherFunc", func() { New[string](RefresherFunc[string](nil)) }},
+		{"nil Option", func() { New[string](&stringRefresher{}, nil) }},
+		{"nil Option after a valid one", func() { configure([]Option{WithRefreshWindow(time.Second), nil}) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			defer func() {
-				if recover() == nil {
-					t.Error("did not panic")
+				// A message naming what is wrong, not a nil dereference.
+				if msg, ok := recover().(string); !ok || !strings.HasPrefix(msg, "tokenactor: ") {
+					t.Errorf("panicked with %v, want a message starting %q", msg, "tokenactor: ")
 				}
 			}()
 			tt.give()
 		})
 	}
+}
+
+// stringRefresher hands out the empty string, never expiring.
+type stringRefresher struct{}
+
+func (*stringRefresher) Refresh(context.Context, *Entry[string]) (Entry[string], error) {
+	return Entry[string]{}, nil
 }

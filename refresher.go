@@ -23,7 +23,10 @@ type Entry[T any] struct {
 	// RefreshAt, if set, is when the cache starts renewing the value in
 	// the background, instead of ExpiresAt minus the refresh window (see
 	// [WithRefreshWindow]). A server's hint (an OAuth "refresh_in", say)
-	// goes here. A RefreshAt at or after ExpiresAt is ignored.
+	// goes here. A RefreshAt at or after ExpiresAt, not after the moment
+	// the entry is stored (a server's refresh_in of 0 would otherwise
+	// start a refresh on every Get), or on an entry that never expires, is
+	// ignored.
 	RefreshAt time.Time
 	// Final reports that the value cannot be renewed (it carries no refresh
 	// credential): it is served until ExpiresAt, and after that Get returns
@@ -43,7 +46,10 @@ type Entry[T any] struct {
 // with a context that ends when the refresh times out (see
 // [WithRefreshTimeout]) or the cache is closed; never with a caller's context.
 // Implementations must return soon after ctx ends: [Cache.Close] waits for
-// them. previous points to a copy: the Refresher may keep it. A panic is
+// them. So a Refresher must not call Close on its own cache, nor
+// Invalidate, InvalidateIf or Reset (once the cache is closed, those wait
+// for Close); and a Get it makes on its own cache waits for itself until
+// the context given to that Get ends. previous points to a copy: the Refresher may keep it. A panic is
 // recovered and reported as a [*PanicError]; so is runtime.Goexit, as an
 // error.
 //
@@ -58,8 +64,7 @@ type Refresher[T any] interface {
 //
 //	c := tokenactor.New(tokenactor.RefresherFunc[string](fetch))
 //
-// A nil RefresherFunc is not usable: each call panics, and the cache reports
-// a [*PanicError].
+// A nil RefresherFunc is not usable: [New] panics on one.
 type RefresherFunc[T any] func(ctx context.Context, previous *Entry[T]) (Entry[T], error)
 
 // Refresh calls f(ctx, previous).

@@ -131,6 +131,13 @@ func TestRecover(t *testing.T) {
 	if p == nil || p.Value != "boom" || len(p.Stack) == 0 {
 		t.Fatalf("Recover(panic) = %+v, want value boom and a stack", p)
 	}
+	// panic(nil) is a panic too (a *runtime.PanicNilError since Go 1.21),
+	// not a normal return.
+	if p := actor.Recover(func() { panic(nil) }); p == nil {
+		t.Fatal("Recover(panic(nil)) = nil, want the panic")
+	} else if _, ok := p.Value.(*runtime.PanicNilError); !ok {
+		t.Fatalf("Recover(panic(nil)) value = %T, want *runtime.PanicNilError", p.Value)
+	}
 }
 
 func TestIsolate(t *testing.T) {

@@ -3,7 +3,8 @@ package actor
 import "context"
 
 // Await waits for a reply on ch and returns it. If ctx ends first, Await
-// returns ctx's error at once; the replier must then be able to send without a
+// returns ctx's error at once (context.Canceled if a broken ctx closed Done
+// without one); the replier must then be able to send without a
 // receiver, so ch needs a buffer of at least one.
 func Await[R any](ctx context.Context, ch <-chan R) (R, error) {
 	select {
@@ -11,6 +12,10 @@ func Await[R any](ctx context.Context, ch <-chan R) (R, error) {
 		return r, nil
 	case <-ctx.Done():
 		var zero R
-		return zero, ctx.Err()
+		err := ctx.Err()
+		if err == nil { // a Context that breaks its contract: still an error, never a zero reply
+			err = context.Canceled
+		}
+		return zero, err
 	}
 }

@@ -6,7 +6,9 @@ import (
 )
 
 // A Panic is a recovered panic: the value passed to panic and the stack of the
-// goroutine at the moment it panicked.
+// goroutine at the moment it panicked. It is a plain value, not changed after
+// it is made, so safe for concurrent use; the zero Panic describes a nil
+// panic value.
 type Panic struct {
 	Value any
 	Stack []byte

@@ -9,8 +9,12 @@ import (
 
 // A Codec turns a value into bytes to store and back. Decode receives bytes
 // that Encode produced, possibly on another replica running another version
-// of the program. Implementations must be safe for concurrent use, and their
-// errors must not include the bytes or the value: they may be secrets.
+// of the program, or by whoever can write to the store: Decode reads
+// untrusted bytes. Implementations must be safe for concurrent use, and
+// their errors must not include the bytes or the value: they may be
+// secrets. A [Shared] contains a codec that panics or calls runtime.Goexit:
+// a value it cannot decode counts as corrupt (and is replaced), one it
+// cannot encode is handed to the cache but not saved.
 type Codec[T any] interface {
 	Encode(v T) ([]byte, error)
 	Decode(b []byte) (T, error)

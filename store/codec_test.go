@@ -97,3 +97,43 @@ func TestServiceTokenCodecFarFuture(t *testing.T) {
 		t.Errorf("year 3000 came back as %v, want MaxExpiry %v", got.ExpiresAt, store.MaxExpiry)
 	}
 }
+
+// FuzzServiceTokenCodec feeds arbitrary bytes to ServiceTokenCodec.Decode,
+// which reads what the store holds (whoever wrote it): it never panics,
+// fails only with ErrCorrupt and a fixed message that echoes nothing of
+// the input, and what it accepts encodes back to bytes that decode the same.
+func FuzzServiceTokenCodec(f *testing.F) {
+	var c store.ServiceTokenCodec
+	good, _ := c.Encode(tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken("s3cr3t"), TokenType: "Bearer", ExpiresAt: time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)})
+	f.Add(good)
+	f.Add([]byte(`{"access_token":"a","expires_at":-9223372036854775808}`))
+	f.Add([]byte(`{"access_token":"a","expires_at":9223372036854775807}`))
+	f.Add([]byte(`{"access_token":"a","expires_at":1e30}`))
+	f.Add([]byte(`{"access_token":"\u0000","token_type":"\ud800"}`))
+	f.Add([]byte(`{"access_token":""}`))
+	f.Add([]byte(`[]`))
+	messages := map[string]bool{
+		"store: corrupt record: service token is not valid JSON":   true,
+		"store: corrupt record: service token has no access token": true,
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := c.Decode(b)
+		if err != nil {
+			if !errors.Is(err, store.ErrCorrupt) || !messages[err.Error()] {
+				t.Fatalf("Decode error %q: want ErrCorrupt with a fixed message", err)
+			}
+			return
+		}
+		again, err := c.Encode(got)
+		if err != nil {
+			t.Fatalf("Encode of a decoded token: %v", err)
+		}
+		back, err := c.Decode(again)
+		if err != nil {
+			t.Fatalf("Decode of a re-encoded token: %v", err)
+		}
+		if back.AccessToken != got.AccessToken || back.TokenType != got.TokenType || !back.ExpiresAt.Equal(got.ExpiresAt) {
+			t.Fatalf("round trip changed the token: %+v, then %+v", got, back)
+		}
+	})
+}

@@ -10,6 +10,9 @@ import (
 // An Event is something a shared refresher reports through the hook set
 // with [WithEventHook]. The set is closed: [Adopted], [Published],
 // [Failed] and [LocalFallback]. No event holds a secret.
+//
+// Each event is a plain value that is never changed after it is sent, so
+// safe for concurrent use; its zero value describes nothing that happened.
 type Event interface {
 	event()
 	fmt.Stringer
@@ -30,7 +33,8 @@ type Published struct {
 	ExpiresAt time.Time
 }
 
-// An Op names the store operation a [Failed] is about.
+// An Op names the store operation a [Failed] is about. The zero Op names
+// none. An Op is a plain value.
 type Op string
 
 // The store operations.
@@ -53,7 +57,8 @@ type Failed struct {
 	Err error
 }
 
-// A FallbackReason says why a replica refreshed without the lease.
+// A FallbackReason says why a replica refreshed without the lease. The zero
+// FallbackReason is not used. A FallbackReason is a plain value.
 type FallbackReason int
 
 const (

@@ -17,7 +17,10 @@ const (
 	defaultNoExpiryTTL  = 1 * time.Hour
 )
 
-// An Option configures [Wrap].
+// An Option configures [Wrap]. Options are made by the With functions of
+// this package; an Option is an immutable value, safe for concurrent use
+// and for reuse. Its zero value (a nil Option) is not usable: Wrap panics on
+// one.
 type Option interface {
 	apply(*options)
 }
@@ -121,9 +124,11 @@ func WithClock(c clock.Clock) Option {
 	return optionFunc(func(o *options) { o.clock = c })
 }
 
-// WithEventHook sets a function that receives every [Event]. It is called
-// from the goroutine running the refresh and must return quickly. The
-// default is none. A nil hook panics.
+// WithEventHook sets a function that receives every [Event]. The refresh
+// calls it one event at a time, in a goroutine of its own, and waits for it
+// to return, so it must return quickly. A panic or runtime.Goexit in the
+// hook ends that one call: the refresh carries on, and the event is lost
+// to the hook. The default is none. A nil hook panics.
 func WithEventHook(hook func(Event)) Option {
 	if hook == nil {
 		invalid("WithEventHook: nil hook")

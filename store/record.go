@@ -80,11 +80,14 @@ func unixNano(t time.Time) int64 {
 	return 1
 }
 
+// fromUnixNano reads what unixNano stores: 0 is the zero time. The one
+// value unixNano never writes, math.MinInt64, reads as minStored, so that
+// whatever is read is written back the same.
 func fromUnixNano(n int64) time.Time {
 	if n == 0 {
 		return time.Time{}
 	}
-	return time.Unix(0, n).UTC()
+	return time.Unix(0, max(n, math.MinInt64+1)).UTC()
 }
 
 // check reports what makes j unfit to be a record.

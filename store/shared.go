@@ -10,6 +10,7 @@ import (
 	"github.com/benbjohnson/clock"
 
 	"github.com/tokenactor/tokenactor"
+	"github.com/tokenactor/tokenactor/actor"
 )
 
 // A Shared is a [tokenactor.Refresher] that shares its values with the other
@@ -40,12 +41,14 @@ type held struct {
 }
 
 // Wrap returns a Shared that keeps the value of inner under key in st,
-// encoded by codec. Wrap panics on a nil inner, st or codec, or an empty
-// key. The key names the token in the store, so the replicas that share a
-// token must use the same key; it must not contain a secret.
+// encoded by codec. Wrap panics on a nil inner (a nil RefresherFunc
+// included), st, codec or Option, or an empty key. The key names the token
+// in the store, so the replicas that share a token must use the same key;
+// it must not contain a secret.
 func Wrap[T any](inner tokenactor.Refresher[T], st Store, key string, codec Codec[T], opts ...Option) *Shared[T] {
+	f, isFunc := inner.(tokenactor.RefresherFunc[T])
 	switch {
-	case inner == nil:
+	case inner == nil, isFunc && f == nil:
 		invalid("Wrap: nil Refresher")
 	case st == nil:
 		invalid("Wrap: nil Store")
@@ -56,6 +59,9 @@ func Wrap[T any](inner tokenactor.Refresher[T], st Store, key string, codec Code
 	}
 	o := defaultOptions()
 	for _, opt := range opts {
+		if opt == nil {
+			invalid("Wrap: nil Option")
+		}
 		opt.apply(&o)
 	}
 	if o.clock == nil {
@@ -296,9 +302,9 @@ func (s *Shared[T]) read(b []byte) *loaded[T] {
 		s.emit(Failed{Key: s.key, Op: OpDecode, Err: err})
 		return nil
 	}
-	v, err := s.codec.Decode(rec.value)
-	if err != nil {
-		// The codec's error is not shown: it may quote the value.
+	var v T
+	if p := actor.Isolate(func() { v, err = s.codec.Decode(rec.value) }); p != nil || err != nil {
+		// The codec's error (or panic) is not shown: it may quote the value.
 		s.emit(Failed{Key: s.key, Op: OpDecode, Err: fmt.Errorf("%w: the codec cannot decode the value", ErrCorrupt)})
 		return nil
 	}
@@ -307,11 +313,14 @@ func (s *Shared[T]) read(b []byte) *loaded[T] {
 
 // publish saves e for the other replicas, for no longer than it lives,
 // and returns its record id and whether it was saved. A failure is
-// reported and otherwise ignored.
+// reported and otherwise ignored. It runs even if ctx has ended.
 func (s *Shared[T]) publish(ctx context.Context, e tokenactor.Entry[T]) (id string, saved bool) {
 	now := s.o.clock.Now()
 	rec := record{id: newID(), issuedAt: now, expiresAt: e.ExpiresAt, final: e.Final}
-	if !e.RefreshAt.IsZero() && e.RefreshAt.Before(e.ExpiresAt) {
+	// The cache's rule for a RefreshAt (see tokenactor.Entry): one not
+	// between now and ExpiresAt is ignored. Kept, a past one would make the
+	// record unadoptable, and every replica would refresh on its own.
+	if e.RefreshAt.After(now) && e.RefreshAt.Before(e.ExpiresAt) {
 		rec.refreshAt = e.RefreshAt
 	}
 	ttl := s.o.noExpiryTTL
@@ -321,8 +330,9 @@ func (s *Shared[T]) publish(ctx context.Context, e tokenactor.Entry[T]) (id stri
 	if ttl <= 0 {
 		return rec.id, false
 	}
-	v, err := s.codec.Encode(e.Value)
-	if err != nil {
+	var v []byte
+	var err error
+	if p := actor.Isolate(func() { v, err = s.codec.Encode(e.Value) }); p != nil || err != nil {
 		s.emit(Failed{Key: s.key, Op: OpSave, Err: errors.New("store: the codec cannot encode the value")})
 		return rec.id, false
 	}
@@ -332,7 +342,11 @@ func (s *Shared[T]) publish(ctx context.Context, e tokenactor.Entry[T]) (id stri
 		s.emit(Failed{Key: s.key, Op: OpSave, Err: err})
 		return rec.id, false
 	}
-	err = s.call(ctx, OpSave, func(ctx context.Context) error {
+	// Saved even if ctx has ended (the refresh timed out, the cache
+	// closed): the server has issued e, and may have rotated a refresh
+	// token with it, so a sibling renewing the value e replaces would
+	// replay a superseded credential. The store timeout bounds the call.
+	err = s.call(context.WithoutCancel(ctx), OpSave, func(ctx context.Context) error {
 		return s.store.Save(ctx, s.key, b, ttl)
 	})
 	return rec.id, err == nil
@@ -353,15 +367,25 @@ func (s *Shared[T]) release(ctx context.Context, owner string) {
 func (s *Shared[T]) call(ctx context.Context, op Op, f func(context.Context) error) error {
 	cctx, cancel := context.WithTimeout(ctx, s.o.storeTimeout)
 	defer cancel()
-	err := f(cctx)
+	var err error
+	if p := actor.Recover(func() { err = f(cctx) }); p != nil {
+		err = errStorePanic // a broken store, like one that fails
+	}
 	if err != nil && ctx.Err() == nil && !errors.Is(err, ErrLeaseHeld) {
 		s.emit(Failed{Key: s.key, Op: op, Err: err})
 	}
 	return err
 }
 
+// errStorePanic is the failure of a store call that panicked. The panic's
+// value is not shown: a store may hold records in it.
+var errStorePanic = errors.New("store: the store panicked")
+
+// emit reports e to the hook, if any. The hook runs isolated, as the
+// cache's does: if it panics or calls runtime.Goexit, that event is lost to
+// it and the refresh carries on.
 func (s *Shared[T]) emit(e Event) {
-	if s.o.hook != nil {
-		s.o.hook(e)
+	if hook := s.o.hook; hook != nil {
+		_ = actor.Isolate(func() { hook(e) })
 	}
 }

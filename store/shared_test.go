@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -433,12 +434,15 @@ func TestInvalidOptionsPanic(t *testing.T) {
 		"nil clock":          func() { store.WithClock(nil) },
 		"nil hook":           func() { store.WithEventHook(nil) },
 		"nil codec func":     func() { store.CodecFunc[string](nil, nil) },
+		"nil Option":         func() { store.Wrap(inner, mem, key, stringCodec, nil) },
+		"nil RefresherFunc":  func() { store.Wrap(tokenactor.RefresherFunc[string](nil), mem, key, stringCodec) },
 	}
 	for name, f := range tests {
 		t.Run(name, func(t *testing.T) {
 			defer func() {
-				if recover() == nil {
-					t.Error("did not panic")
+				// A message naming what is wrong, not a nil dereference.
+				if msg, ok := recover().(string); !ok || !strings.HasPrefix(msg, "store: ") {
+					t.Errorf("panicked with %v, want a message starting %q", msg, "store: ")
 				}
 			}()
 			f()

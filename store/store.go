@@ -12,7 +12,8 @@ import (
 //
 // Keys are the logical names given to [Wrap]; a Store derives its own key
 // names from them (and documents them). Implementations must be safe for
-// concurrent use and should return soon after ctx ends.
+// concurrent use and should return soon after ctx ends. A call that panics
+// counts as a call that failed (the panic's value is not reported).
 type Store interface {
 	// Load returns the record saved under key. It returns an error wrapping
 	// ErrNotFound if there is none (never saved, expired or deleted).

@@ -22,8 +22,15 @@ import (
 // ClientSecret, and leaves ClientKey and DPoPKey out.
 type AccessKeyConfig struct {
 	// TokenURL is the token endpoint. It must be https, or http on a
-	// loopback host.
+	// loopback host. Empty means the one Issuer's metadata names.
 	TokenURL string
+	// Issuer is the authorization server's issuer URL, used when TokenURL
+	// is empty: the first grant finds the token endpoint in the server's
+	// metadata (see [Discovery]).
+	Issuer string
+	// Discovery fetches and caches Issuer's metadata. Nil means a
+	// Discovery of the strategy's own.
+	Discovery *Discovery
 	// ClientID and ClientSecret are the client's credentials. ClientID is
 	// required; ClientSecret is, unless ClientKey or TLSClientAuth
 	// authenticates the client instead.
@@ -50,8 +57,17 @@ type AccessKeyConfig struct {
 	// Audience is sent as "audience" when set (an extension several
 	// servers use to pick the API a token is for).
 	Audience string
+	// Resource is sent as "resource" when set: the API the token is for
+	// (RFC 8707). Several resources go in EndpointParams.
+	Resource string
+	// EndpointParams are sent with every token request, after the
+	// parameters above. Setting one the strategy sets itself (grant_type,
+	// client_id, client_secret) or that a field above sets is a
+	// *ConfigError.
+	EndpointParams url.Values
 	// AuthStyle says how the credentials are sent. The zero value is HTTP
-	// Basic (RFC 6749 §2.3.1).
+	// Basic (RFC 6749 §2.3.1); AuthStyleDetect finds what the server
+	// accepts.
 	AuthStyle AuthStyle
 	// HTTPClient sends the token requests. Nil means a client with a 30 s
 	// timeout. Whatever the client, each request is bounded by 30 s and a
@@ -141,7 +157,11 @@ func (cfg AccessKeyConfig) Refresher() (tokenactor.Refresher[tokenactor.ServiceT
 }
 
 func (cfg AccessKeyConfig) refresher() (*clientCredentials, error) {
-	if err := checkTokenURL("AccessKeyConfig.TokenURL", cfg.TokenURL); err != nil {
+	if cfg.TokenURL != "" || cfg.Issuer == "" {
+		if err := checkTokenURL("AccessKeyConfig.TokenURL", cfg.TokenURL); err != nil {
+			return nil, err
+		}
+	} else if err := checkIssuer("AccessKeyConfig.Issuer", cfg.Issuer); err != nil {
 		return nil, err
 	}
 	if cfg.ClientID == "" {
@@ -153,7 +173,7 @@ func (cfg AccessKeyConfig) refresher() (*clientCredentials, error) {
 	if cfg.TLSClientAuth && cfg.HTTPClient == nil {
 		return nil, &ConfigError{Field: "AccessKeyConfig.HTTPClient", Reason: "nil: TLSClientAuth needs a client that presents a certificate (see NewMTLSClient)"}
 	}
-	if cfg.AuthStyle != AuthStyleBasic && cfg.AuthStyle != AuthStyleBody {
+	if !cfg.AuthStyle.valid() {
 		return nil, &ConfigError{Field: "AccessKeyConfig.AuthStyle", Reason: "unknown style " + cfg.AuthStyle.String()}
 	}
 	clk := cfg.Clock
@@ -161,20 +181,26 @@ func (cfg AccessKeyConfig) refresher() (*clientCredentials, error) {
 		clk = clock.New()
 	}
 	auth := clientAuth{id: cfg.ClientID, secret: tokenactor.NewSecretToken(cfg.ClientSecret), style: cfg.AuthStyle, key: cfg.ClientKey}
-	form := url.Values{"grant_type": {"client_credentials"}}
-	if len(cfg.Scopes) > 0 {
-		form.Set("scope", strings.Join(cfg.Scopes, " "))
-	}
-	if cfg.Audience != "" {
-		form.Set("audience", cfg.Audience)
+	params := requestParams{scopes: cfg.Scopes, audience: cfg.Audience, resource: cfg.Resource, extra: cfg.EndpointParams}
+	form, err := params.form("AccessKeyConfig", url.Values{"grant_type": {"client_credentials"}})
+	if err != nil {
+		return nil, err
 	}
 	dpop, err := newDPoPProver("AccessKeyConfig.DPoPKey", cfg.DPoPKey, clk)
 	if err != nil {
 		return nil, err
 	}
 	ep := newEndpoint(cfg.TokenURL, cfg.HTTPClient, auth, clk)
+	ep.memo = new(styleMemo)
 	ep.dpop = dpop
-	return &clientCredentials{ep: ep, form: form.Encode()}, nil
+	r := &clientCredentials{ep: ep, form: form.Encode()}
+	if cfg.TokenURL == "" {
+		r.issuer, r.discovery = cfg.Issuer, cfg.Discovery
+		if r.discovery == nil {
+			r.discovery = &Discovery{HTTPClient: cfg.HTTPClient}
+		}
+	}
+	return r, nil
 }
 
 // Get returns a valid access token, following the engine's refresh
@@ -210,8 +236,11 @@ func (s *AccessKeyStrategy) Format(f fmt.State, verb rune) {
 // clientCredentials is the Refresher of an AccessKeyStrategy. It is
 // immutable after construction.
 type clientCredentials struct {
-	ep   *endpoint
-	form string // the encoded grant: grant_type, scope, audience
+	ep   *endpoint // its url is empty when issuer is set
+	form string    // the encoded grant: grant_type, scope, audience, extra parameters
+
+	issuer    string // when set, the token endpoint is found in its metadata
+	discovery *Discovery
 }
 
 // Refresh requests a token with the client credentials grant: for client
@@ -220,7 +249,20 @@ type clientCredentials struct {
 // be none, and the key renews the token anyway.
 func (r *clientCredentials) Refresh(ctx context.Context, _ *tokenactor.Entry[tokenactor.ServiceToken]) (tokenactor.Entry[tokenactor.ServiceToken], error) {
 	form, _ := url.ParseQuery(r.form) // encoded by NewAccessKey; a fresh copy per request
-	resp, err := r.ep.token(ctx, form)
+	ep := r.ep
+	if r.issuer != "" {
+		md, err := r.discovery.Metadata(ctx, r.issuer)
+		if err != nil {
+			return tokenactor.Entry[tokenactor.ServiceToken]{}, err
+		}
+		if md.TokenEndpoint == "" {
+			return tokenactor.Entry[tokenactor.ServiceToken]{}, &ConfigError{Field: "AccessKeyConfig.Issuer", Reason: "the server's metadata names no token_endpoint"}
+		}
+		one := *r.ep
+		one.url = md.TokenEndpoint
+		ep = &one
+	}
+	resp, err := ep.token(ctx, form)
 	if err != nil {
 		return tokenactor.Entry[tokenactor.ServiceToken]{}, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 
@@ -30,6 +31,9 @@ const (
 	// EnvConfigDir is the directory of saved sessions; by default
 	// os.UserConfigDir()/tokenactor.
 	EnvConfigDir = "TOKENACTOR_CONFIG_DIR"
+	// EnvIssuer is the authorization server's issuer URL, whose metadata
+	// names the token endpoint when EnvTokenURL is unset.
+	EnvIssuer = "TOKENACTOR_ISSUER"
 )
 
 // ErrNoCredentials reports that NewAuto found no credentials anywhere. It
@@ -64,10 +68,24 @@ type AutoConfig struct {
 	// TokenURL is the token endpoint for credentials found in the
 	// environment when TOKENACTOR_TOKEN_URL is unset.
 	TokenURL string
-	// Scopes and Audience are requested with credentials found in the
-	// environment.
-	Scopes   []string
-	Audience string
+	// Issuer is the authorization server's issuer URL, for credentials
+	// found in the environment when neither TOKENACTOR_TOKEN_URL nor
+	// TokenURL is set: the token endpoint is found in its metadata.
+	// Empty means $TOKENACTOR_ISSUER.
+	Issuer string
+	// Discovery fetches and caches Issuer's metadata. Nil means one of the
+	// strategy's own.
+	Discovery *Discovery
+	// Scopes, Audience, Resource and EndpointParams are sent with the
+	// token requests of the strategy chosen from the environment or the
+	// store (see AccessKeyConfig and OAuthConfig).
+	Scopes         []string
+	Audience       string
+	Resource       string
+	EndpointParams url.Values
+	// AuthStyle says how a client secret from the environment is sent
+	// (see AccessKeyConfig).
+	AuthStyle AuthStyle
 	// Store holds saved sessions. Nil means a FileStore in
 	// DefaultConfigDir().
 	Store TokenStore
@@ -133,13 +151,18 @@ func NewAuto(cfg AutoConfig, opts ...tokenactor.Option) (*AutoStrategy, error) {
 	if tokenURL == "" {
 		tokenURL = cfg.TokenURL
 	}
+	issuer := cfg.Issuer
+	if issuer == "" {
+		issuer = getenv(EnvIssuer)
+	}
 	envKey := func(source, id, secret string) (*AutoStrategy, error) {
-		if tokenURL == "" {
-			return nil, &ConfigError{Field: EnvTokenURL, Reason: "unset, and needed with " + source}
+		if tokenURL == "" && issuer == "" {
+			return nil, &ConfigError{Field: EnvTokenURL, Reason: "unset, and needed with " + source + " (or set " + EnvIssuer + ")"}
 		}
 		s, err := NewAccessKey(AccessKeyConfig{
-			TokenURL: tokenURL, ClientID: id, ClientSecret: secret, Scopes: cfg.Scopes,
-			Audience: cfg.Audience, HTTPClient: cfg.HTTPClient, Clock: cfg.Clock,
+			TokenURL: tokenURL, Issuer: issuer, Discovery: cfg.Discovery, ClientID: id, ClientSecret: secret,
+			Scopes: cfg.Scopes, Audience: cfg.Audience, Resource: cfg.Resource, EndpointParams: cfg.EndpointParams,
+			AuthStyle: cfg.AuthStyle, HTTPClient: cfg.HTTPClient, Clock: cfg.Clock,
 		}, opts...)
 		return wrapAuto(s, err, "environment: "+source)
 	}
@@ -188,6 +211,7 @@ func NewAuto(cfg AutoConfig, opts ...tokenactor.Option) (*AutoStrategy, error) {
 	}
 	s, err := NewOAuth(OAuthConfig{
 		Store: store, Profile: profile, TokenURL: getenv(EnvTokenURL),
+		Scopes: cfg.Scopes, Audience: cfg.Audience, Resource: cfg.Resource, EndpointParams: cfg.EndpointParams,
 		HTTPClient: cfg.HTTPClient, Clock: cfg.Clock,
 	}, opts...)
 	return wrapAuto(s, err, "profile "+profile+" in "+where)

@@ -84,7 +84,7 @@ func TestAutoDetectionOrder(t *testing.T) {
 		{
 			name: "key without token URL",
 			env:  map[string]string{"TOKENACTOR_ACCESS_KEY": "svc.s3cret"},
-			want: "error: strategy: TOKENACTOR_TOKEN_URL: unset, and needed with TOKENACTOR_ACCESS_KEY",
+			want: "error: strategy: TOKENACTOR_TOKEN_URL: unset, and needed with TOKENACTOR_ACCESS_KEY (or set TOKENACTOR_ISSUER)",
 		},
 		{
 			name: "client id without secret",

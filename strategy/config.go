@@ -96,16 +96,19 @@ func formatMasked(f fmt.State, verb rune, v any, name string) {
 }
 
 // configJSON is the JSON form of every config of this package: its data
-// fields, the client secret masked. Clients, clocks, stores and callbacks
-// are left out.
+// fields, the client secret masked. Clients, clocks, stores, callbacks and
+// EndpointParams (which may carry anything, credentials included) are left
+// out.
 type configJSON struct {
 	DeviceAuthURL string                 `json:"device_auth_url,omitempty"`
 	TokenURL      string                 `json:"token_url,omitempty"`
+	Issuer        string                 `json:"issuer,omitempty"`
 	ClientID      string                 `json:"client_id,omitempty"`
 	ClientSecret  tokenactor.SecretToken `json:"client_secret"`
 	AuthStyle     string                 `json:"auth_style"`
 	Scopes        []string               `json:"scopes,omitempty"`
 	Audience      string                 `json:"audience,omitempty"`
+	Resource      string                 `json:"resource,omitempty"`
 	Profile       string                 `json:"profile,omitempty"`
 }
 
@@ -115,8 +118,8 @@ type configJSON struct {
 // with, not a place to persist a secret.
 func (c AccessKeyConfig) MarshalJSON() ([]byte, error) {
 	return json.Marshal(configJSON{
-		TokenURL: c.TokenURL, ClientID: c.ClientID, ClientSecret: tokenactor.NewSecretToken(c.ClientSecret),
-		AuthStyle: c.AuthStyle.String(), Scopes: c.Scopes, Audience: c.Audience,
+		TokenURL: c.TokenURL, Issuer: c.Issuer, ClientID: c.ClientID, ClientSecret: tokenactor.NewSecretToken(c.ClientSecret),
+		AuthStyle: c.AuthStyle.String(), Scopes: c.Scopes, Audience: c.Audience, Resource: c.Resource,
 	})
 }
 
@@ -125,7 +128,7 @@ func (c AccessKeyConfig) MarshalJSON() ([]byte, error) {
 func (c OAuthConfig) MarshalJSON() ([]byte, error) {
 	return json.Marshal(configJSON{
 		TokenURL: c.TokenURL, ClientID: c.ClientID, ClientSecret: tokenactor.NewSecretToken(c.ClientSecret),
-		AuthStyle: c.AuthStyle.String(), Profile: c.Profile,
+		AuthStyle: c.AuthStyle.String(), Scopes: c.Scopes, Audience: c.Audience, Resource: c.Resource, Profile: c.Profile,
 	})
 }
 
@@ -133,9 +136,9 @@ func (c OAuthConfig) MarshalJSON() ([]byte, error) {
 // [AccessKeyConfig.MarshalJSON]).
 func (c DeviceCodeConfig) MarshalJSON() ([]byte, error) {
 	return json.Marshal(configJSON{
-		DeviceAuthURL: c.DeviceAuthURL, TokenURL: c.TokenURL, ClientID: c.ClientID,
+		DeviceAuthURL: c.DeviceAuthURL, TokenURL: c.TokenURL, Issuer: c.Issuer, ClientID: c.ClientID,
 		ClientSecret: tokenactor.NewSecretToken(c.ClientSecret), AuthStyle: c.AuthStyle.String(),
-		Scopes: c.Scopes, Audience: c.Audience, Profile: c.Profile,
+		Scopes: c.Scopes, Audience: c.Audience, Resource: c.Resource, Profile: c.Profile,
 	})
 }
 

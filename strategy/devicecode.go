@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -72,9 +71,18 @@ type DeviceAuthorization struct {
 // Printing a DeviceCodeConfig with any fmt verb masks ClientSecret.
 type DeviceCodeConfig struct {
 	// DeviceAuthURL is the device authorization endpoint (RFC 8628 §3.1).
+	// Empty means the one Issuer's metadata names.
 	DeviceAuthURL string
-	// TokenURL is the token endpoint.
+	// TokenURL is the token endpoint. Empty means the one Issuer's
+	// metadata names.
 	TokenURL string
+	// Issuer is the authorization server's issuer URL, used for the
+	// endpoints left empty: Login finds them in the server's metadata (see
+	// [Discovery]).
+	Issuer string
+	// Discovery fetches and caches Issuer's metadata. Nil means a
+	// Discovery of the strategy's own.
+	Discovery *Discovery
 	// ClientID identifies the client. Required.
 	ClientID string
 	// ClientSecret authenticates a confidential client; empty for a public
@@ -95,6 +103,11 @@ type DeviceCodeConfig struct {
 	Scopes []string
 	// Audience is sent as "audience" when set.
 	Audience string
+	// Resource is sent as "resource" when set (RFC 8707).
+	Resource string
+	// EndpointParams are sent with the device authorization request, as
+	// in [AccessKeyConfig].
+	EndpointParams url.Values
 	// Store keeps the session. Required.
 	Store TokenStore
 	// Profile names the session in the store. Empty means "default".
@@ -164,11 +177,23 @@ type DeviceCodeStrategy struct {
 // NewDeviceCode returns a strategy for cfg. It checks cfg (a *ConfigError
 // if it cannot work) and sends no request.
 func NewDeviceCode(cfg DeviceCodeConfig, opts ...tokenactor.Option) (*DeviceCodeStrategy, error) {
-	if err := checkTokenURL("DeviceCodeConfig.DeviceAuthURL", cfg.DeviceAuthURL); err != nil {
-		return nil, err
+	if cfg.Issuer != "" {
+		if err := checkIssuer("DeviceCodeConfig.Issuer", cfg.Issuer); err != nil {
+			return nil, err
+		}
+		if cfg.Discovery == nil {
+			cfg.Discovery = &Discovery{HTTPClient: cfg.HTTPClient}
+		}
 	}
-	if err := checkTokenURL("DeviceCodeConfig.TokenURL", cfg.TokenURL); err != nil {
-		return nil, err
+	if cfg.DeviceAuthURL != "" || cfg.Issuer == "" {
+		if err := checkTokenURL("DeviceCodeConfig.DeviceAuthURL", cfg.DeviceAuthURL); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.TokenURL != "" || cfg.Issuer == "" {
+		if err := checkTokenURL("DeviceCodeConfig.TokenURL", cfg.TokenURL); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.ClientID == "" {
 		return nil, &ConfigError{Field: "DeviceCodeConfig.ClientID", Reason: "empty"}
@@ -198,18 +223,18 @@ func NewDeviceCode(cfg DeviceCodeConfig, opts ...tokenactor.Option) (*DeviceCode
 	// fields without calling their methods, so a copy in cfg would show in
 	// clear with %v of the strategy.
 	cfg.ClientSecret = ""
-	form := url.Values{}
-	if len(cfg.Scopes) > 0 {
-		form.Set("scope", strings.Join(cfg.Scopes, " "))
+	params := requestParams{scopes: cfg.Scopes, audience: cfg.Audience, resource: cfg.Resource, extra: cfg.EndpointParams}
+	form, err := params.form("DeviceCodeConfig", url.Values{})
+	if err != nil {
+		oauth.Close()
+		return nil, err
 	}
-	if cfg.Audience != "" {
-		form.Set("audience", cfg.Audience)
-	}
+	memo := new(styleMemo)
 	return &DeviceCodeStrategy{
 		OAuthStrategy: oauth,
 		cfg:           cfg,
-		deviceAuth:    &endpoint{url: cfg.DeviceAuthURL, client: cfg.HTTPClient, auth: auth, clock: clk},
-		token:         &endpoint{url: cfg.TokenURL, client: cfg.HTTPClient, auth: auth, clock: clk, dpop: oauth.r.dpop},
+		deviceAuth:    &endpoint{url: cfg.DeviceAuthURL, client: cfg.HTTPClient, auth: auth, clock: clk, memo: memo, name: "device authorization"},
+		token:         &endpoint{url: cfg.TokenURL, client: cfg.HTTPClient, auth: auth, clock: clk, memo: memo, dpop: oauth.r.dpop},
 		form:          form.Encode(),
 	}, nil
 }
@@ -237,17 +262,21 @@ func (s *DeviceCodeStrategy) Format(f fmt.State, verb rune) {
 // After Login, Get serves the new session at once, even if Get failed
 // shortly before.
 func (s *DeviceCodeStrategy) Login(ctx context.Context) (Session, error) {
-	da, deviceCode, err := s.authorize(ctx)
+	deviceAuth, token, err := s.endpoints(ctx)
+	if err != nil {
+		return Session{}, err
+	}
+	da, deviceCode, err := s.authorize(ctx, deviceAuth)
 	if err != nil {
 		return Session{}, err
 	}
 	s.cfg.Prompt(da)
-	resp, err := s.poll(ctx, da, deviceCode)
+	resp, err := s.poll(ctx, token, da, deviceCode)
 	if err != nil && resp.refreshToken.IsZero() {
 		return Session{}, err
 	}
 	sess := Session{
-		TokenURL: s.cfg.TokenURL, ClientID: s.cfg.ClientID,
+		TokenURL: token.url, ClientID: s.cfg.ClientID,
 		AccessToken: resp.accessToken, TokenType: resp.tokenType, ExpiresAt: resp.expiresAt,
 		RefreshToken: resp.refreshToken, Scope: resp.scope,
 	}
@@ -282,10 +311,37 @@ func (s *DeviceCodeStrategy) save(ctx context.Context, sess Session) error {
 	return s.cfg.Store.Save(ctx, s.cfg.Profile, sess)
 }
 
-// authorize makes the device authorization request (RFC 8628 §3.1).
-func (s *DeviceCodeStrategy) authorize(ctx context.Context) (da DeviceAuthorization, deviceCode tokenactor.SecretToken, err error) {
+// endpoints returns the device authorization and token endpoints: those
+// configured, and for those left empty the ones the issuer's metadata
+// names.
+func (s *DeviceCodeStrategy) endpoints(ctx context.Context) (deviceAuth, token *endpoint, err error) {
+	if s.deviceAuth.url != "" && s.token.url != "" {
+		return s.deviceAuth, s.token, nil
+	}
+	md, err := s.cfg.Discovery.Metadata(ctx, s.cfg.Issuer)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, t := *s.deviceAuth, *s.token
+	if d.url == "" {
+		if md.DeviceAuthorizationEndpoint == "" {
+			return nil, nil, &ConfigError{Field: "DeviceCodeConfig.Issuer", Reason: "the server's metadata names no device_authorization_endpoint"}
+		}
+		d.url = md.DeviceAuthorizationEndpoint
+	}
+	if t.url == "" {
+		if md.TokenEndpoint == "" {
+			return nil, nil, &ConfigError{Field: "DeviceCodeConfig.Issuer", Reason: "the server's metadata names no token_endpoint"}
+		}
+		t.url = md.TokenEndpoint
+	}
+	return &d, &t, nil
+}
+
+// authorize makes the device authorization request (RFC 8628 §3.1) at ep.
+func (s *DeviceCodeStrategy) authorize(ctx context.Context, ep *endpoint) (da DeviceAuthorization, deviceCode tokenactor.SecretToken, err error) {
 	form, _ := url.ParseQuery(s.form)
-	err = s.deviceAuth.call(ctx, form, func(status int, h http.Header, body []byte, now time.Time, sc scrubber) error {
+	err = ep.call(ctx, form, func(status int, h http.Header, body []byte, now time.Time, sc scrubber) error {
 		if status < 200 || status > 299 {
 			return errorResponse(status, h, body, now)
 		}
@@ -299,7 +355,7 @@ func (s *DeviceCodeStrategy) authorize(ctx context.Context) (da DeviceAuthorizat
 
 // poll makes device access token requests (§3.4) until one ends the flow
 // (§3.5).
-func (s *DeviceCodeStrategy) poll(ctx context.Context, da DeviceAuthorization, deviceCode tokenactor.SecretToken) (tokenResponse, error) {
+func (s *DeviceCodeStrategy) poll(ctx context.Context, token *endpoint, da DeviceAuthorization, deviceCode tokenactor.SecretToken) (tokenResponse, error) {
 	interval := da.Interval
 	for {
 		if err := s.sleep(ctx, interval); err != nil {
@@ -308,7 +364,7 @@ func (s *DeviceCodeStrategy) poll(ctx context.Context, da DeviceAuthorization, d
 		if !s.cfg.Clock.Now().Before(da.ExpiresAt) {
 			return tokenResponse{}, ErrDeviceCodeExpired
 		}
-		resp, err := s.token.token(ctx, url.Values{
+		resp, err := token.token(ctx, url.Values{
 			"grant_type":  {deviceCodeGrant},
 			"device_code": {deviceCode.Reveal()},
 		})

@@ -8,6 +8,16 @@
 // own, so the refresh model, backoff and shutdown of the engine apply. All
 // strategies implement [tokenactor.AuthStrategy] and have a Close method.
 //
+// # Requests and endpoints
+//
+// Each config takes the parameters a server may need on its token
+// requests: Scopes, Audience, Resource (RFC 8707) and EndpointParams for the
+// rest. AuthStyle says how a client secret is sent; [AuthStyleDetect] finds
+// out. Instead of each endpoint URL a config may name the server's Issuer:
+// its endpoints are then read from its metadata (RFC 8414 or OpenID Connect
+// discovery, see [Discovery]). [Revoke] and [Introspect] call the
+// revocation (RFC 7009) and introspection (RFC 7662) endpoints.
+//
 // # Errors
 //
 // The token endpoint's refusals (RFC 6749 §5.2) are an [*OAuthError];

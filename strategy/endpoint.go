@@ -54,6 +54,8 @@ func (s AuthStyle) String() string {
 		return "basic"
 	case AuthStyleBody:
 		return "body"
+	case AuthStyleDetect:
+		return "detect"
 	}
 	return "AuthStyle(" + strconv.Itoa(int(s)) + ")"
 }
@@ -99,6 +101,11 @@ type endpoint struct {
 	client *http.Client
 	auth   clientAuth
 	clock  clock.Clock
+	// memo remembers the style that worked, for AuthStyleDetect; shared by
+	// the endpoints of one strategy, nil for none.
+	memo *styleMemo
+	// name is what errors call the endpoint; empty means "token".
+	name string
 }
 
 // A tokenResponse is a successful token endpoint answer (RFC 6749 §5.1),
@@ -157,7 +164,7 @@ func (e *endpoint) call(ctx context.Context, form url.Values, parse func(status 
 			// A lifetime counts from receipt: the moment the answer is here.
 			err = parse(status, header, body, e.clock.Now(), sc)
 		}
-		return sc.scrub(err)
+		return e.named(sc.scrub(err))
 	}
 }
 
@@ -168,6 +175,9 @@ func (e *endpoint) call(ctx context.Context, form url.Values, parse func(status 
 // redirect is refused (see [RedirectError]), whatever the client's own
 // redirect policy. The whole exchange is bounded by defaultTimeout.
 func (e *endpoint) post(ctx context.Context, form url.Values, sc scrubber) (int, http.Header, []byte, error) {
+	if e.auth.style == AuthStyleDetect && !e.auth.secret.IsZero() {
+		return e.postDetect(ctx, form, sc)
+	}
 	ctx, cancel := context.WithTimeout(ctx, defaultTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, nil)

@@ -62,6 +62,9 @@ type OAuthError struct {
 	Description string
 	// URI is the optional "error_uri" field.
 	URI string
+	// Endpoint names the endpoint that answered, such as "device
+	// authorization" or "revocation"; empty means the token endpoint.
+	Endpoint string
 
 	retryAfter time.Duration
 }
@@ -69,7 +72,7 @@ type OAuthError struct {
 // Error describes the refusal.
 func (e *OAuthError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "strategy: token endpoint refused (HTTP %d): %s", e.StatusCode, printable(e.Code, 64))
+	fmt.Fprintf(&b, "strategy: %s endpoint refused (HTTP %d): %s", endpointName(e.Endpoint), e.StatusCode, printable(e.Code, 64))
 	if e.Description != "" {
 		fmt.Fprintf(&b, ": %s", printable(e.Description, maxDescription))
 	}
@@ -105,6 +108,9 @@ type HTTPError struct {
 	// ContentType is the response's Content-Type header, with any secret
 	// of the request masked. Error shows at most 64 characters of it.
 	ContentType string
+	// Endpoint names the endpoint that answered; empty means the token
+	// endpoint.
+	Endpoint string
 
 	retryAfter time.Duration
 }
@@ -115,7 +121,7 @@ func (e *HTTPError) Error() string {
 	if ct == "" {
 		ct = "no content type"
 	}
-	return fmt.Sprintf("strategy: token endpoint answered HTTP %d (%s) without an OAuth error body", e.StatusCode, ct)
+	return fmt.Sprintf("strategy: %s endpoint answered HTTP %d (%s) without an OAuth error body", endpointName(e.Endpoint), e.StatusCode, ct)
 }
 
 // Is reports whether target is [ErrLoginRequired] or [ErrTemporary] and e
@@ -143,11 +149,14 @@ func (e *HTTPError) RetryAfter() time.Duration { return e.retryAfter }
 type InvalidResponseError struct {
 	// Reason says what is wrong, for example "missing access_token".
 	Reason string
+	// Endpoint names the endpoint that answered; empty means the token
+	// endpoint.
+	Endpoint string
 }
 
 // Error describes the problem.
 func (e *InvalidResponseError) Error() string {
-	return "strategy: invalid token endpoint response: " + e.Reason
+	return "strategy: invalid " + endpointName(e.Endpoint) + " endpoint response: " + e.Reason
 }
 
 // A NetworkError reports that a request to an authorization server did not
@@ -157,10 +166,14 @@ func (e *InvalidResponseError) Error() string {
 type NetworkError struct {
 	// Err is the cause.
 	Err error
+	// Endpoint names the endpoint asked; empty means the token endpoint.
+	Endpoint string
 }
 
 // Error describes the failure.
-func (e *NetworkError) Error() string { return "strategy: token request failed: " + e.Err.Error() }
+func (e *NetworkError) Error() string {
+	return "strategy: " + endpointName(e.Endpoint) + " request failed: " + e.Err.Error()
+}
 
 // Unwrap returns the cause.
 func (e *NetworkError) Unwrap() error { return e.Err }

@@ -61,8 +61,16 @@ type OAuthConfig struct {
 	// Nil asks for bearer tokens.
 	DPoPKey crypto.Signer
 	// AuthStyle says how a client secret is sent. The zero value is HTTP
-	// Basic (RFC 6749 §2.3.1).
+	// Basic (RFC 6749 §2.3.1); AuthStyleDetect finds what the server
+	// accepts.
 	AuthStyle AuthStyle
+	// Scopes, Audience, Resource and EndpointParams are sent with every
+	// refresh request when set, as in [AccessKeyConfig]. A scope narrower
+	// than the session's asks for a token with less access (RFC 6749 §6).
+	Scopes         []string
+	Audience       string
+	Resource       string
+	EndpointParams url.Values
 	// HTTPClient sends the token requests. Nil means a client with a 30 s
 	// timeout. Whatever the client, each request is bounded by 30 s and a
 	// redirect is refused with a *RedirectError (the client is not changed).
@@ -175,11 +183,16 @@ func newSessionRefresher(cfg OAuthConfig, opts []tokenactor.Option) (*sessionRef
 			return nil, nil, err
 		}
 	}
-	if cfg.AuthStyle != AuthStyleBasic && cfg.AuthStyle != AuthStyleBody {
+	if !cfg.AuthStyle.valid() {
 		return nil, nil, &ConfigError{Field: "OAuthConfig.AuthStyle", Reason: "unknown style " + cfg.AuthStyle.String()}
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = defaultHTTPClient()
+	}
+	params := requestParams{scopes: cfg.Scopes, audience: cfg.Audience, resource: cfg.Resource, extra: cfg.EndpointParams}
+	form, err := params.form("OAuthConfig", url.Values{"grant_type": {"refresh_token"}})
+	if err != nil {
+		return nil, nil, err
 	}
 	clk, opts := cacheClock(cfg.Clock, opts)
 	cfg.Clock = clk
@@ -187,7 +200,7 @@ func newSessionRefresher(cfg OAuthConfig, opts []tokenactor.Option) (*sessionRef
 	if err != nil {
 		return nil, nil, err
 	}
-	return &sessionRefresher{cfg: cfg, dpop: dpop}, opts, nil
+	return &sessionRefresher{cfg: cfg, form: form.Encode(), memo: new(styleMemo), dpop: dpop}, opts, nil
 }
 
 // Get returns a valid access token, following the engine's refresh
@@ -252,7 +265,9 @@ func (s *OAuthStrategy) Format(f fmt.State, verb rune) {
 // it at most once at a time, each call ordered after the previous one by
 // the cache's loop, so its one mutable field needs no lock.
 type sessionRefresher struct {
-	cfg OAuthConfig // immutable
+	cfg  OAuthConfig // immutable
+	form string      // the encoded grant without the refresh token: grant_type and the config's parameters
+	memo *styleMemo  // the client authentication style each token URL accepted
 
 	// unsaved is a session a refresh obtained but could not save, and
 	// rotatedFrom the refresh token it replaced. Owned by the call in
@@ -403,11 +418,10 @@ func (r *sessionRefresher) refresh(ctx context.Context, saved Session) (Session,
 		return Session{}, time.Time{}, err
 	}
 	auth := clientAuth{id: clientID, secret: tokenactor.NewSecretToken(r.cfg.ClientSecret), style: r.cfg.AuthStyle, key: r.cfg.ClientKey}
-	ep := &endpoint{url: tokenURL, client: r.cfg.HTTPClient, auth: auth, clock: r.cfg.Clock, dpop: r.dpop}
-	resp, err := ep.token(ctx, url.Values{
-		"grant_type":    {"refresh_token"},
-		"refresh_token": {saved.RefreshToken.Reveal()},
-	})
+	ep := &endpoint{url: tokenURL, client: r.cfg.HTTPClient, auth: auth, clock: r.cfg.Clock, memo: r.memo, dpop: r.dpop}
+	form, _ := url.ParseQuery(r.form) // encoded by NewOAuth; a fresh copy per request
+	form.Set("refresh_token", saved.RefreshToken.Reveal())
+	resp, err := ep.token(ctx, form)
 	if err != nil {
 		if resp.refreshToken.IsZero() || resp.refreshToken == saved.RefreshToken {
 			return Session{}, time.Time{}, err

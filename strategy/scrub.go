@@ -31,7 +31,7 @@ type scrubber struct {
 }
 
 // secretParams are the request parameters that carry credentials.
-var secretParams = []string{"client_secret", "refresh_token", "device_code", "code", "code_verifier", "password", "assertion", "client_assertion"}
+var secretParams = []string{"client_secret", "refresh_token", "token", "device_code", "code", "code_verifier", "password", "assertion", "client_assertion"}
 
 // newScrubber returns the scrubber for a request of a client with auth
 // carrying form.

@@ -266,7 +266,7 @@ func TestIssuedValuesCarryNoRequestSecret(t *testing.T) {
 				"verification_uri": "https://a.example/?s=" + url.QueryEscape(scrubSecret)})
 		})
 		s := &DeviceCodeStrategy{deviceAuth: e, cfg: DeviceCodeConfig{DeviceAuthURL: e.url, Clock: e.clock}}
-		_, _, err := s.authorize(t.Context())
+		_, _, err := s.authorize(t.Context(), e)
 		var ie *InvalidResponseError
 		if !errors.As(err, &ie) {
 			t.Fatalf("got %v, want an *InvalidResponseError", err)

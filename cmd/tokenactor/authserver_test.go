@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,13 +26,24 @@ type authServer struct {
 	autoApprove bool
 	// deny declines every device login, as a user clicking "deny" would.
 	deny bool
+	// metadata serves the server's metadata (RFC 8414) at its origin,
+	// naming the device, revocation and introspection endpoints.
+	metadata bool
+	// issuer, if set, is the issuer the metadata names instead of URL.
+	issuer string
+	// bodyOnly refuses client credentials sent with HTTP Basic, as some
+	// servers do.
+	bodyOnly bool
 
-	refreshes atomic.Int64 // refresh grants answered with a token
+	refreshes   atomic.Int64 // refresh grants answered with a token
+	revocations atomic.Int64 // revocation requests answered 200
+	basic, body atomic.Int64 // client credentials requests by authentication style
 
 	mu       sync.Mutex
 	devices  map[string]*deviceAuth // device code → state
 	refresh  map[string]bool        // live refresh tokens
 	approved map[string]bool        // user codes the "user" approved
+	forms    map[string]url.Values  // the last form posted to each path
 }
 
 type deviceAuth struct {
@@ -53,11 +65,15 @@ func newAuthServer(t *testing.T) *authServer {
 		devices:  map[string]*deviceAuth{},
 		refresh:  map[string]bool{},
 		approved: map[string]bool{},
+		forms:    map[string]url.Values{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /device", s.deviceAuthorization)
 	mux.HandleFunc("POST /token", s.token)
 	mux.HandleFunc("GET /api", s.cc.api)
+	mux.HandleFunc("POST /revoke", s.revoke)
+	mux.HandleFunc("POST /introspect", s.introspect)
+	mux.HandleFunc("GET /.well-known/oauth-authorization-server", s.serveMetadata)
 	s.Server = httptest.NewServer(mux)
 	t.Cleanup(s.Close)
 	return s
@@ -77,9 +93,72 @@ func (s *authServer) revokeAll() {
 	clear(s.refresh)
 }
 
-func (s *authServer) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
+// lastForm returns the last form posted to path.
+func (s *authServer) lastForm(path string) url.Values {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.forms[path]
+}
+
+func (s *authServer) record(r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.forms[r.URL.Path] = r.PostForm
+}
+
+func (s *authServer) serveMetadata(w http.ResponseWriter, r *http.Request) {
+	if !s.metadata {
+		http.NotFound(w, r)
+		return
+	}
+	issuer := s.issuer
+	if issuer == "" {
+		issuer = s.URL
+	}
+	writeJSON(w, map[string]any{
+		"issuer":                        issuer,
+		"token_endpoint":                s.URL + "/token",
+		"device_authorization_endpoint": s.URL + "/device",
+		"revocation_endpoint":           s.URL + "/revoke",
+		"introspection_endpoint":        s.URL + "/introspect",
+	})
+}
+
+// revoke is the revocation endpoint (RFC 7009) for the public client:
+// revoking a refresh token ends its session.
+func (s *authServer) revoke(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil || r.PostForm.Get("client_id") != s.clientID {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "")
+		return
+	}
+	s.mu.Lock()
+	delete(s.refresh, r.PostForm.Get("token"))
+	s.mu.Unlock()
+	s.revocations.Add(1)
+	w.WriteHeader(http.StatusOK)
+}
+
+// introspect is the introspection endpoint (RFC 7662) for the public
+// client: a refresh token is active while it can be used.
+func (s *authServer) introspect(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil || r.PostForm.Get("client_id") != s.clientID {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "")
+		return
+	}
+	s.mu.Lock()
+	active := s.refresh[r.PostForm.Get("token")]
+	s.mu.Unlock()
+	writeJSON(w, map[string]any{"active": active})
+}
+
+func (s *authServer) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err == nil {
+		s.record(r)
+	}
+	if r.PostForm.Get("client_id") != s.clientID {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "")
 		return
 	}
@@ -105,8 +184,19 @@ func (s *authServer) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "")
 		return
 	}
+	s.record(r)
 	switch r.PostForm.Get("grant_type") {
 	case "client_credentials":
+		_, _, basic := r.BasicAuth()
+		if basic {
+			s.basic.Add(1)
+		} else {
+			s.body.Add(1)
+		}
+		if basic && s.bodyOnly {
+			oauthError(w, http.StatusUnauthorized, "invalid_client", "send the client credentials in the body")
+			return
+		}
 		s.cc.token(w, r)
 	case "urn:ietf:params:oauth:grant-type:device_code":
 		s.deviceGrant(w, r)

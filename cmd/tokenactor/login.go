@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
@@ -27,9 +27,21 @@ shows a code and a URL, you open the URL in any browser and enter the code,
 and the session is saved for the profile, where 'tokenactor token' finds
 it. Messages go to stderr; nothing is written to stdout.
 
-Each URL and the client ID may also come from the environment:
-TOKENACTOR_DEVICE_AUTH_URL, TOKENACTOR_TOKEN_URL and
-TOKENACTOR_LOGIN_CLIENT_ID.
+Where the endpoints come from, first found wins:
+  1. -device-url and -token-url (TOKENACTOR_DEVICE_AUTH_URL,
+     TOKENACTOR_TOKEN_URL);
+  2. the metadata (RFC 8414, else OpenID Connect discovery) of -issuer
+     (TOKENACTOR_ISSUER);
+  3. when logging in again: the token URL saved with the profile's
+     session, and the metadata at that URL's origin.
+The client ID is -client-id (TOKENACTOR_LOGIN_CLIENT_ID), else the one
+saved with the session. So after a first login, 'tokenactor login' alone
+logs in again.
+
+-scope, -audience, -resource and -param are sent with the device
+authorization request (TOKENACTOR_SCOPE, TOKENACTOR_AUDIENCE,
+TOKENACTOR_RESOURCE, TOKENACTOR_PARAMS). Ask for offline_access (or your
+server's equivalent) to get a refresh token.
 
 Exit status: 0 logged in, 1 failure, 2 bad flag or setting, 3 the login was
 declined or the code expired, 4 server or network unavailable.`
@@ -37,42 +49,96 @@ declined or the code expired, 4 server or network unavailable.`
 func runLogin(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("login", flag.ContinueOnError)
 	profile := fs.String("profile", "", "profile to save the session under (default $TOKENACTOR_PROFILE or \"default\")")
-	deviceURL := fs.String("device-url", e.getenv(envDeviceAuthURL), "device authorization endpoint")
-	tokenURL := fs.String("token-url", e.getenv(strategy.EnvTokenURL), "token endpoint")
-	clientID := fs.String("client-id", e.getenv(envLoginClientID), "client ID of this CLI at the server")
-	scope := fs.String("scope", "", "scopes to ask for, space-separated (often: offline_access, for a refresh token)")
+	deviceURL := envFlag(fs, e, "device-url", envDeviceAuthURL, "device authorization endpoint `url`")
+	tokenURL := envFlag(fs, e, "token-url", strategy.EnvTokenURL, "token endpoint `url`")
+	issuer := envFlag(fs, e, "issuer", strategy.EnvIssuer, "issuer `url` whose metadata names the endpoints")
+	clientID := envFlag(fs, e, "client-id", envLoginClientID, "client `id` of this CLI at the server")
+	req := addRequestFlags(fs, e)
 	if done, code := parseFlags(e, fs, loginSynopsis, args); done {
 		return code
 	}
-	for _, f := range []struct{ name, value, env string }{
-		{"-device-url", *deviceURL, envDeviceAuthURL},
-		{"-token-url", *tokenURL, strategy.EnvTokenURL},
-		{"-client-id", *clientID, envLoginClientID},
-	} {
-		if f.value == "" {
-			fmt.Fprintf(e.stderr, "tokenactor login: %s is required (or set %s)\nRun 'tokenactor login --help' for the flags.\n", f.name, f.env)
-			return exitUsage
-		}
+	params, style, msg := req.values()
+	if msg != "" {
+		return usageError(e, "login", msg)
 	}
 	store, name, err := profileStore(e, *profile)
 	if err != nil {
 		return fail(e, "login", err)
+	}
+	client, _ := e.httpClient()
+	disc := &strategy.Discovery{HTTPClient: client}
+
+	// Logging in again: what the saved session knows fills the gaps.
+	if *tokenURL == "" || *clientID == "" {
+		saved, err := store.Load(ctx, name)
+		var corrupt *strategy.CorruptSessionError
+		switch {
+		case err == nil:
+			var reused []string
+			if *tokenURL == "" && *issuer == "" && saved.TokenURL != "" {
+				*tokenURL = saved.TokenURL
+				reused = append(reused, "token URL "+redactURL(saved.TokenURL))
+			}
+			if *clientID == "" && saved.ClientID != "" {
+				*clientID = saved.ClientID
+				reused = append(reused, "client ID "+saved.ClientID)
+			}
+			if len(reused) > 0 {
+				fmt.Fprintf(e.stderr, "Using the %s saved with profile %s.\n", joinAnd(reused), name)
+			}
+		case errors.As(err, &corrupt):
+			return fail(e, "login", err)
+		}
+	}
+	// Errors of the device authorization endpoint name it; the others are
+	// the token endpoint's.
+	f := failure{cmd: "login", url: *tokenURL}
+	if *deviceURL == "" && *issuer == "" && *tokenURL != "" {
+		// A server that publishes metadata at its origin names its device
+		// endpoint there. Not finding it is no error: -device-url is asked
+		// for below.
+		if md, err := disc.Metadata(ctx, issuerOf(*tokenURL)); err == nil {
+			*deviceURL = md.DeviceAuthorizationEndpoint
+		} else if !errors.Is(err, strategy.ErrNoMetadata) && !isConfigError(err) {
+			f.endpoint, f.url = "server metadata", issuerOf(*tokenURL)
+			return f.report(e, err)
+		}
+	}
+	if *issuer == "" {
+		for _, fl := range []struct{ name, value, env string }{
+			{"-device-url", *deviceURL, envDeviceAuthURL},
+			{"-token-url", *tokenURL, strategy.EnvTokenURL},
+		} {
+			if fl.value == "" {
+				return usageError(e, "login", fmt.Sprintf("%s is required (or set %s), or -issuer (%s) for a server that publishes its endpoints", fl.name, fl.env, strategy.EnvIssuer))
+			}
+		}
+	}
+	if *clientID == "" {
+		return usageError(e, "login", "-client-id is required (or set "+envLoginClientID+")")
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	prompts := make(chan strategy.DeviceAuthorization, 1) // Prompt is called once per Login
 	dc, err := strategy.NewDeviceCode(strategy.DeviceCodeConfig{
-		DeviceAuthURL: *deviceURL,
-		TokenURL:      *tokenURL,
-		ClientID:      *clientID,
-		Scopes:        strings.Fields(*scope),
-		Store:         store,
-		Profile:       name,
-		Prompt:        func(da strategy.DeviceAuthorization) { prompts <- da },
+		DeviceAuthURL:  *deviceURL,
+		TokenURL:       *tokenURL,
+		Issuer:         *issuer,
+		Discovery:      disc,
+		ClientID:       *clientID,
+		Scopes:         req.scopes(),
+		Audience:       *req.audience,
+		Resource:       *req.resource,
+		EndpointParams: params,
+		AuthStyle:      style,
+		Store:          store,
+		Profile:        name,
+		Prompt:         func(da strategy.DeviceAuthorization) { prompts <- da },
+		HTTPClient:     client,
 	})
 	if err != nil {
-		return fail(e, "login", err)
+		return f.report(e, err)
 	}
 	defer dc.Close()
 
@@ -82,7 +148,7 @@ func runLogin(ctx context.Context, e *env, args []string) int {
 	cancel()
 	wg.Wait()
 	if err != nil {
-		return fail(e, "login", err)
+		return f.report(e, err)
 	}
 	who := subject(sess.AccessToken.Reveal())
 	if who == "" {
@@ -90,6 +156,27 @@ func runLogin(ctx context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stderr, "Logged in as %s. Session saved for profile %s in %s.\n", who, name, store.Path(name))
 	return exitOK
+}
+
+// isConfigError reports whether err is a *strategy.ConfigError.
+func isConfigError(err error) bool {
+	var ce *strategy.ConfigError
+	return errors.As(err, &ce)
+}
+
+// joinAnd joins items as prose: "a", "a and b".
+func joinAnd(items []string) string {
+	switch len(items) {
+	case 0:
+		return ""
+	case 1:
+		return items[0]
+	}
+	out := items[0]
+	for _, it := range items[1 : len(items)-1] {
+		out += ", " + it
+	}
+	return out + " and " + items[len(items)-1]
 }
 
 // showPrompt tells the user what to do once the code is known, then counts

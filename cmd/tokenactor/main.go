@@ -19,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -44,6 +45,37 @@ type env struct {
 	// tty and errTTY report that stdout and stderr are terminals, where
 	// progress may redraw one line.
 	tty, errTTY bool
+	// transport sends HTTP requests; nil means http.DefaultTransport.
+	transport http.RoundTripper
+}
+
+// without returns e with the environment variables names hidden, as if
+// unset.
+func (e *env) without(names ...string) *env {
+	c := *e
+	get := e.getenv
+	c.getenv = func(k string) string {
+		for _, n := range names {
+			if k == n {
+				return ""
+			}
+		}
+		return get(k)
+	}
+	return &c
+}
+
+// with returns e with the environment variable name set to value.
+func (e *env) with(name, value string) *env {
+	c := *e
+	get := e.getenv
+	c.getenv = func(k string) string {
+		if k == name {
+			return value
+		}
+		return get(k)
+	}
+	return &c
 }
 
 // A command is one subcommand.
@@ -59,7 +91,7 @@ func commands() []command {
 		{name: "demo", summary: "run hundreds of clients against an embedded token server (no setup needed)", run: runDemo},
 		{name: "token", summary: "print a valid access token for the detected credentials", run: runToken},
 		{name: "login", summary: "log in with a code shown here and entered in a browser (device flow)", run: runLogin},
-		{name: "logout", summary: "remove the saved session", run: runLogout},
+		{name: "logout", summary: "revoke the saved session at the server and remove it", run: runLogout},
 		{name: "status", summary: "show which credentials are used, whose, until when, and where stored", run: runStatus},
 		{name: "serve", summary: "run a local OAuth 2.0 server to try the commands against", run: runServe},
 	}

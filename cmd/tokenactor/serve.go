@@ -131,7 +131,6 @@ func printServeSettings(e *env, srv *oauthtest.Server, id, secret string, lifeti
 	fmt.Fprintf(w, "  export %s=%s\n", strategy.EnvClientID, id)
 	fmt.Fprintf(w, "  export %s=%s\n\n", strategy.EnvClientSecret, secret)
 	fmt.Fprintf(w, "Device login ('tokenactor login', then open the approval page):\n")
-	fmt.Fprintf(w, "  tokenactor login -device-url %s -token-url %s -client-id %s\n\n",
-		srv.DeviceAuthorizationURL(), srv.TokenURL(), serveLoginClientID)
+	fmt.Fprintf(w, "  tokenactor login -issuer %s -client-id %s\n\n", srv.URL, serveLoginClientID)
 	fmt.Fprintf(w, "Press Ctrl-C to stop.\n")
 }

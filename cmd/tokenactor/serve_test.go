@@ -91,10 +91,11 @@ func TestServeIssuesTokens(t *testing.T) {
 		t.Errorf("token: %d %+v %v", resp.StatusCode, tok, err)
 	}
 
-	// The token command, configured as serve says, gets a token too.
+	// The token command, configured as serve says, gets a token too; these
+	// tokens live less than its default -min-valid.
 	e, stdout, stderr := newTestEnv()
 	e.getenv = func(k string) string { return settings[k] }
-	if code := run(context.Background(), e, []string{"token"}); code != exitOK || strings.TrimSpace(stdout.String()) == "" {
+	if code := run(context.Background(), e, []string{"token", "-min-valid", "10s"}); code != exitOK || strings.TrimSpace(stdout.String()) == "" {
 		t.Errorf("tokenactor token: exit %d, stderr:\n%s", code, stderr)
 	}
 
@@ -150,8 +151,8 @@ func TestServeDeviceLogin(t *testing.T) {
 	e := &env{stdout: io.Discard, stderr: pw, getenv: getenv}
 	done := make(chan int, 1) // login's exit code
 	go func() {
-		code := run(context.Background(), e, []string{"login", "-device-url", issuer + "/device_authorization",
-			"-token-url", issuer + "/token", "-client-id", serveLoginClientID})
+		// The command serve prints: the endpoints come from discovery.
+		code := run(context.Background(), e, []string{"login", "-issuer", issuer, "-client-id", serveLoginClientID})
 		pw.Close()
 		done <- code
 	}()

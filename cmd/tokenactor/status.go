@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/tokenactor/tokenactor"
 	"github.com/tokenactor/tokenactor/strategy"
 )
 
@@ -19,9 +21,13 @@ const statusSynopsis = `status [flags]
 
 Shows which credentials 'tokenactor token' would use, and for a saved
 session who it belongs to, until when its access token is valid and where
-it is stored. It never shows a token or a secret. Without -check it reads
-only the environment and the session file; with -check it also gets a token
-from the server.
+it is stored. It never shows a token, a secret or a password in a URL.
+
+Without -check it reads only the environment and the session file, and
+says the server was not asked: a session that looks valid there may have
+been revoked. With -check it asks the server and reports its answer:
+token introspection (RFC 7662) where the server's metadata advertises it,
+else a refresh of the session (or a new grant for client credentials).
 
 Environment:
   TOKENACTOR_ACCESS_KEY      "<client id>.<secret>" for client credentials
@@ -29,63 +35,141 @@ Environment:
   TOKENACTOR_CLIENT_SECRET
   TOKENACTOR_TOKEN_URL       token endpoint for the above; overrides the one
                              saved with a session
+  TOKENACTOR_ISSUER          issuer URL whose metadata names the endpoints
   TOKENACTOR_PROFILE         profile of the saved session ("default")
   TOKENACTOR_CONFIG_DIR      directory of saved sessions (default: the user
                              config directory + /tokenactor)
 
-Exit status: 0 authenticated, 1 failure, 2 bad flag or setting,
-3 not authenticated or the session is over, 4 server or network
-unavailable (with -check).`
+Exit status: 0 authenticated (with -check: the server said so), 1 failure,
+2 bad flag or setting, 3 not authenticated, the session is over, or (with
+-check) the server refused it, 4 server or network unavailable (with
+-check).`
 
 func runStatus(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	profile := fs.String("profile", "", "profile of the saved session (default $TOKENACTOR_PROFILE or \"default\")")
-	check := fs.Bool("check", false, "also get a token from the server, to test the credentials")
+	profile := fs.String("profile", "", "show the session saved for this profile, even if credentials are set in the environment (default $TOKENACTOR_PROFILE or \"default\")")
+	issuer := envFlag(fs, e, "issuer", strategy.EnvIssuer, "issuer `url` whose metadata names the introspection endpoint")
+	check := fs.Bool("check", false, "ask the server whether the credentials or the session are still good")
 	timeout := fs.Duration("timeout", 30*time.Second, "with -check, give up after this long")
 	if done, code := parseFlags(e, fs, statusSynopsis, args); done {
 		return code
 	}
-	auto, err := strategy.NewAuto(strategy.AutoConfig{Profile: *profile, Getenv: e.getenv})
-	if err != nil {
-		return fail(e, "status", err)
+	if *timeout <= 0 {
+		return usageError(e, "status", "-timeout must be positive")
+	}
+	tokenURL := e.getenv(strategy.EnvTokenURL)
+	auto, counter, f, code := newAuto(ctx, e, "status", *profile, tokenURL, *issuer, nil)
+	if auto == nil {
+		return code
 	}
 	defer auto.Close()
+	f.timeout = *timeout
 
 	w := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	defer w.Flush()
 	row(w, "credentials", auto.Source())
-	code := exitOK
+	var sess *strategy.Session
+	code = exitOK
 	switch auto.Strategy().(type) {
 	case *strategy.AccessKeyStrategy:
 		row(w, "kind", "client credentials (service to service)")
 		row(w, "client", envClientID(e))
-		row(w, "token url", e.getenv(strategy.EnvTokenURL))
-	case *strategy.OAuthStrategy:
-		code = describeSession(ctx, e, w, *profile)
-	}
-	if *check && code == exitOK {
-		ctx, cancel := context.WithTimeout(ctx, *timeout)
-		defer cancel()
-		tok, err := auto.Get(ctx)
-		if err != nil {
-			w.Flush()
-			return fail(e, "status", err)
+		switch {
+		case tokenURL != "":
+			row(w, "token url", redactURL(tokenURL))
+		case *issuer != "":
+			row(w, "issuer", redactURL(*issuer))
 		}
-		row(w, "check", "the server issued a token, "+validity(tok.ExpiresAt, time.Now()))
+	case *strategy.OAuthStrategy:
+		sess, code = describeSession(ctx, e, w, *profile)
 	}
-	w.Flush()
-	return code
+	if code != exitOK {
+		return code
+	}
+	if !*check {
+		row(w, "server", "not asked (run 'tokenactor status -check' to ask it)")
+		return exitOK
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	if sess != nil {
+		answered, code := introspectSession(ctx, e, w, *sess, *issuer, f)
+		if answered {
+			return code
+		}
+	}
+	// Ask for a token, and if none came from the server (the saved one was
+	// still valid), reject it so that the server is asked.
+	before := counter.sent.Load()
+	tok, err := auto.Get(ctx)
+	if err == nil && counter.sent.Load() == before {
+		tokenactor.Reject(auto, tok)
+		tok, err = auto.Get(ctx)
+	}
+	if err != nil {
+		w.Flush()
+		return f.at(ctx).report(e, err)
+	}
+	if counter.sent.Load() == before {
+		row(w, "server", "not asked: no request was needed")
+		return exitOK
+	}
+	what := "issued a new token"
+	if sess != nil {
+		what = "refreshed the session"
+	}
+	row(w, "server", what+": the access token is "+validity(tok.ExpiresAt, time.Now()))
+	return exitOK
+}
+
+// introspectSession asks the introspection endpoint the server advertises
+// about sess's refresh token (its access token if it has none), and writes
+// the answer. answered is false when there is no such endpoint or it would
+// not answer this client; the caller then checks with a refresh.
+func introspectSession(ctx context.Context, e *env, w *tabwriter.Writer, sess strategy.Session, issuer string, f failure) (answered bool, code int) {
+	if issuer == "" {
+		issuer = issuerOf(sess.TokenURL)
+	}
+	if issuer == "" {
+		return false, exitOK
+	}
+	client, _ := e.httpClient()
+	md, err := (&strategy.Discovery{HTTPClient: client}).Metadata(ctx, issuer)
+	if err != nil || md.IntrospectionEndpoint == "" {
+		return false, exitOK
+	}
+	tok, hint := sess.RefreshToken, strategy.HintRefreshToken
+	if tok.IsZero() {
+		tok, hint = sess.AccessToken, strategy.HintAccessToken
+	}
+	in, err := strategy.Introspect(ctx, strategy.EndpointConfig{URL: md.IntrospectionEndpoint, ClientID: sess.ClientID, HTTPClient: client}, tok, hint)
+	switch {
+	case errors.Is(err, strategy.ErrLoginRequired):
+		return false, exitOK // this client may not introspect
+	case err != nil:
+		w.Flush()
+		f.endpoint, f.url = "introspection endpoint", md.IntrospectionEndpoint
+		return true, f.at(ctx).report(e, err)
+	case !in.Active:
+		row(w, "server", "the session is not active (revoked or expired), said "+redactURL(md.IntrospectionEndpoint))
+		w.Flush()
+		fmt.Fprintln(e.stderr, "The server ended the session. Run 'tokenactor login'.")
+		return true, exitNotAuthenticated
+	}
+	row(w, "server", "the session is active, said "+redactURL(md.IntrospectionEndpoint))
+	return true, exitOK
 }
 
 // describeSession writes what the saved session says, and returns exit 3 if
 // it can no longer be used.
-func describeSession(ctx context.Context, e *env, w io.Writer, flagProfile string) int {
+func describeSession(ctx context.Context, e *env, w io.Writer, flagProfile string) (*strategy.Session, int) {
 	store, name, err := profileStore(e, flagProfile)
 	if err != nil {
-		return fail(e, "status", err)
+		return nil, fail(e, "status", err)
 	}
 	sess, err := store.Load(ctx, name)
 	if err != nil {
-		return fail(e, "status", err)
+		return nil, fail(e, "status", err)
 	}
 	row(w, "kind", "user session (refresh token)")
 	row(w, "profile", name)
@@ -94,16 +178,16 @@ func describeSession(ctx context.Context, e *env, w io.Writer, flagProfile strin
 		row(w, "user", who)
 	}
 	row(w, "client", sess.ClientID)
-	tokenURL := sess.TokenURL
+	tokenURL := redactURL(sess.TokenURL)
 	if u := e.getenv(strategy.EnvTokenURL); u != "" {
-		tokenURL = u + " (from " + strategy.EnvTokenURL + ")"
+		tokenURL = redactURL(u) + " (from " + strategy.EnvTokenURL + ")"
 	}
 	row(w, "token url", tokenURL)
 	if sess.Scope != "" {
-		row(w, "scope", sess.Scope)
+		row(w, "scope", printable(sess.Scope))
 	}
 	now := time.Now()
-	row(w, "access token", validity(sess.ExpiresAt, now))
+	row(w, "access token", validity(sess.ExpiresAt, now)+" (as saved)")
 	refreshable := !sess.RefreshToken.IsZero()
 	if refreshable {
 		row(w, "refresh", "yes: a new access token is fetched when needed")
@@ -111,10 +195,24 @@ func describeSession(ctx context.Context, e *env, w io.Writer, flagProfile strin
 		row(w, "refresh", "no refresh token: log in again when the access token expires")
 	}
 	if !refreshable && !sess.ExpiresAt.IsZero() && !now.Before(sess.ExpiresAt) {
+		if tw, ok := w.(*tabwriter.Writer); ok {
+			tw.Flush()
+		}
 		fmt.Fprintln(e.stderr, "The session is over. Run 'tokenactor login'.")
-		return exitNotAuthenticated
+		return nil, exitNotAuthenticated
 	}
-	return exitOK
+	return &sess, exitOK
+}
+
+// printable replaces control characters in s, so text from a file or a
+// server cannot drive the terminal.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, s)
 }
 
 func row(w io.Writer, k, v string) { fmt.Fprintf(w, "%s\t%s\n", k, v) }

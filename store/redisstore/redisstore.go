@@ -84,7 +84,9 @@ type watch struct {
 
 var _ store.Watcher = (*Store)(nil)
 
-// An Option configures [New].
+// An Option configures [New]. It is made by [WithPrefix], immutable and safe
+// for concurrent use. Its zero value (a nil Option) is not usable: New
+// panics on one.
 type Option interface {
 	apply(*Store)
 }
@@ -107,7 +109,7 @@ const healthCheck = 10 * time.Second
 
 // New returns a Store that uses c (a *redis.Client, *redis.ClusterClient or
 // any UniversalClient). The caller keeps ownership of c and closes it after
-// the Store. A nil c panics.
+// the Store. A nil c or Option panics.
 //
 // Each call runs under the context the shared refresher gives it, bounded by
 // its store timeout (store.WithStoreTimeout). go-redis ignores context
@@ -120,6 +122,9 @@ func New(c redis.UniversalClient, opts ...Option) *Store {
 	}
 	s := &Store{c: c, prefix: "tokenactor:", topics: map[string]*topic{}}
 	for _, o := range opts {
+		if o == nil {
+			panic("redisstore: New: nil Option")
+		}
 		o.apply(s)
 	}
 	return s

@@ -354,3 +354,26 @@ func TestClientKeyAudience(t *testing.T) {
 		t.Errorf("aud = %v, want the issuer %s", got, srv.URL)
 	}
 }
+
+// With the token endpoint found through the issuer's metadata, the
+// assertion's audience is that endpoint.
+func TestClientKeyWithDiscovery(t *testing.T) {
+	key := newEdKey()
+	srv := oauthtest.NewServer(oauthtest.WithClientKey("svc", key.Public()))
+	defer srv.Close()
+	s, err := strategy.NewAccessKey(strategy.AccessKeyConfig{
+		Issuer: srv.URL, ClientID: "svc", ClientKey: &strategy.ClientKey{Signer: key}, DPoPKey: newECKey(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tok, err := s.Get(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := srv.LastRequest(oauthtest.EndpointToken)
+	if got := jwtPart(t, req.Form.Get("client_assertion"), 1)["aud"]; got != srv.TokenURL() || tok.TokenType != "DPoP" {
+		t.Errorf("aud = %v, token type %q; want %s and DPoP", got, tok.TokenType, srv.TokenURL())
+	}
+}

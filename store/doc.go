@@ -18,15 +18,31 @@
 //     under it, loads again (a sibling may have just published), and if
 //     still nothing usable, calls the inner refresher, saves the result with
 //     a time to live no longer than its lifetime, releases the lease and
-//     returns it (event [Published]);
+//     returns it (event [Published]). Over an [Extender] the lease is kept
+//     alive for as long as the inner refresher runs (see [WithLease]);
 //  3. if another replica holds the lease, polls the store at short, growing
 //     intervals (or hears of a record saved, over a [Watcher]) until a
 //     usable record appears, or the lease is free again
 //     (then back to 2), or the wait times out;
-//  4. if the store fails, or the wait times out (the lease holder died or
-//     stalls), calls the inner refresher itself (event [LocalFallback]).
+//  4. if the store fails, or the wait times out (the lease holder is alive
+//     but stalls; one that died frees the lease within its time to live),
+//     calls the inner refresher itself (event [LocalFallback]).
 //     A broken or slow store therefore never makes the cache fail while
 //     the authorization server answers; it only costs extra token requests.
+//
+// # One refresh at a time
+//
+// With rotating refresh tokens (RFC 6749 §10.4), two replicas renewing the
+// same value at once replay a refresh token, and a server that detects
+// reuse revokes the whole grant. So a lease holder over an [Extender]
+// keeps its lease while its refresh runs, however long it takes, and a
+// holder that lost it anyway (its store failed to extend it for a whole
+// lease, or its refresh outlived its context) saves its value only if it
+// can take the lease back and the store still holds what it renewed, so it
+// never overwrites a newer value. A waiting replica gives up on a live
+// holder only after the lease wait, which by default outlasts the cache's
+// refresh timeout. Falling back on a failed store still refreshes without
+// the lease: the store cannot coordinate then.
 //
 // # Freshness
 //

@@ -45,12 +45,16 @@ const (
 	OpDelete  Op = "delete"
 	OpAcquire Op = "acquire"
 	OpRelease Op = "release"
+	OpExtend  Op = "extend" // Err wraps ErrLeaseLost if the lease ran out during the refresh
 	OpWatch   Op = "watch"
 )
 
-// Failed reports a store call that failed or timed out, or a record that
+// Failed reports a store call that failed or timed out, a record that
 // could not be read (Op is OpDecode, Err wraps ErrCorrupt; the next
-// refresh replaces it). The shared refresher carries on without it.
+// refresh replaces it), or a lease that ran out while its holder refreshed
+// (Op is OpExtend, Err wraps ErrLeaseLost; the value is saved only if no
+// other replica published meanwhile). The shared refresher carries on
+// without it.
 type Failed struct {
 	Key string
 	Op  Op

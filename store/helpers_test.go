@@ -20,11 +20,13 @@ var stringCodec = store.CodecFunc(
 
 // fakeInner is the inner refresher of the tests: it issues "v1", "v2", ...
 // living life, and records its calls. If gate is set, each call first waits
-// for a value from it.
+// for a value from it; if delay is, each call first takes that long (a slow
+// server). Either wait ends early if ctx ends.
 type fakeInner struct {
 	life  time.Duration
 	final bool
 	gate  chan struct{}
+	delay time.Duration
 
 	mu        sync.Mutex
 	issued    int
@@ -44,6 +46,15 @@ func (f *fakeInner) Refresh(ctx context.Context, previous *tokenactor.Entry[stri
 }
 
 func (f *fakeInner) issue(ctx context.Context) (tokenactor.Entry[string], error) {
+	if f.delay > 0 {
+		t := time.NewTimer(f.delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return tokenactor.Entry[string]{}, ctx.Err()
+		}
+	}
 	if f.gate != nil {
 		select {
 		case <-f.gate:

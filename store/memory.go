@@ -15,7 +15,8 @@ import (
 // forgets records and leases when their time to live ends on its clock.
 //
 // A Memory is a [Watcher]: a replica waiting for a sibling's refresh hears
-// the record the moment it is saved. It starts no goroutine and needs no
+// the record the moment it is saved. It is an [Extender]: a lease holder
+// keeps its lease through a slow refresh. It starts no goroutine and needs no
 // Close. Formatting or logging a Memory shows no record (see
 // [Memory.Format]).
 //
@@ -40,7 +41,10 @@ type memItem struct {
 	until time.Time
 }
 
-var _ Watcher = (*Memory)(nil)
+var (
+	_ Watcher  = (*Memory)(nil)
+	_ Extender = (*Memory)(nil)
+)
 
 // NewMemory returns an empty Memory that reads time from c (nil: the system
 // clock).
@@ -126,17 +130,38 @@ func (s *Memory) Watch(_ context.Context, key string) (<-chan []byte, func(), er
 	return w.ch, stop, nil
 }
 
-// Acquire takes the lease for owner, or returns ErrLeaseHeld.
+// Acquire takes the lease for owner, or returns ErrLeaseHeld; a lease held
+// with more than ttl left is cut to ttl (see [Extender]).
 func (s *Memory) Acquire(_ context.Context, key, owner string, ttl time.Duration) error {
 	if ttl <= 0 {
 		return fmt.Errorf("store: Memory.Acquire: ttl must be positive, got %v", ttl)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, held := s.live(s.leases, key); held {
+	until := s.clock.Now().Add(ttl)
+	if it, held := s.live(s.leases, key); held {
+		if it.until.After(until) {
+			s.leases[key] = memItem{value: it.value, until: until}
+		}
 		return ErrLeaseHeld
 	}
-	s.leases[key] = memItem{value: []byte(owner), until: s.clock.Now().Add(ttl)}
+	s.leases[key] = memItem{value: []byte(owner), until: until}
+	return nil
+}
+
+// Extend makes the lease end ttl from now if owner holds it, or returns
+// ErrLeaseLost.
+func (s *Memory) Extend(_ context.Context, key, owner string, ttl time.Duration) error {
+	if ttl <= 0 {
+		return fmt.Errorf("store: Memory.Extend: ttl must be positive, got %v", ttl)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.live(s.leases, key)
+	if !ok || string(it.value) != owner {
+		return ErrLeaseLost
+	}
+	s.leases[key] = memItem{value: it.value, until: s.clock.Now().Add(ttl)}
 	return nil
 }
 

@@ -10,7 +10,7 @@ import (
 // Defaults of the options of [Wrap]; each option's doc states its own.
 const (
 	defaultLeaseTTL     = 10 * time.Second
-	defaultLeaseWait    = 15 * time.Second
+	defaultLeaseWait    = 40 * time.Second // above the cache's refresh timeout (30 s); see WithLease
 	defaultPollMin      = 20 * time.Millisecond
 	defaultPollMax      = 500 * time.Millisecond
 	defaultStoreTimeout = 1 * time.Second
@@ -57,11 +57,32 @@ func invalid(format string, args ...any) {
 }
 
 // WithLease sets how long a lease lasts (ttl) and how long a replica waits
-// for the lease holder to publish before refreshing on its own (wait). A
-// lease holder that dies frees the lease after ttl, and a waiting replica
-// then takes it; so wait should exceed ttl, and ttl should exceed a refresh
-// call. Keep both under the cache's refresh timeout (30 s by default). The
-// defaults are 10 s and 15 s. Both must be positive, or WithLease panics.
+// for the lease holder to publish before refreshing on its own (wait).
+//
+// Over a store that is an [Extender] (Memory and redisstore.Store are), the
+// lease holder extends its lease every ttl/3 for as long as its inner
+// refresher runs, so a refresh may take many times ttl without a sibling
+// taking the lease. It stops when its refresh returns or its context ends
+// (the cache's refresh timeout, [tokenactor.WithRefreshTimeout], 30 s by
+// default), so a holder that died, or whose refresh outlived that timeout,
+// frees the lease within ttl of its last extension, and a waiting replica
+// then takes it. ttl should exceed a few store timeouts: the holder makes
+// two store calls under the lease before its first extension. Over a store
+// that is not an Extender the lease simply ends after ttl, which must then
+// exceed the longest refresh.
+//
+// A waiting replica refreshes on its own after wait even if the holder is
+// alive and still refreshing. With rotating refresh tokens (RFC 6749
+// §10.4, RFC 9700 §4.14) that replays the token the holder is
+// rotating, which a server detecting reuse answers by revoking the whole
+// grant. So keep wait above the cache's refresh timeout: the holder's
+// refresh then ends before any waiter gives up on it, and a waiter whose
+// own timeout comes first fails that attempt (the cache retries) rather
+// than refresh alongside. Lower it only where a second token request does
+// no harm (client credentials) and a faster fallback matters more.
+//
+// The defaults are 10 s and 40 s. Both must be positive, or WithLease
+// panics.
 func WithLease(ttl, wait time.Duration) Option {
 	if ttl <= 0 || wait <= 0 {
 		invalid("WithLease: need positive ttl and wait, got ttl=%v wait=%v", ttl, wait)

@@ -28,9 +28,13 @@ type record struct {
 }
 
 // recordJSON is the stored form of a record before sealing. Times are Unix
-// nanoseconds (0 for none).
+// nanoseconds (0 for none). Key is the store key the record was saved
+// under, so a plain record copied under another key is refused; records
+// written before it existed have none and are still read (a sealed record
+// is bound to its key by the seal as well).
 type recordJSON struct {
 	Version   int    `json:"v"`
+	Key       string `json:"k,omitempty"`
 	ID        string `json:"id"`
 	IssuedAt  int64  `json:"iat"`
 	ExpiresAt int64  `json:"exp,omitempty"`
@@ -131,6 +135,7 @@ func newSealer(key []byte) (sealer, error) {
 func (s sealer) encode(key string, r record) ([]byte, error) {
 	j := recordJSON{
 		Version:   recordVersion,
+		Key:       key,
 		ID:        r.id,
 		IssuedAt:  unixNano(r.issuedAt),
 		ExpiresAt: unixNano(r.expiresAt),
@@ -183,6 +188,9 @@ func (s sealer) decode(key string, b []byte) (record, error) {
 	}
 	if err := j.check(); err != nil {
 		return record{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	if j.Key != "" && j.Key != key {
+		return record{}, fmt.Errorf("%w: record was saved under another key", ErrCorrupt)
 	}
 	return record{
 		id:        j.ID,

@@ -112,12 +112,13 @@ func (s *Shared[T]) obtain(ctx context.Context, current *tokenactor.Entry[T]) (t
 		if s.adoptable(l, mine) {
 			return s.adopt(l), nil
 		}
+		asked := s.o.clock.Now() // a lease taken now lasts until at least asked+TTL
 		err = s.call(ctx, OpAcquire, func(ctx context.Context) error {
 			return s.store.Acquire(ctx, s.key, owner, s.o.leaseTTL)
 		})
 		switch {
 		case err == nil:
-			return s.renew(ctx, owner, current, mine, l)
+			return s.renew(ctx, owner, asked, current, mine, l)
 		case ctx.Err() != nil:
 			return tokenactor.Entry[T]{}, ctx.Err()
 		case !errors.Is(err, ErrLeaseHeld):
@@ -196,13 +197,14 @@ func (s *Shared[T]) adopt(l *loaded[T]) tokenactor.Entry[T] {
 	return s.hand(l.rec.id, tokenactor.Entry[T]{Value: l.value, ExpiresAt: l.rec.expiresAt, RefreshAt: l.rec.refreshAt, Final: l.rec.final})
 }
 
-// renew runs under the lease owned by owner: look once more, else call the
-// inner refresher and publish. l is what the last look before the lease
-// found, kept if this look fails. If the store still holds the value the
-// cache asks to replace (stale, or rejected by a server), renew deletes it
-// first, so no replica adopts it while the inner refresher runs: a value
-// rejected here is not handed to the rest of the fleet.
-func (s *Shared[T]) renew(ctx context.Context, owner string, current *tokenactor.Entry[T], mine held, l *loaded[T]) (tokenactor.Entry[T], error) {
+// renew runs under the lease owned by owner, taken at asked or later: look
+// once more, else call the inner refresher and publish. l is what the last
+// look before the lease found, kept if this look fails. If the store still
+// holds the value the cache asks to replace (stale, or rejected by a
+// server), renew deletes it first, so no replica adopts it while the inner
+// refresher runs: a value rejected here is not handed to the rest of the
+// fleet.
+func (s *Shared[T]) renew(ctx context.Context, owner string, asked time.Time, current *tokenactor.Entry[T], mine held, l *loaded[T]) (tokenactor.Entry[T], error) {
 	defer s.release(ctx, owner)
 	if again, err := s.load(ctx); err == nil { // a sibling may have published and released just now
 		if s.adoptable(again, mine) {
@@ -215,15 +217,112 @@ func (s *Shared[T]) renew(ctx context.Context, owner string, current *tokenactor
 			return s.store.Delete(ctx, s.key, l.raw)
 		})
 	}
+	stop := s.keep(ctx, owner, asked)
 	e, err := s.callInner(ctx, current, mine, l)
+	held := stop()
 	if err != nil {
 		return tokenactor.Entry[T]{}, err
+	}
+	if !s.mayPublish(ctx, owner, held, l) {
+		return s.hand(newID(), e), nil
 	}
 	id, saved := s.publish(ctx, e)
 	if saved {
 		s.emit(Published{Key: s.key, ExpiresAt: e.ExpiresAt})
 	}
 	return s.hand(id, e), nil
+}
+
+// keep extends the lease owned by owner every third of its time to live,
+// if the store is an [Extender], so that a refresh longer than the lease
+// does not let a sibling take it and refresh alongside. It stops once the
+// lease is lost, when ctx ends (a holder whose refresh timed out frees the
+// lease one time to live later, even if its inner refresher never returns)
+// or when stop is called; stop returns once it has stopped, with the
+// instant the lease was last known to start a full time to live (asked, the
+// time of the Acquire, if never extended). A store that fails is tried
+// again at the next tick: the lease may still be ours.
+func (s *Shared[T]) keep(ctx context.Context, owner string, asked time.Time) (stop func() (held time.Time)) {
+	ext, ok := s.store.(Extender)
+	if !ok {
+		return func() time.Time { return asked }
+	}
+	done := make(chan struct{})
+	held := asked // written by the goroutine below, read by stop after it exits
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := s.o.clock.Ticker(max(s.o.leaseTTL/3, 1))
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			}
+			at := s.o.clock.Now()
+			err := s.call(ctx, OpExtend, func(ctx context.Context) error {
+				return ext.Extend(ctx, s.key, owner, s.o.leaseTTL)
+			})
+			switch {
+			case err == nil:
+				held = at
+			case errors.Is(err, ErrLeaseLost):
+				return // reported by mayPublish, once the refresh is done
+			}
+		}
+	})
+	return func() time.Time {
+		close(done)
+		wg.Wait()
+		return held
+	}
+}
+
+// mayPublish reports whether the value the inner refresher returned under
+// the lease owned by owner may be saved for the other replicas. It may if
+// the lease is still owner's: one last extension, checked, covers the save
+// (if the store fails to extend it, the save is still covered while the
+// lease last extended at held lasts, less a store timeout for the save).
+// If the lease was lost meanwhile (the store failed to extend it for a whole
+// time to live, or the refresh outlived its context), another replica may
+// have taken it and published a newer value, which must not be overwritten
+// with one renewed from an older credential: the value is saved only if
+// owner can take the lease back and the store still holds base (what the
+// refresh started from) or nothing. A value not saved is still handed to
+// the cache; at its next refresh the cache adopts whatever the store then
+// holds. Over a store that is not an Extender it always may (the lease
+// cannot be kept, so it cannot be checked either).
+func (s *Shared[T]) mayPublish(ctx context.Context, owner string, held time.Time, base *loaded[T]) bool {
+	ext, ok := s.store.(Extender)
+	if !ok {
+		return true
+	}
+	// Run even if ctx has ended, as publish does.
+	ctx = context.WithoutCancel(ctx)
+	err := s.call(ctx, OpExtend, func(ctx context.Context) error {
+		return ext.Extend(ctx, s.key, owner, s.o.leaseTTL)
+	})
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, ErrLeaseLost):
+		s.emit(Failed{Key: s.key, Op: OpExtend, Err: err})
+	default:
+		// The store fails. While the lease surely lasts, no sibling can
+		// have published; after that, one may have, and this store could
+		// not say.
+		return s.o.clock.Now().Before(held.Add(s.o.leaseTTL - s.o.storeTimeout))
+	}
+	err = s.call(ctx, OpAcquire, func(ctx context.Context) error {
+		return s.store.Acquire(ctx, s.key, owner, s.o.leaseTTL)
+	})
+	if err != nil {
+		return false
+	}
+	now, err := s.load(ctx)
+	return err == nil && (now == nil || base != nil && now.rec.id == base.rec.id)
 }
 
 // fallback obtains a value without the lease. After a lease wait timed out
@@ -362,8 +461,8 @@ func (s *Shared[T]) release(ctx context.Context, owner string) {
 }
 
 // call runs one store operation under the store timeout and reports its
-// failure, unless the failure is ctx's own end or a lease held (the normal
-// answer of a busy lease).
+// failure, unless the failure is ctx's own end, a lease held (the normal
+// answer of a busy lease) or a lease lost (reported by mayPublish).
 func (s *Shared[T]) call(ctx context.Context, op Op, f func(context.Context) error) error {
 	cctx, cancel := context.WithTimeout(ctx, s.o.storeTimeout)
 	defer cancel()
@@ -371,7 +470,7 @@ func (s *Shared[T]) call(ctx context.Context, op Op, f func(context.Context) err
 	if p := actor.Recover(func() { err = f(cctx) }); p != nil {
 		err = errStorePanic // a broken store, like one that fails
 	}
-	if err != nil && ctx.Err() == nil && !errors.Is(err, ErrLeaseHeld) {
+	if err != nil && ctx.Err() == nil && !errors.Is(err, ErrLeaseHeld) && !errors.Is(err, ErrLeaseLost) {
 		s.emit(Failed{Key: s.key, Op: op, Err: err})
 	}
 	return err

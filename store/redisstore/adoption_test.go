@@ -45,10 +45,16 @@ type savedAt struct{ at atomic.Int64 }
 
 func (s *savedAt) mark() { s.at.Store(time.Now().UnixNano()) }
 
-// pollOnly hides Watch: the Shared polls, as before stores could watch.
+// pollOnly hides Watch (and keeps Extend): the Shared polls, as before
+// stores could watch.
 type pollOnly struct {
 	store.Store
 	saved *savedAt
+}
+
+// Extend keeps the lease alive, as the Store it hides Watch of does.
+func (p pollOnly) Extend(ctx context.Context, key, owner string, ttl time.Duration) error {
+	return p.Store.(store.Extender).Extend(ctx, key, owner, ttl)
 }
 
 func (p pollOnly) Save(ctx context.Context, key string, b []byte, ttl time.Duration) error {

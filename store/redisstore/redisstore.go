@@ -22,7 +22,17 @@
 // reported by Load as store.ErrCorrupt, and the next save replaces it. A
 // lease without a TTL (left by a PERSIST, a manual SET, a restore) is taken
 // over by the next Acquire, with a TTL: a replica never waits on a lease that
-// cannot end.
+// cannot end. A lease with more time left than the TTL of the Acquire asking
+// for it (left by a manual SET, or a replica configured with a far longer
+// lease that died) is cut to that TTL: live holders extend theirs every
+// third of it, so only a lease left behind ends sooner.
+//
+// # Keeping a lease
+//
+// A Store is a [store.Extender]: a replica refreshing under the lease
+// extends it with a Lua compare-and-extend (PEXPIRE only if the lease still
+// holds its owner id), so a slow token request never lets the lease pass to
+// a sibling, while a replica that dies frees it one lease TTL later.
 //
 // # Hearing a save
 //
@@ -82,7 +92,10 @@ type watch struct {
 	ch chan []byte // buffer 1: a new record replaces the one waiting
 }
 
-var _ store.Watcher = (*Store)(nil)
+var (
+	_ store.Watcher  = (*Store)(nil)
+	_ store.Extender = (*Store)(nil)
+)
 
 // An Option configures [New]. It is made by [WithPrefix], immutable and safe
 // for concurrent use. Its zero value (a nil Option) is not usable: New
@@ -188,20 +201,26 @@ func (s *Store) Save(ctx context.Context, key string, record []byte, ttl time.Du
 func millis(d time.Duration) int64 { return max(int64(d/time.Millisecond), 1) }
 
 // acquireScript takes the lease if it is free, or if it has no TTL (it
-// would otherwise never end), always setting the TTL with the key.
+// would otherwise never end), always setting the TTL with the key. A lease
+// held with more than ARGV[2] ms left is cut to that (see store.Extender).
 var acquireScript = redis.NewScript(`
 if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then
 	return 1
 end
-if redis.call("PTTL", KEYS[1]) == -1 then
+local left = redis.call("PTTL", KEYS[1])
+if left == -1 then
 	redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
 	return 1
+end
+if left > tonumber(ARGV[2]) then
+	redis.call("PEXPIRE", KEYS[1], ARGV[2])
 end
 return 0
 `)
 
 // Acquire takes the lease for owner, or returns an error wrapping
-// store.ErrLeaseHeld. A lease without a TTL is taken over.
+// store.ErrLeaseHeld. A lease without a TTL is taken over; one held with
+// more than ttl left is cut to ttl.
 func (s *Store) Acquire(ctx context.Context, key, owner string, ttl time.Duration) error {
 	if ttl <= 0 {
 		return fmt.Errorf("redisstore: acquire: ttl must be positive, got %v", ttl)
@@ -212,6 +231,33 @@ func (s *Store) Acquire(ctx context.Context, key, owner string, ttl time.Duratio
 		return fmt.Errorf("redisstore: acquire: %w", err)
 	case n == 0:
 		return store.ErrLeaseHeld
+	}
+	return nil
+}
+
+// extendScript sets the TTL of the lease to ARGV[2] ms if it holds the
+// owner ARGV[1], atomically: a GET then PEXPIRE from the client could extend
+// a lease another replica took in between. A key of another type is not
+// anyone's lease.
+var extendScript = redis.NewScript(`
+if redis.call("TYPE", KEYS[1]).ok == "string" and redis.call("GET", KEYS[1]) == ARGV[1] then
+	return redis.call("PEXPIRE", KEYS[1], ARGV[2])
+end
+return 0
+`)
+
+// Extend makes the lease end ttl from now if owner holds it (a Lua
+// compare-and-extend), or returns an error wrapping store.ErrLeaseLost.
+func (s *Store) Extend(ctx context.Context, key, owner string, ttl time.Duration) error {
+	if ttl <= 0 {
+		return fmt.Errorf("redisstore: extend: ttl must be positive, got %v", ttl)
+	}
+	n, err := extendScript.Run(ctx, s.c, []string{s.LeaseKey(key)}, owner, millis(ttl)).Int()
+	switch {
+	case err != nil:
+		return fmt.Errorf("redisstore: extend: %w", err)
+	case n == 0:
+		return fmt.Errorf("redisstore: extend: %w", store.ErrLeaseLost)
 	}
 	return nil
 }

@@ -116,3 +116,75 @@ func TestKeyNames(t *testing.T) {
 		t.Errorf("LeaseKey = %q, want %q", got, want)
 	}
 }
+
+// TestStoreLeaseExtend: only the owner extends its lease, a missing lease
+// cannot be extended (nor made), and an extension sets the TTL.
+func TestStoreLeaseExtend(t *testing.T) {
+	srv := redistest.Start(t)
+	c := newClient(t, srv.Addr)
+	s := redisstore.New(c)
+	ctx := context.Background()
+	lease := s.LeaseKey("svc")
+
+	if err := s.Extend(ctx, "svc", "alice", time.Minute); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("Extend of a missing lease: %v, want ErrLeaseLost", err)
+	}
+	if n := c.Exists(ctx, lease).Val(); n != 0 {
+		t.Errorf("Extend of a missing lease created it")
+	}
+	if err := s.Acquire(ctx, "svc", "alice", 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Extend(ctx, "svc", "bob", time.Hour); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("Extend by another owner: %v, want ErrLeaseLost", err)
+	}
+	if ttl := c.PTTL(ctx, lease).Val(); ttl <= 0 || ttl > 2*time.Second {
+		t.Errorf("TTL after a stranger's Extend = %v, want alice's 2 s or less", ttl)
+	}
+	if err := s.Extend(ctx, "svc", "alice", time.Minute); err != nil {
+		t.Fatalf("Extend by the owner: %v", err)
+	}
+	if ttl := c.PTTL(ctx, lease).Val(); ttl <= 50*time.Second || ttl > time.Minute {
+		t.Errorf("TTL after the owner's Extend = %v, want about 1 m", ttl)
+	}
+	if owner := c.Get(ctx, lease).Val(); owner != "alice" {
+		t.Errorf("owner after Extend = %q, want alice", owner)
+	}
+	if err := c.HSet(ctx, s.LeaseKey("hash"), "alice", "alice").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Extend(ctx, "hash", "alice", time.Minute); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("Extend of a lease of another type: %v, want ErrLeaseLost", err)
+	}
+	if err := s.Extend(ctx, "svc", "alice", 0); err == nil {
+		t.Error("Extend with a zero ttl succeeded")
+	}
+}
+
+// TestLongLeaseIsCut: a lease left with far more time than a replica's own
+// lease TTL is cut to that TTL by the replica's Acquire, not taken over.
+// Before, every replica waited out its lease wait and refreshed on its
+// own, on every refresh, for as long as the lease lasted.
+func TestLongLeaseIsCut(t *testing.T) {
+	srv := redistest.Start(t)
+	c := newClient(t, srv.Addr)
+	s := redisstore.New(c)
+	ctx := context.Background()
+	lease := s.LeaseKey("svc")
+	if err := c.Set(ctx, lease, "ghost", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Acquire(ctx, "svc", "me", 5*time.Second); !errors.Is(err, store.ErrLeaseHeld) {
+		t.Fatalf("Acquire of a held lease: %v, want ErrLeaseHeld", err)
+	}
+	if owner, ttl := c.Get(ctx, lease).Val(), c.PTTL(ctx, lease).Val(); owner != "ghost" || ttl <= 0 || ttl > 5*time.Second {
+		t.Errorf("lease after Acquire: owner %q, TTL %v; want ghost, in (0, 5s]", owner, ttl)
+	}
+	// A lease with less left than ours is left as it is.
+	if err := s.Acquire(ctx, "svc", "me", time.Minute); !errors.Is(err, store.ErrLeaseHeld) {
+		t.Fatalf("Acquire of a held lease: %v, want ErrLeaseHeld", err)
+	}
+	if ttl := c.PTTL(ctx, lease).Val(); ttl <= 0 || ttl > 5*time.Second {
+		t.Errorf("TTL after a longer Acquire = %v, want still 5 s or less", ttl)
+	}
+}

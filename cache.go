@@ -59,20 +59,38 @@ func (c *Cache[T]) Get(ctx context.Context) (T, error) {
 	return c.get(ctx)
 }
 
-// get is the slow path of Get: ask the loop.
+// get is the slow path of Get: wait for the refresh callers already wait
+// for, if any, else ask the loop.
+//
+// A parked caller resumes on a stack that has gone cold while it waited,
+// and each frame it returns through costs a cache miss or two: so the
+// frames between Get and the wait are kept few and small, and get keeps
+// nothing live across its calls.
 func (c *Cache[T]) get(ctx context.Context) (T, error) {
-	var zero T
 	if err := ctx.Err(); err != nil {
+		var zero T
 		return zero, err
 	}
+	if w := c.l.parked.Load(); w != nil {
+		return w.wait(ctx)
+	}
+	return c.ask(ctx)
+}
+
+// ask posts a getRequest to the loop and returns its answer, or, if the
+// loop parks the request, the outcome of the refresh it waited for.
+func (c *Cache[T]) ask(ctx context.Context) (T, error) {
+	var zero T
 	req := make(getRequest[T], 1)
 	if err := c.l.mb.Post(req); err != nil {
 		return zero, err
 	}
 	r, err := actor.Await(ctx, req)
-	if err != nil {
-		req.leave() // so a loop holding the request can forget it
+	switch {
+	case err != nil:
 		return zero, err
+	case r.wake != nil:
+		return r.wake.wait(ctx)
 	}
 	return r.value, r.err
 }

@@ -22,14 +22,18 @@
 //
 // One loop goroutine owns the cache's state: the entry, the backoff, the
 // refresh job in flight and the callers waiting for it. No lock guards that
-// state; only the loop goroutine touches it. The loop shares two pointers
+// state; only the loop goroutine touches it. The loop shares three pointers
 // with callers, written only by the loop and read atomically by anyone: the
-// entry a fresh Get may be served, and the entry it holds, which
-// [Cache.InvalidateIf] compares. Callers talk to the loop only
-// through the message types of messages.go, posted to its mailbox (package
-// actor); each request carries its own reply channel. The mailbox has a
-// lock of its own, which guards only its queue and whether a loop goroutine
-// is running, so that a loop that exits when idle never strands a message.
+// entry a fresh Get may be served, the entry it holds, which
+// [Cache.InvalidateIf] compares, and the wake of the refresh callers wait
+// for. Callers talk to the loop only through the message types of
+// messages.go, posted to its mailbox (package actor); each request carries
+// its own reply channel. Callers that wait for a refresh all wait on one
+// channel, its wake's, which the loop closes once it has set the outcome; a
+// Get that finds a wake published waits on it without asking the loop. The
+// mailbox has a lock of its own, which guards only its queue and whether a
+// loop goroutine is running, so that a loop that exits when idle never
+// strands a message.
 //
 // Each Refresher call runs in a worker goroutine that reports back with a
 // message; the event hook runs isolated, in a goroutine the loop waits for.

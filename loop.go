@@ -43,6 +43,18 @@ type loop[T any] struct {
 	// held is the entry the loop holds, servable or not, or nil: what
 	// InvalidateIf tests. Only the loop goroutine stores into it.
 	held atomic.Pointer[Entry[T]]
+	// parked is the wake of the refresh in flight once a caller waits for
+	// it, or nil: a Get that finds it waits on it without asking the loop.
+	// Only the loop goroutine stores into it; any goroutine loads it.
+	//
+	// It is published while every Get the loop would handle would be told
+	// to wait for that refresh: from the first caller told so until the
+	// refresh ends. Nothing in between makes the value usable again: only
+	// the refresh's end installs a value, a Reset keeps the callers waiting
+	// (for a fresh call, see retry), and time moves forward. (Should the
+	// wall clock step back meanwhile, a caller waits for the refresh where
+	// the loop might have served the old value.)
+	parked atomic.Pointer[wake[T]]
 
 	// Set by init, then only read.
 	r Refresher[T]
@@ -148,26 +160,26 @@ func (l *loop[T]) answer(req getRequest[T], now time.Time) {
 		l.start(OpRefresh, true, now)
 		req.reply(l.st.entry.Value, nil)
 	case wait:
-		l.job.wait(req)
+		l.wait(l.job, req)
 	case authenticateAndWait:
-		l.start(OpAuthenticate, false, now).wait(req)
+		l.wait(l.start(OpAuthenticate, false, now), req)
 	case refreshAndWait:
-		l.start(OpRefresh, false, now).wait(req)
+		l.wait(l.start(OpRefresh, false, now), req)
 	case fail:
 		req.reply(zero, l.st.err())
 	}
 }
 
-// A refreshJob is the Refresher call in flight, and the callers waiting for
-// it: callers wait only while a call is in flight, so an idle cache keeps
-// neither. Owned by the loop goroutine.
+// A refreshJob is the Refresher call in flight, and the wake its callers
+// wait on: callers wait only while a call is in flight, so an idle cache
+// keeps neither. Owned by the loop goroutine.
 //
 // Its whole life is written once, below: the loop starts it (start), parks
-// callers on it (wait), ends it when the worker reports or the cache
+// callers on it (wait, adopt), ends it when the worker reports or the cache
 // closes (end), and answers its waiters (answer).
 type refreshJob[T any] struct {
 	op      Op
-	waiters []getRequest[T]
+	wake    *wake[T] // what its callers wait on; nil until one does
 	cancel  context.CancelCauseFunc
 	timeout stopper // cancels the call after the refresh timeout; nil without one
 	started time.Time
@@ -237,35 +249,49 @@ func (l *loop[T]) end(cause error) *refreshJob[T] {
 		job.timeout.Stop()
 	}
 	job.cancel(cause)
+	if job.wake != nil {
+		l.parked.Store(nil)
+	}
 	l.job, l.st.busy = nil, false
 	return job
 }
 
-// wait parks req until the job ends. Before the list of waiters grows, it
-// drops the callers that left (their contexts ended), so a job that hangs
-// keeps at most about twice the callers still waiting, not every caller
-// that came.
-func (j *refreshJob[T]) wait(req getRequest[T]) {
-	if len(j.waiters) == cap(j.waiters) {
-		kept := j.waiters[:0]
-		for _, w := range j.waiters {
-			if !w.left() {
-				kept = append(kept, w)
-			}
-		}
-		clear(j.waiters[len(kept):])
-		j.waiters = kept
+// wait parks req until job ends: it answers req with job's wake, made for
+// the first caller that waits.
+func (l *loop[T]) wait(job *refreshJob[T], req getRequest[T]) {
+	if job.wake == nil {
+		l.adopt(job, &wake[T]{done: make(chan struct{})})
 	}
-	j.waiters = append(j.waiters, req)
+	req.park(job.wake)
 }
 
-// answer gives every caller that waited for the job the same outcome.
-// Replies never block, so no caller is left behind.
-func (j *refreshJob[T]) answer(value T, err error) {
-	for _, req := range j.waiters {
-		req.reply(value, err)
+// adopt makes w the wake of job and publishes it, so that later callers
+// wait on it without asking the loop (but not WithoutFastPath, which
+// sends every Get through the mailbox).
+func (l *loop[T]) adopt(job *refreshJob[T], w *wake[T]) {
+	job.wake = w
+	if !l.o.noFastPath {
+		l.parked.Store(w)
 	}
-	j.waiters = nil
+}
+
+// answer gives every caller that waited for the job the same outcome: it
+// sets the outcome in the job's wake and closes it, which wakes them all at
+// once. Closing never blocks, so no caller is left behind; a caller whose
+// context ended has stopped waiting and is not told.
+func (j *refreshJob[T]) answer(value T, err error) {
+	if w := j.wake; w != nil {
+		w.value, w.err = value, err
+		close(w.done)
+	}
+}
+
+// waiters returns how many callers began to wait for the job so far.
+func (j *refreshJob[T]) waiters() int {
+	if j.wake == nil {
+		return 0
+	}
+	return int(j.wake.waiters.Load())
 }
 
 // errExpiredEntry is the outcome of a call that returned a value already
@@ -293,7 +319,7 @@ func (l *loop[T]) finish(d *refreshDone[T], now time.Time) {
 	if d.err != nil {
 		retryAt := now.Add(l.o.backoff.delay(attempt, d.retryAfter, rand.Float64()))
 		s.failure = &failure{attempt: attempt, retryAt: retryAt, err: d.err}
-		l.emit(RefreshFailed{Op: job.op, Attempt: attempt, Err: d.err, NextRetry: retryAt})
+		l.emit(RefreshFailed{Op: job.op, Attempt: attempt, Err: d.err, NextRetry: retryAt, Took: now.Sub(job.started), Waiters: job.waiters()})
 		var zero T
 		job.answer(zero, s.err())
 		return
@@ -302,7 +328,7 @@ func (l *loop[T]) finish(d *refreshDone[T], now time.Time) {
 	s.entry, s.invalid, s.failure = &e, false, nil
 	s.window = windowFor(&e, now, l.o.window, l.o.jitter*rand.Float64())
 	l.held.Store(s.entry)
-	l.emit(RefreshSucceeded{Op: job.op, Attempt: attempt, ExpiresAt: e.ExpiresAt, Took: now.Sub(job.started)})
+	l.emit(RefreshSucceeded{Op: job.op, Attempt: attempt, ExpiresAt: e.ExpiresAt, Took: now.Sub(job.started), Waiters: job.waiters()})
 	job.answer(e.Value, nil)
 }
 
@@ -310,14 +336,14 @@ func (l *loop[T]) finish(d *refreshDone[T], now time.Time) {
 // the old credentials) and starts a fresh call for the callers that waited
 // for it, if any.
 func (l *loop[T]) retry(stale *refreshJob[T], now time.Time) {
-	if len(stale.waiters) == 0 {
+	if stale.wake == nil {
 		return
 	}
 	op := OpRefresh
 	if l.st.entry == nil || (l.st.invalid && l.st.entry.Final) {
 		op = OpAuthenticate
 	}
-	l.start(op, false, now).waiters = stale.waiters
+	l.adopt(l.start(op, false, now), stale.wake)
 }
 
 // shutdown stops the cache for good: the call in flight is cancelled,

@@ -1,7 +1,9 @@
 package tokenactor
 
 import (
+	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -13,40 +15,71 @@ type message interface {
 	isMessage()
 }
 
-// getRequest asks for the value. The loop answers it exactly once, either at
-// once or, if a refresh must finish first, when it does. Buffer 1; never
-// closed. A caller that stops waiting (its context ended) fills the buffer
-// itself as it leaves (see leave), so a full buffer tells the loop that
-// nobody waits for the answer any more.
+// getRequest asks for the value. The loop answers it exactly once, at once:
+// with the value or an error, or, if a refresh must finish first, with the
+// wake of that refresh, on which the caller then waits. Buffer 1; never
+// closed.
 type getRequest[T any] chan getReply[T]
 
-// getReply is the answer to a getRequest.
+// getReply is the answer to a getRequest: value and err, or, if wake is not
+// nil, the refresh to wait for.
 type getReply[T any] struct {
 	value T
 	err   error
+	wake  *wake[T]
 }
 
-// reply answers the request. It never blocks: the buffer holds one answer,
-// and if it is full the caller has left.
+// reply answers the request with an outcome. It never blocks: the channel
+// has a buffer of one and the loop answers each request once.
 func (r getRequest[T]) reply(value T, err error) {
-	select {
-	case r <- getReply[T]{value: value, err: err}:
-	default:
-	}
+	r <- getReply[T]{value: value, err: err}
 }
 
-// leave marks the request as abandoned by its caller, unless it was
-// answered already. Only the caller calls it, once it stopped waiting.
-func (r getRequest[T]) leave() {
-	select {
-	case r <- getReply[T]{}:
-	default:
-	}
+// park answers the request with the wake to wait on. It never blocks, as
+// reply.
+func (r getRequest[T]) park(w *wake[T]) {
+	r <- getReply[T]{wake: w}
 }
 
-// left reports whether the caller has gone without an answer. Only the
-// loop calls it, before answering.
-func (r getRequest[T]) left() bool { return len(r) > 0 }
+// A wake is the outcome of one refresh, shared by every caller waiting for
+// it: the loop answers them all by closing one channel rather than sending
+// to each. It is data, not a request: the loop never reads what a caller
+// does with it.
+//
+// The loop goroutine writes value and err once, and then closes done; a
+// caller reads them only after done is closed, so the close orders the
+// writes before the reads.
+type wake[T any] struct {
+	done    chan struct{} // unbuffered; closed once, by the loop goroutine, when the outcome is set
+	value   T             // written by the loop goroutine before done is closed
+	err     error         // written by the loop goroutine before done is closed
+	waiters atomic.Int32  // callers that began to wait; added to by them, read by the loop for events
+}
+
+// wait returns the outcome once done is closed, or ctx's error at once if
+// ctx ends first (context.Canceled if a broken ctx closed Done without
+// one); the loop is not told, and the refresh goes on for the
+// others. A ctx that can never end (Done is nil, as for
+// context.Background) is not watched: waking from a plain receive costs
+// the runtime less than waking from a select.
+func (w *wake[T]) wait(ctx context.Context) (T, error) {
+	w.waiters.Add(1)
+	if ctxDone := ctx.Done(); ctxDone == nil {
+		<-w.done
+	} else {
+		select {
+		case <-w.done:
+		case <-ctxDone:
+			var zero T
+			err := ctx.Err()
+			if err == nil { // a Context that breaks its contract: still an error, never a zero outcome
+				err = context.Canceled
+			}
+			return zero, err
+		}
+	}
+	return w.value, w.err
+}
 
 // invalidateRequest marks a value as rejected: the one in entry if it is
 // still the current one, or the current one whatever it is if entry is nil.

@@ -15,22 +15,24 @@ import (
 )
 
 // BenchmarkWakeParts takes BenchmarkParkedWake apart. Each iteration runs,
-// back to back so that all three see the same machine, benchkit.Parked
-// goroutines woken three ways:
+// back to back so that all of them see the same machine, benchkit.Parked
+// goroutines woken five ways:
 //
 //   - engine: callers parked on a tokenactor cache's refresh of an expired
-//     token, answered when it returns (as in BenchmarkParkedWake);
+//     token, answered when it returns (as in BenchmarkParkedWake): the
+//     cache closes the one channel they all wait on;
 //   - send-each: goroutines each waiting on a channel of its own (buffer 1),
-//     answered one after the other by one goroutine, which is how the
-//     cache's loop answers its parked callers;
+//     answered one after the other by one goroutine;
 //   - send-each-select: the same, each goroutine waiting in a select on
-//     its channel and context.Background's Done channel, as a parked caller
-//     of Get does (actor.Await);
+//     its channel and context.Background's Done channel;
 //   - close: goroutines waiting on one channel, which is closed (the
 //     runtime's floor, as in benchkit.WakeFloor);
 //   - close-select: the same, each goroutine waiting in a select with
-//     context.Background's Done channel: what a cache would cost that
-//     answered its parked callers by closing one channel per refresh.
+//     context.Background's Done channel: the wake of callers of Get whose
+//     context can end, which wait in such a select.
+//
+// The engine's callers pass context.Background, whose Done is nil, so the
+// cache has them wait on a plain receive, as close does.
 //
 // It reports, as medians over iterations, the time from the wake-up (the
 // refresh returning, the first send, the close) to the first goroutine

@@ -1,0 +1,83 @@
+// Package tokenotel reports what tokenactor caches do as OpenTelemetry
+// metrics and traces: an adapter over the caches' event hooks.
+//
+// It is a module of its own (github.com/tokenactor/tokenactor/otel), so
+// programs that do not use OpenTelemetry do not pull it in. Import it as
+//
+//	import tokenotel "github.com/tokenactor/tokenactor/otel"
+//
+// # Use
+//
+// Make one [Telemetry] per process (or per meter and tracer provider), then
+// one [Hook] per cache, and install the hook's methods where the caches
+// report:
+//
+//	tel, err := tokenotel.New(meterProvider, tracerProvider)
+//	h := tel.Hook("billing-api")
+//	c := tokenactor.New(r, tokenactor.WithEventHook(h.Event))
+//	defer h.Close()
+//	defer c.Close()
+//
+// A shared refresher (package store) reports through the same hook:
+// store.WithEventHook(h.StoreEvent). A Group's size is observed with
+// [Telemetry.ObserveGroup].
+//
+// The hooks run only when a cache starts or ends a refresh; a Get served
+// from a fresh value calls nothing, so the fast path stays as fast, and
+// allocation-free, as without them.
+//
+// # Instruments
+//
+// Names and units follow the OpenTelemetry semantic conventions' style
+// (dot-separated namespaces, seconds for durations, annotations such as
+// {refresh} for counts). Every instrument but the last carries
+// tokenactor.cache.name, the name given to [Telemetry.Hook], when it is not
+// empty; tokenactor.group.caches carries tokenactor.group.name.
+//
+//	tokenactor.refreshes                     counter    {refresh}      completed Refresher calls
+//	tokenactor.refresh.duration              histogram  s              how long each call ran
+//	tokenactor.refresh.waiters               counter    {caller}       callers that waited for a call (each at most its duration)
+//	tokenactor.refresh.consecutive_failures  gauge      {failure}      failed calls since the last success (the most among caches of a name)
+//	tokenactor.cache.backoff                 gauge      {cache}        caches waiting out a backoff after a failure
+//	tokenactor.token.validity                gauge      s              time until the cached value expires (the least among caches of a name)
+//	tokenactor.store.adoptions               counter    {adoption}     values taken from the fleet's store
+//	tokenactor.store.publications            counter    {publication}  values refreshed here and saved for the fleet
+//	tokenactor.store.errors                  counter    {error}        failed store operations
+//	tokenactor.store.fallbacks               counter    {fallback}     refreshes made without the fleet's lease
+//	tokenactor.group.caches                  gauge      {cache}        caches a Group holds
+//
+// The refresh instruments carry tokenactor.refresh.operation
+// ("authenticate" or "refresh"), tokenactor.refresh.outcome ("success" or
+// "failure"), tokenactor.refresh.background (true when callers are served
+// the current value meanwhile) and, on failure, error.type: "panic",
+// "timeout", "not_authenticated", "login_required", "temporary", or
+// "_OTHER".
+// tokenactor.store.errors carries tokenactor.store.operation (load, decode,
+// save, delete, acquire, release, watch);
+// tokenactor.store.fallbacks carries tokenactor.store.fallback.reason
+// ("store_unavailable" or "lease_wait_timed_out").
+//
+// # Cardinality
+//
+// Every attribute takes a bounded set of values: the cache names a program
+// chooses, the fixed strings above, and a store operation or fallback
+// reason. No value, token or error message becomes a metric attribute.
+// The store key (often a tenant) is left out unless [WithStoreKey] asks for
+// it; with it, each tenant is a time series of its own.
+//
+// # Traces
+//
+// Each Refresher call is a span, "tokenactor.authenticate" or
+// "tokenactor.refresh", of kind internal, from the moment the cache decided
+// to call to the moment it installed the outcome; its attribute
+// tokenactor.refresh.waiters counts the callers that waited for it. A
+// failed call's span has status Error and the error recorded as an
+// exception event; store events during the call become span events. A
+// fresh Get makes no span.
+//
+// The span is a root: the event hook does not see the context of the Get
+// that triggered the call, so the span cannot be linked to the caller's.
+// Nor does it see the context the Refresher runs with: wrap the Refresher
+// with [Traced] to make the spans it starts (its HTTP request's) children of
+// the refresh span.
+package tokenotel

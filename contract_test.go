@@ -201,3 +201,56 @@ func TestExpiryIsWallClock(t *testing.T) {
 		t.Errorf("stored expiry %v; want %v without a monotonic reading", got, exp.Round(0))
 	}
 }
+
+// TestEventsCountWaiters: the outcome events say how many callers waited
+// for the call and how long it ran, success or failure; a background
+// refresh has no waiters.
+func TestEventsCountWaiters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var got []tokenactor.Event
+		c, s, clk := newCache(tokenactor.WithEventHook(func(e tokenactor.Event) {
+			switch e.(type) {
+			case tokenactor.RefreshSucceeded, tokenactor.RefreshFailed:
+				got = append(got, e)
+			}
+		}))
+		defer c.Close()
+
+		chs := goGets(c, 7)
+		synctest.Wait()
+		call := s.next(t)
+		clk.Add(2 * time.Second)
+		call.fail(errors.New("refused"))
+		synctest.Wait()
+		for _, ch := range chs {
+			<-ch
+		}
+		clk.Add(time.Minute) // past the backoff
+		chs = goGets(c, 3)
+		synctest.Wait()
+		call = s.next(t)
+		clk.Add(time.Second)
+		call.ok("v1", clk.Now().Add(time.Hour), true)
+		synctest.Wait()
+		wantAll(t, chs, "v1")
+		clk.Add(time.Hour - 30*time.Second) // into the window
+		synctest.Wait()
+		mustGet(t, c, "v1") // served; the refresh runs in the background
+		synctest.Wait()
+		s.next(t).ok("v2", clk.Now().Add(time.Hour), true)
+		synctest.Wait()
+
+		if len(got) != 3 {
+			t.Fatalf("got %d outcome events, want 3: %v", len(got), got)
+		}
+		if f, ok := got[0].(tokenactor.RefreshFailed); !ok || f.Waiters != 7 || f.Took != 2*time.Second {
+			t.Errorf("first outcome = %+v, want a failure with 7 waiters that took 2s", got[0])
+		}
+		if s, ok := got[1].(tokenactor.RefreshSucceeded); !ok || s.Waiters != 3 || s.Took != time.Second {
+			t.Errorf("second outcome = %+v, want a success with 3 waiters that took 1s", got[1])
+		}
+		if s, ok := got[2].(tokenactor.RefreshSucceeded); !ok || s.Waiters != 0 {
+			t.Errorf("background refresh = %+v, want a success with no waiters", got[2])
+		}
+	})
+}

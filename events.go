@@ -38,6 +38,9 @@ type RefreshSucceeded struct {
 	ExpiresAt time.Time
 	// Took is how long the call ran, on the cache's clock.
 	Took time.Duration
+	// Waiters counts the callers that waited for the call rather than
+	// being served the current value meanwhile; each waited at most Took.
+	Waiters int
 }
 
 // RefreshFailed reports a failed Refresher call. If the Refresher
@@ -49,6 +52,11 @@ type RefreshFailed struct {
 	Err     error
 	// NextRetry is the earliest time of the next attempt.
 	NextRetry time.Time
+	// Took is how long the call ran, on the cache's clock.
+	Took time.Duration
+	// Waiters counts the callers that waited for the call and got its
+	// error; each waited at most Took.
+	Waiters int
 }
 
 func (RefreshStarted) event()   {}
@@ -62,12 +70,12 @@ func (e RefreshStarted) String() string {
 
 // String describes the event, without any secret.
 func (e RefreshSucceeded) String() string {
-	return fmt.Sprintf("%v succeeded (attempt %d, took %v, expires %v)", e.Op, e.Attempt, e.Took, e.ExpiresAt.Format(time.RFC3339))
+	return fmt.Sprintf("%v succeeded (attempt %d, took %v, %d waited, expires %v)", e.Op, e.Attempt, e.Took, e.Waiters, e.ExpiresAt.Format(time.RFC3339))
 }
 
 // String describes the event, without any secret.
 func (e RefreshFailed) String() string {
-	return fmt.Sprintf("%v failed (attempt %d, next retry %v): %v", e.Op, e.Attempt, e.NextRetry.Format(time.RFC3339), e.Err)
+	return fmt.Sprintf("%v failed (attempt %d, took %v, %d waited, next retry %v): %v", e.Op, e.Attempt, e.Took, e.Waiters, e.NextRetry.Format(time.RFC3339), e.Err)
 }
 
 // LogEvents returns an event hook that writes each event to logger: failures at
@@ -83,7 +91,7 @@ func LogEvents(logger *slog.Logger) func(Event) {
 		case RefreshSucceeded:
 			logger.LogAttrs(ctx, slog.LevelDebug, "tokenactor: refresh succeeded",
 				slog.String("op", e.Op.String()), slog.Int("attempt", e.Attempt),
-				slog.Time("expires_at", e.ExpiresAt), slog.Duration("took", e.Took))
+				slog.Time("expires_at", e.ExpiresAt), slog.Duration("took", e.Took), slog.Int("waiters", e.Waiters))
 		case RefreshFailed:
 			level := slog.LevelWarn
 			var pe *PanicError
@@ -92,6 +100,7 @@ func LogEvents(logger *slog.Logger) func(Event) {
 			}
 			logger.LogAttrs(ctx, level, "tokenactor: refresh failed",
 				slog.String("op", e.Op.String()), slog.Int("attempt", e.Attempt),
+				slog.Duration("took", e.Took), slog.Int("waiters", e.Waiters),
 				slog.Time("next_retry", e.NextRetry), slog.String("error", e.Err.Error()))
 		}
 	}

@@ -286,6 +286,14 @@ func (j *refreshJob[T]) answer(value T, err error) {
 	}
 }
 
+// waiters returns how many callers began to wait for the job so far.
+func (j *refreshJob[T]) waiters() int {
+	if j.wake == nil {
+		return 0
+	}
+	return int(j.wake.waiters.Load())
+}
+
 // errExpiredEntry is the outcome of a call that returned a value already
 // unusable: serving it would break the model's promise.
 var errExpiredEntry = errors.New("tokenactor: refresher returned a value that is already expired")
@@ -311,7 +319,7 @@ func (l *loop[T]) finish(d *refreshDone[T], now time.Time) {
 	if d.err != nil {
 		retryAt := now.Add(l.o.backoff.delay(attempt, d.retryAfter, rand.Float64()))
 		s.failure = &failure{attempt: attempt, retryAt: retryAt, err: d.err}
-		l.emit(RefreshFailed{Op: job.op, Attempt: attempt, Err: d.err, NextRetry: retryAt})
+		l.emit(RefreshFailed{Op: job.op, Attempt: attempt, Err: d.err, NextRetry: retryAt, Took: now.Sub(job.started), Waiters: job.waiters()})
 		var zero T
 		job.answer(zero, s.err())
 		return
@@ -320,7 +328,7 @@ func (l *loop[T]) finish(d *refreshDone[T], now time.Time) {
 	s.entry, s.invalid, s.failure = &e, false, nil
 	s.window = windowFor(&e, now, l.o.window, l.o.jitter*rand.Float64())
 	l.held.Store(s.entry)
-	l.emit(RefreshSucceeded{Op: job.op, Attempt: attempt, ExpiresAt: e.ExpiresAt, Took: now.Sub(job.started)})
+	l.emit(RefreshSucceeded{Op: job.op, Attempt: attempt, ExpiresAt: e.ExpiresAt, Took: now.Sub(job.started), Waiters: job.waiters()})
 	job.answer(e.Value, nil)
 }
 

@@ -3,6 +3,7 @@ package tokenactor
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -49,9 +50,10 @@ func (r getRequest[T]) park(w *wake[T]) {
 // caller reads them only after done is closed, so the close orders the
 // writes before the reads.
 type wake[T any] struct {
-	done  chan struct{} // unbuffered; closed once, by the loop goroutine, when the outcome is set
-	value T             // written by the loop goroutine before done is closed
-	err   error         // written by the loop goroutine before done is closed
+	done    chan struct{} // unbuffered; closed once, by the loop goroutine, when the outcome is set
+	value   T             // written by the loop goroutine before done is closed
+	err     error         // written by the loop goroutine before done is closed
+	waiters atomic.Int32  // callers that began to wait; added to by them, read by the loop for events
 }
 
 // wait returns the outcome once done is closed, or ctx's error at once if
@@ -61,6 +63,7 @@ type wake[T any] struct {
 // context.Background) is not watched: waking from a plain receive costs
 // the runtime less than waking from a select.
 func (w *wake[T]) wait(ctx context.Context) (T, error) {
+	w.waiters.Add(1)
 	if ctxDone := ctx.Done(); ctxDone == nil {
 		<-w.done
 	} else {

@@ -71,6 +71,16 @@ func (e *OriginError) Error() string {
 // Client, so they are never copied; each hop comes back through RoundTrip
 // and is judged by Origins.
 //
+// # DPoP
+//
+// A token of type "DPoP" (RFC 9449) is sent as "Authorization: DPoP
+// <token>" with a DPoP header holding a new proof for the request, signed
+// by Strategy, which must implement [DPoPProver] (else RoundTrip returns
+// [ErrDPoPUnsupported]). A DPoP-Nonce header in any answer is handed to
+// the strategy, which remembers it for the origin; a 401 asking for a
+// nonce (error="use_dpop_nonce") is retried once with it when the body
+// can be sent again.
+//
 // # Rejected tokens
 //
 // When the server answers 401 Unauthorized, RoundTrip asks Strategy for a
@@ -229,6 +239,9 @@ func (t *Transport) replacement(ctx context.Context, rejected tokenactor.Service
 
 // send sends a clone of req with body and the token's Authorization header.
 func (t *Transport) send(req *http.Request, body io.ReadCloser, tok tokenactor.ServiceToken) (*http.Response, error) {
+	if isDPoP(tok) {
+		return t.sendDPoP(req, body, tok)
+	}
 	out := req.Clone(req.Context())
 	out.Body = body
 	out.Header.Set("Authorization", authorization(tok))

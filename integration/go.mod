@@ -10,7 +10,10 @@ require (
 	go.uber.org/goleak v1.3.0
 )
 
-require golang.org/x/oauth2 v0.36.0 // indirect
+require (
+	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
+	golang.org/x/oauth2 v0.36.0 // indirect
+)
 
 require (
 	github.com/benbjohnson/clock v1.3.5 // indirect

@@ -31,6 +31,11 @@ var errNilStrategy = errors.New("oauth2adapt: Transport.Strategy is nil")
 // without an access token.
 var ErrNoAccessToken = errors.New("oauth2adapt: token source returned no access token")
 
+// ErrDPoP is returned for a DPoP-bound token (RFC 9449): each request with
+// it needs a proof signed by the strategy's key, which x/oauth2 cannot add.
+// Send such tokens with package httpauth instead.
+var ErrDPoP = errors.New("oauth2adapt: a DPoP-bound token needs a proof on each request, which x/oauth2 cannot add; use httpauth")
+
 // TokenSource returns s as an [oauth2.TokenSource], for code written against
 // x/oauth2 that takes a source (cloud client libraries, gRPC credentials).
 // To build an *http.Client, use [NewClient]: a client made with
@@ -61,7 +66,7 @@ func (src strategySource) Token() (*oauth2.Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	return oauthToken(tok), nil
+	return oauthToken(tok)
 }
 
 // Refresher returns ts as a [tokenactor.Refresher], so a [tokenactor.Cache]
@@ -69,8 +74,8 @@ func (src strategySource) Token() (*oauth2.Token, error) {
 //
 //	cache := tokenactor.New(oauth2adapt.Refresher(cfg.TokenSource(ctx)))
 //
-// Authenticate and Refresh both call ts.Token; every entry is Refreshable
-// and expires at the token's Expiry (never, if Expiry is zero). A token
+// Every Refresh calls ts.Token; every entry is renewable and expires at the
+// token's Expiry (never, if Expiry is zero). A token
 // without an access token is an error matching [ErrNoAccessToken]; other
 // errors from ts are wrapped, so errors.As still finds an
 // *oauth2.RetrieveError.

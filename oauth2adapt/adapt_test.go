@@ -17,6 +17,7 @@ import (
 
 	"github.com/tokenactor/tokenactor"
 	"github.com/tokenactor/tokenactor/oauth2adapt"
+	"github.com/tokenactor/tokenactor/strategy"
 )
 
 type strategyFunc func(context.Context) (tokenactor.ServiceToken, error)
@@ -178,4 +179,23 @@ func TestReuseTokenSourceCostsFewCalls(t *testing.T) {
 		}
 		t.Logf("%d tokens fetched, %d Token calls", fetched.Load(), asked.Load())
 	})
+}
+
+// TestDPoPTokenRefused: x/oauth2 would send a DPoP-bound token without the
+// proof it needs; both ways into x/oauth2 refuse it instead.
+func TestDPoPTokenRefused(t *testing.T) {
+	tok := tokenactor.ServiceToken{AccessToken: tokenactor.NewSecretToken("bound"), TokenType: "DPoP"}
+	s := strategy.NewStatic(tok)
+	if _, err := oauth2adapt.TokenSource(s).Token(); !errors.Is(err, oauth2adapt.ErrDPoP) {
+		t.Errorf("TokenSource: %v, want ErrDPoP", err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("request sent with %q", r.Header.Get("Authorization"))
+	}))
+	defer srv.Close()
+	c := oauth2adapt.NewClient(s, nil)
+	defer c.CloseIdleConnections()
+	if _, err := c.Get(srv.URL); !errors.Is(err, oauth2adapt.ErrDPoP) {
+		t.Errorf("NewClient: %v, want ErrDPoP", err)
+	}
 }

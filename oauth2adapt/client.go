@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 
 	"golang.org/x/oauth2"
@@ -74,9 +75,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
+	otok, err := oauthToken(tok)
+	if err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
 	// One token per request: the static source hands oauth2.Transport
 	// exactly the token this request carries, so a 401 is pinned on it.
-	next := &oauth2.Transport{Source: oauth2.StaticTokenSource(oauthToken(tok)), Base: t.Base}
+	next := &oauth2.Transport{Source: oauth2.StaticTokenSource(otok), Base: t.Base}
 	resp, err := next.RoundTrip(req)
 	switch {
 	case err != nil:
@@ -129,9 +137,13 @@ func (t *Transport) CloseIdleConnections() {
 	}
 }
 
-// oauthToken converts tok for x/oauth2.
-func oauthToken(tok tokenactor.ServiceToken) *oauth2.Token {
-	return &oauth2.Token{AccessToken: tok.AccessToken.Reveal(), TokenType: tok.TokenType, Expiry: tok.ExpiresAt}
+// oauthToken converts tok for x/oauth2, which can send only tokens that
+// need no proof of possession.
+func oauthToken(tok tokenactor.ServiceToken) (*oauth2.Token, error) {
+	if strings.EqualFold(tok.TokenType, "DPoP") {
+		return nil, ErrDPoP
+	}
+	return &oauth2.Token{AccessToken: tok.AccessToken.Reveal(), TokenType: tok.TokenType, Expiry: tok.ExpiresAt}, nil
 }
 
 // Format prints the transport's type only, for every verb: Strategy may be

@@ -26,6 +26,9 @@ func basicAuth(r *http.Request) (id, secret string, ok bool) {
 // authenticate checks the client credentials of a request whose form is
 // parsed (RFC 6749 §2.3) and returns the client's ID.
 func (s *Server) authenticate(r *http.Request) (string, *oauthError) {
+	if id, oerr, ok := s.authenticateKey(r); ok {
+		return id, oerr
+	}
 	form := r.PostForm
 	id, secret, basic := basicAuth(r)
 	_, inBody := form["client_secret"]

@@ -19,7 +19,14 @@
 //
 // Clients authenticate with HTTP Basic (client_secret_basic) or in the
 // body (client_secret_post); [WithAuthStyle] accepts only one of them, so a
-// client's detection of the style can be tested. Errors are RFC 6749 §5.2
+// client's detection of the style can be tested. Clients registered with
+// [WithClientKey] authenticate with a signed JWT (private_key_jwt,
+// RFC 7523), and those registered with [WithClientCertificate] with a TLS
+// client certificate on a server from [NewTLSServer] (RFC 8705); tokens
+// issued over a connection with a certificate are bound to it. DPoP
+// proofs (RFC 9449) are verified at the token endpoint and the resource,
+// and bind the tokens; [WithDPoPNonce] makes the server require its
+// nonce. Each check refuses with the error its RFC names. Errors are RFC 6749 §5.2
 // JSON bodies, and every response carries Cache-Control: no-store.
 //
 // [New] returns the same server without a listener, as an [http.Handler],

@@ -58,6 +58,8 @@ type config struct {
 	requiredScope      string
 	requiredAudience   string
 	requiredResource   string
+
+	keys keyConfig // clients with keys or certificates, DPoP (assertion.go)
 }
 
 // WithClient registers a client with its secret. An empty secret makes a

@@ -9,8 +9,11 @@ import (
 // bearer token gets a bare challenge (§3.1); one with a token that is
 // unknown, expired, revoked or a refresh token gets invalid_token.
 func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
+	if !s.checkBound(w, r) {
+		return
+	}
 	scheme, value, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !strings.EqualFold(scheme, "Bearer") || value == "" {
+	if !strings.EqualFold(scheme, "Bearer") && !strings.EqualFold(scheme, "DPoP") || value == "" {
 		s.reject()
 		w.Header().Set("WWW-Authenticate", `Bearer realm="oauthtest"`)
 		http.Error(w, "bearer token required", http.StatusUnauthorized)

@@ -100,6 +100,9 @@ type introspection struct {
 	Sub       string `json:"sub,omitempty"`
 	Aud       string `json:"aud,omitempty"`
 	Iss       string `json:"iss,omitempty"`
+
+	// Cnf is what the token is bound to (RFC 9449 §6.2, RFC 8705 §3.2).
+	Cnf *confirmation `json:"cnf,omitempty"`
 }
 
 // serveIntrospection is the introspection endpoint (RFC 7662 §2): any
@@ -127,6 +130,7 @@ func (s *Server) serveIntrospection(w http.ResponseWriter, r *http.Request) {
 		if !t.refresh {
 			resp.TokenType = "Bearer"
 		}
+		resp.confirm(t)
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, resp)

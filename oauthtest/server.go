@@ -61,6 +61,10 @@ type Server struct {
 	last     map[Endpoint]Request
 	stats    Stats
 	issues   int // tokens issued since the last sweep of expired ones
+
+	// Key-based authentication and DPoP (assertion.go, dpop.go).
+	replay replayMemory // jti values of assertions and DPoP proofs
+	nonces dpopNonces
 }
 
 // NewServer starts a [Server] on a loopback address chosen by the system,

@@ -86,6 +86,7 @@ func TestMetadata(t *testing.T) {
 		"token_endpoint_auth_methods_supported":         []any{"client_secret_post", "none"},
 		"revocation_endpoint_auth_methods_supported":    []any{"client_secret_post", "none"},
 		"introspection_endpoint_auth_methods_supported": []any{"client_secret_post", "none"},
+		"dpop_signing_alg_values_supported":             []any{"RS256", "ES256", "EdDSA"},
 	}
 	if d := cmp.Diff(want, m); d != "" {
 		t.Errorf("metadata (-want +got):\n%s", d)

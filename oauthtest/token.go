@@ -34,6 +34,10 @@ type token struct {
 	session  *session
 	revoked  bool
 	rotated  bool // a refresh token already exchanged (RFC 6749 §6)
+
+	// jkt and x5t are the DPoP key (RFC 9449 §6) and the client
+	// certificate (RFC 8705 §3) an access token is bound to; "" for none.
+	jkt, x5t string
 }
 
 // active reports whether t may be used at now.
@@ -120,8 +124,17 @@ func randomHex(n int) string {
 
 // serveToken is the token endpoint (RFC 6749 §3.2).
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
+	jkt, perr := s.checkProof(r, "")
+	if perr != nil {
+		perr.tokenError(w).write(w)
+		return
+	}
 	client, oerr := s.authenticate(r)
 	if oerr != nil {
+		oerr.write(w)
+		return
+	}
+	if oerr := s.checkBoundRefresh(r, jkt); oerr != nil {
 		oerr.write(w)
 		return
 	}
@@ -142,7 +155,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		oerr.write(w)
 		return
 	}
-	writeJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, s.bind(client, resp, jkt, peerThumbprint(r)))
 }
 
 // clientCredentials answers the client credentials grant (RFC 6749 §4.4):

@@ -36,6 +36,7 @@
 //
 //	tokenactor.refreshes                     counter    {refresh}      completed Refresher calls
 //	tokenactor.refresh.duration              histogram  s              how long each call ran
+//	tokenactor.refresh.waiters               counter    {caller}       callers that waited for a call (each at most its duration)
 //	tokenactor.refresh.consecutive_failures  gauge      {failure}      failed calls since the last success (the most among caches of a name)
 //	tokenactor.cache.backoff                 gauge      {cache}        caches waiting out a backoff after a failure
 //	tokenactor.token.validity                gauge      s              time until the cached value expires (the least among caches of a name)
@@ -47,10 +48,10 @@
 //
 // The refresh instruments carry tokenactor.refresh.operation
 // ("authenticate" or "refresh"), tokenactor.refresh.outcome ("success" or
-// "failure"), tokenactor.refresh.background (false when callers waited for
-// the call: its duration is then how long the caller that triggered it
-// waited) and, on failure, error.type: "panic", "timeout",
-// "not_authenticated", "login_required", "temporary", or "_OTHER".
+// "failure"), tokenactor.refresh.background (true when callers are served
+// the current value meanwhile) and, on failure, error.type: "panic",
+// "timeout", "not_authenticated", "login_required", "temporary", or
+// "_OTHER".
 // tokenactor.store.errors carries tokenactor.store.operation (load, decode,
 // save, delete, acquire, release, watch);
 // tokenactor.store.fallbacks carries tokenactor.store.fallback.reason
@@ -68,9 +69,11 @@
 //
 // Each Refresher call is a span, "tokenactor.authenticate" or
 // "tokenactor.refresh", of kind internal, from the moment the cache decided
-// to call to the moment it installed the outcome. A failed call's span has
-// status Error and the error recorded as an exception event; store events
-// during the call become span events. A fresh Get makes no span.
+// to call to the moment it installed the outcome; its attribute
+// tokenactor.refresh.waiters counts the callers that waited for it. A
+// failed call's span has status Error and the error recorded as an
+// exception event; store events during the call become span events. A
+// fresh Get makes no span.
 //
 // The span is a root: the event hook does not see the context of the Get
 // that triggered the call, so the span cannot be linked to the caller's.

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/benbjohnson/clock"
 	"github.com/google/go-cmp/cmp"
 	"github.com/tokenactor/tokenactor"
+	tokenotel "github.com/tokenactor/tokenactor/otel"
 	"github.com/tokenactor/tokenactor/strategy"
 )
 
@@ -63,6 +66,7 @@ func TestRefresherPanic(t *testing.T) {
 		got := without(h.metrics(t), "tokenactor.refresh.duration", "tokenactor.cache.backoff")
 		want := map[string]float64{
 			"tokenactor.refreshes" + failed:                     1,
+			"tokenactor.refresh.waiters" + failed:               1, // the Get
 			"tokenactor.refresh.consecutive_failures" + billing: 1,
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
@@ -101,6 +105,7 @@ func TestRefreshTimeout(t *testing.T) {
 			"tokenactor.refreshes" + failed:                   1,
 			"tokenactor.refresh.duration" + failed + " count": 1,
 			"tokenactor.refresh.duration" + failed + " sum":   3,
+			"tokenactor.refresh.waiters" + failed:             1, // the Get
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
@@ -145,4 +150,96 @@ func TestResetDuringCall(t *testing.T) {
 			t.Errorf("spans (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// Callers parked on one call are counted on its outcome, failure or
+// success, as a counter and as a span attribute.
+func TestWaitersCounted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		hook := h.tel.Hook("billing")
+		c := tokenactor.New(scripted(t,
+			step{took: time.Second, err: fmt.Errorf("token endpoint: %w", strategy.ErrTemporary)},
+			step{took: time.Second, life: time.Hour},
+		), tokenactor.WithEventHook(hook.Event))
+		defer hook.Close()
+		defer c.Close()
+
+		gets := func(n int, wantErr bool) {
+			var wg sync.WaitGroup
+			for range n {
+				wg.Go(func() {
+					if _, err := c.Get(context.Background()); (err != nil) != wantErr {
+						t.Errorf("Get: %v; want an error: %v", err, wantErr)
+					}
+				})
+			}
+			wg.Wait()
+		}
+		gets(5, true)           // all park on the first call before it ends
+		time.Sleep(time.Minute) // past the backoff
+		gets(3, false)
+
+		const authNo = "{error.type=temporary,tokenactor.cache.name=billing,tokenactor.refresh.background=false,tokenactor.refresh.operation=authenticate,tokenactor.refresh.outcome=failure}"
+		got := without(h.metrics(t), "tokenactor.refresh.consecutive_failures", "tokenactor.cache.backoff", "tokenactor.token.validity")
+		want := map[string]float64{
+			"tokenactor.refreshes" + authNo:                   1,
+			"tokenactor.refreshes" + authOK:                   1,
+			"tokenactor.refresh.duration" + authNo + " count": 1,
+			"tokenactor.refresh.duration" + authNo + " sum":   1,
+			"tokenactor.refresh.duration" + authOK + " count": 1,
+			"tokenactor.refresh.duration" + authOK + " sum":   1,
+			"tokenactor.refresh.waiters" + authNo:             5,
+			"tokenactor.refresh.waiters" + authOK:             3,
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("metrics (-want +got):\n%s", diff)
+		}
+		var waiters []string
+		for _, s := range h.ended() {
+			waiters = append(waiters, s.Attrs["tokenactor.refresh.waiters"])
+		}
+		if diff := cmp.Diff([]string{"5", "3"}, waiters); diff != "" {
+			t.Errorf("span attribute tokenactor.refresh.waiters (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// A call's duration is the cache's measure, failure or success, even when
+// the hook's clock tells otherwise (here: it ran on while the cache's
+// stood still).
+func TestDurationIsTheCaches(t *testing.T) {
+	clk := clock.NewMock()
+	h := newHarness(t, tokenotel.WithClock(clk))
+	hook := h.tel.Hook("")
+	defer hook.Close()
+
+	hook.Event(tokenactor.RefreshStarted{Op: tokenactor.OpAuthenticate, Attempt: 1})
+	clk.Add(5 * time.Second)
+	hook.Event(tokenactor.RefreshFailed{Op: tokenactor.OpAuthenticate, Attempt: 1, Err: errors.New("no"), Took: 2 * time.Second})
+	hook.Event(tokenactor.RefreshStarted{Op: tokenactor.OpAuthenticate, Attempt: 2})
+	clk.Add(5 * time.Second)
+	hook.Event(tokenactor.RefreshSucceeded{Op: tokenactor.OpAuthenticate, Attempt: 2, ExpiresAt: clk.Now().Add(time.Hour), Took: 0})
+
+	const (
+		failed = "{error.type=_OTHER,tokenactor.refresh.background=false,tokenactor.refresh.operation=authenticate,tokenactor.refresh.outcome=failure}"
+		ok     = "{tokenactor.refresh.background=false,tokenactor.refresh.operation=authenticate,tokenactor.refresh.outcome=success}"
+	)
+	got := without(h.metrics(t), "tokenactor.refreshes", "tokenactor.refresh.consecutive_failures", "tokenactor.cache.backoff", "tokenactor.token.validity")
+	want := map[string]float64{
+		"tokenactor.refresh.duration" + failed + " count": 1,
+		"tokenactor.refresh.duration" + failed + " sum":   2,
+		"tokenactor.refresh.duration" + ok + " count":     1,
+		"tokenactor.refresh.duration" + ok + " sum":       0,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("metrics (-want +got):\n%s", diff)
+	}
+	var took []time.Duration
+	for _, s := range h.ended() {
+		took = append(took, s.Took)
+	}
+	if diff := cmp.Diff([]time.Duration{2 * time.Second, 0}, took); diff != "" {
+		t.Errorf("span lengths (-want +got):\n%s", diff)
+	}
 }

@@ -124,14 +124,11 @@ func (h *Hook) start(op tokenactor.Op, attempt int, background bool) {
 }
 
 // finish records the outcome of the call in flight: err is nil on success.
-// took is the call's duration as the cache measured it, or zero to measure
-// it here. Called with mu held.
-func (h *Hook) finish(op tokenactor.Op, took time.Duration, err error) {
-	now := h.t.now()
+// took is the call's duration and waiters the callers that waited for it,
+// both as the cache reported them. The span ends took after it started.
+// Called with mu held.
+func (h *Hook) finish(op tokenactor.Op, took time.Duration, waiters int, err error) {
 	span, background := h.span, h.background
-	if span != nil && took == 0 {
-		took = now.Sub(h.started)
-	}
 	h.span = nil
 	outcome, errType := "success", ""
 	if err != nil {
@@ -149,9 +146,13 @@ func (h *Hook) finish(op tokenactor.Op, took time.Duration, err error) {
 	ctx := context.Background()
 	h.t.refreshes.Add(ctx, 1, opts)
 	h.t.duration.Record(ctx, took.Seconds(), opts)
+	if waiters > 0 {
+		h.t.waiters.Add(ctx, int64(waiters), opts)
+	}
 	if span == nil {
 		return
 	}
+	span.SetAttributes(attribute.Int("tokenactor.refresh.waiters", waiters))
 	if err != nil {
 		span.SetAttributes(attribute.String("error.type", errType))
 		span.RecordError(err)

@@ -34,6 +34,7 @@ type Telemetry struct {
 
 	refreshes    metric.Int64Counter
 	duration     metric.Float64Histogram
+	waiters      metric.Int64Counter
 	adoptions    metric.Int64Counter
 	publications metric.Int64Counter
 	storeErrors  metric.Int64Counter
@@ -64,8 +65,9 @@ type optionFunc func(*Telemetry)
 
 func (f optionFunc) apply(t *Telemetry) { f(t) }
 
-// WithClock sets the clock that times refresh spans and failed calls, and
-// that the gauges measure validity and backoff against. Give it the clock
+// WithClock sets the clock that stamps the start of refresh spans (their
+// length is the call's duration as the cache measured it) and that the
+// gauges measure validity and backoff against. Give it the clock
 // the caches use (tokenactor.WithClock). The default is the system clock.
 // A nil clock means the default.
 func WithClock(c clock.Clock) Option {
@@ -118,6 +120,7 @@ func New(mp metric.MeterProvider, tp trace.TracerProvider, opts ...Option) (*Tel
 		return g
 	}
 	t.refreshes = counter("tokenactor.refreshes", "{refresh}", "Completed Authenticate and Refresh calls of a cache's Refresher.")
+	t.waiters = counter("tokenactor.refresh.waiters", "{caller}", "Callers that waited for a refresh instead of being served the current value; each waited at most that refresh's duration.")
 	t.adoptions = counter("tokenactor.store.adoptions", "{adoption}", "Values taken from the fleet's store without calling the Refresher.")
 	t.publications = counter("tokenactor.store.publications", "{publication}", "Values refreshed by this process under the lease and saved to the store.")
 	t.storeErrors = counter("tokenactor.store.errors", "{error}", "Store operations that failed or timed out, and records that could not be read.")

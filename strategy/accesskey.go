@@ -2,6 +2,7 @@ package strategy
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,7 +19,7 @@ import (
 // with the client credentials grant (RFC 6749 §4.4).
 //
 // Printing an AccessKeyConfig with any fmt verb or log/slog masks
-// ClientSecret.
+// ClientSecret, and leaves ClientKey and DPoPKey out.
 type AccessKeyConfig struct {
 	// TokenURL is the token endpoint. It must be https, or http on a
 	// loopback host. Empty means the one Issuer's metadata names.
@@ -30,9 +31,27 @@ type AccessKeyConfig struct {
 	// Discovery fetches and caches Issuer's metadata. Nil means a
 	// Discovery of the strategy's own.
 	Discovery *Discovery
-	// ClientID and ClientSecret are the client's credentials. Both are
-	// required.
+	// ClientID and ClientSecret are the client's credentials. ClientID is
+	// required; ClientSecret is, unless ClientKey or TLSClientAuth
+	// authenticates the client instead.
 	ClientID, ClientSecret string
+	// ClientKey authenticates the client with a signed JWT instead of a
+	// secret (private_key_jwt, RFC 7523 §2.2); see [ClientKey]. Nil for
+	// none. It excludes ClientSecret.
+	ClientKey *ClientKey
+	// TLSClientAuth says the client authenticates with the certificate
+	// HTTPClient presents (RFC 8705 §2, tls_client_auth or
+	// self_signed_tls_client_auth): only client_id is sent. See
+	// [NewMTLSClient]. False, the zero value, means ClientSecret or
+	// ClientKey authenticates it.
+	TLSClientAuth bool
+	// DPoPKey, when set, asks for tokens bound to this key with DPoP
+	// (RFC 9449): every token request carries a proof signed with it, and
+	// httpauth signs a proof with it for each request the token goes on
+	// (see [AccessKeyStrategy.DPoPProof]). It must be an RSA, ECDSA P-256
+	// or Ed25519 key, and should be one used for nothing else. Nil asks
+	// for bearer tokens.
+	DPoPKey crypto.Signer
 	// Scopes are sent space-separated as "scope" when not empty.
 	Scopes []string
 	// Audience is sent as "audience" when set (an extension several
@@ -105,6 +124,7 @@ func (c AccessKeyConfig) LogValue() slog.Value {
 // for concurrent use. Call Close when done.
 type AccessKeyStrategy struct {
 	cache *tokenactor.Cache[tokenactor.ServiceToken]
+	dpop  *dpopProver // nil without a DPoPKey
 }
 
 var _ tokenactor.AuthStrategy = (*AccessKeyStrategy)(nil)
@@ -115,18 +135,28 @@ var _ tokenactor.AuthStrategy = (*AccessKeyStrategy)(nil)
 func NewAccessKey(cfg AccessKeyConfig, opts ...tokenactor.Option) (*AccessKeyStrategy, error) {
 	clk, opts := cacheClock(cfg.Clock, opts)
 	cfg.Clock = clk
-	r, err := cfg.Refresher()
+	r, err := cfg.refresher()
 	if err != nil {
 		return nil, err
 	}
-	return &AccessKeyStrategy{cache: tokenactor.New(r, opts...)}, nil
+	return &AccessKeyStrategy{cache: tokenactor.New[tokenactor.ServiceToken](r, opts...), dpop: r.ep.dpop}, nil
 }
 
 // Refresher returns the [tokenactor.Refresher] behind [NewAccessKey]: each
 // call makes a client credentials grant. Use it to build a cache of your
 // own around it, for example one whose tokens a fleet shares through
 // store.Wrap. It checks cfg like NewAccessKey and sends no request.
+//
+// A config with a DPoPKey is refused with [ErrDPoPShared]: see
+// [AccessKeyConfig.DPoPKey] and the package documentation on fleets.
 func (cfg AccessKeyConfig) Refresher() (tokenactor.Refresher[tokenactor.ServiceToken], error) {
+	if cfg.DPoPKey != nil {
+		return nil, ErrDPoPShared
+	}
+	return cfg.refresher()
+}
+
+func (cfg AccessKeyConfig) refresher() (*clientCredentials, error) {
 	if cfg.TokenURL != "" || cfg.Issuer == "" {
 		if err := checkTokenURL("AccessKeyConfig.TokenURL", cfg.TokenURL); err != nil {
 			return nil, err
@@ -137,8 +167,11 @@ func (cfg AccessKeyConfig) Refresher() (tokenactor.Refresher[tokenactor.ServiceT
 	if cfg.ClientID == "" {
 		return nil, &ConfigError{Field: "AccessKeyConfig.ClientID", Reason: "empty"}
 	}
-	if cfg.ClientSecret == "" {
-		return nil, &ConfigError{Field: "AccessKeyConfig.ClientSecret", Reason: "empty"}
+	if err := checkClientAuth("AccessKeyConfig", cfg.ClientSecret, cfg.ClientKey, cfg.TLSClientAuth, true); err != nil {
+		return nil, err
+	}
+	if cfg.TLSClientAuth && cfg.HTTPClient == nil {
+		return nil, &ConfigError{Field: "AccessKeyConfig.HTTPClient", Reason: "nil: TLSClientAuth needs a client that presents a certificate (see NewMTLSClient)"}
 	}
 	if !cfg.AuthStyle.valid() {
 		return nil, &ConfigError{Field: "AccessKeyConfig.AuthStyle", Reason: "unknown style " + cfg.AuthStyle.String()}
@@ -147,14 +180,19 @@ func (cfg AccessKeyConfig) Refresher() (tokenactor.Refresher[tokenactor.ServiceT
 	if clk == nil {
 		clk = clock.New()
 	}
-	auth := clientAuth{id: cfg.ClientID, secret: tokenactor.NewSecretToken(cfg.ClientSecret), style: cfg.AuthStyle}
+	auth := clientAuth{id: cfg.ClientID, secret: tokenactor.NewSecretToken(cfg.ClientSecret), style: cfg.AuthStyle, key: cfg.ClientKey}
 	params := requestParams{scopes: cfg.Scopes, audience: cfg.Audience, resource: cfg.Resource, extra: cfg.EndpointParams}
 	form, err := params.form("AccessKeyConfig", url.Values{"grant_type": {"client_credentials"}})
 	if err != nil {
 		return nil, err
 	}
+	dpop, err := newDPoPProver("AccessKeyConfig.DPoPKey", cfg.DPoPKey, clk)
+	if err != nil {
+		return nil, err
+	}
 	ep := newEndpoint(cfg.TokenURL, cfg.HTTPClient, auth, clk)
 	ep.memo = new(styleMemo)
+	ep.dpop = dpop
 	r := &clientCredentials{ep: ep, form: form.Encode()}
 	if cfg.TokenURL == "" {
 		r.issuer, r.discovery = cfg.Issuer, cfg.Discovery

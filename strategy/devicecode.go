@@ -3,6 +3,7 @@ package strategy
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -87,6 +88,13 @@ type DeviceCodeConfig struct {
 	// ClientSecret authenticates a confidential client; empty for a public
 	// client (most CLIs), which sends only client_id.
 	ClientSecret string
+	// ClientKey authenticates the client with a signed JWT instead of a
+	// secret (private_key_jwt); see [ClientKey]. Nil for none. It excludes
+	// ClientSecret.
+	ClientKey *ClientKey
+	// DPoPKey, when set, asks for DPoP-bound tokens (RFC 9449); see
+	// [OAuthConfig.DPoPKey]. Nil asks for bearer tokens.
+	DPoPKey crypto.Signer
 	// AuthStyle says how a client secret is sent. The zero value is HTTP
 	// Basic (RFC 6749 §2.3.1).
 	AuthStyle AuthStyle
@@ -203,12 +211,14 @@ func NewDeviceCode(cfg DeviceCodeConfig, opts ...tokenactor.Option) (*DeviceCode
 	oauth, err := NewOAuth(OAuthConfig{
 		Store: cfg.Store, Profile: cfg.Profile, TokenURL: cfg.TokenURL, ClientID: cfg.ClientID,
 		ClientSecret: cfg.ClientSecret, AuthStyle: cfg.AuthStyle, HTTPClient: cfg.HTTPClient, Clock: cfg.Clock,
+		ClientKey: cfg.ClientKey, DPoPKey: cfg.DPoPKey,
 	}, opts...)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Clock = clk
-	auth := clientAuth{id: cfg.ClientID, secret: tokenactor.NewSecretToken(cfg.ClientSecret), style: cfg.AuthStyle}
+	auth := clientAuth{id: cfg.ClientID, secret: tokenactor.NewSecretToken(cfg.ClientSecret), style: cfg.AuthStyle, key: cfg.ClientKey}
+	cfg.ClientKey, cfg.DPoPKey = nil, nil // kept in auth and oauth only, as the secret below
 	// The secret lives on in auth only, masked: fmt prints unexported
 	// fields without calling their methods, so a copy in cfg would show in
 	// clear with %v of the strategy.
@@ -224,7 +234,7 @@ func NewDeviceCode(cfg DeviceCodeConfig, opts ...tokenactor.Option) (*DeviceCode
 		OAuthStrategy: oauth,
 		cfg:           cfg,
 		deviceAuth:    &endpoint{url: cfg.DeviceAuthURL, client: cfg.HTTPClient, auth: auth, clock: clk, memo: memo, name: "device authorization"},
-		token:         &endpoint{url: cfg.TokenURL, client: cfg.HTTPClient, auth: auth, clock: clk, memo: memo},
+		token:         &endpoint{url: cfg.TokenURL, client: cfg.HTTPClient, auth: auth, clock: clk, memo: memo, dpop: oauth.r.dpop},
 		form:          form.Encode(),
 	}, nil
 }

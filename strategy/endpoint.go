@@ -67,6 +67,7 @@ type clientAuth struct {
 	id     string
 	secret tokenactor.SecretToken
 	style  AuthStyle
+	key    *ClientKey // private_key_jwt instead of a secret; nil for none
 }
 
 // apply adds the client's credentials to a request about to be sent.
@@ -96,6 +97,7 @@ func defaultHTTPClient() *http.Client {
 // concurrent use.
 type endpoint struct {
 	url    string
+	dpop   *dpopProver // signs a DPoP proof per request; nil for none
 	client *http.Client
 	auth   clientAuth
 	clock  clock.Clock
@@ -148,13 +150,22 @@ func (e *endpoint) token(ctx context.Context, form url.Values) (r tokenResponse,
 // error it returns, parse's included, has the request's secrets masked:
 // this is where server text enters the package.
 func (e *endpoint) call(ctx context.Context, form url.Values, parse func(status int, h http.Header, body []byte, now time.Time, sc scrubber) error) error {
-	sc := newScrubber(e.auth, form)
-	status, header, body, err := e.post(ctx, form, sc)
-	if err == nil {
-		// A lifetime counts from receipt: the moment the answer is here.
-		err = parse(status, header, body, e.clock.Now(), sc)
+	for attempt := 0; ; attempt++ {
+		// A fresh client assertion per request, known to the scrubber.
+		if err := e.auth.key.addAssertion(form, e.auth.id, e.url, e.clock.Now()); err != nil {
+			return err
+		}
+		sc := newScrubber(e.auth, form)
+		status, header, body, err := e.post(ctx, form, sc)
+		if err == nil && attempt == 0 && e.dpop.retry(e.url, status, header, body) {
+			continue // once, with the nonce the server gave (RFC 9449 §8)
+		}
+		if err == nil {
+			// A lifetime counts from receipt: the moment the answer is here.
+			err = parse(status, header, body, e.clock.Now(), sc)
+		}
+		return e.named(sc.scrub(err))
 	}
-	return e.named(sc.scrub(err))
 }
 
 // post sends form with the client's credentials and returns the answer,
@@ -174,6 +185,9 @@ func (e *endpoint) post(ctx context.Context, form url.Values, sc scrubber) (int,
 		return 0, nil, nil, fmt.Errorf("strategy: bad endpoint URL: %w", err)
 	}
 	e.auth.apply(req, form)
+	if err := e.dpop.prove(req); err != nil {
+		return 0, nil, nil, err
+	}
 	encoded := form.Encode()
 	req.Body = io.NopCloser(strings.NewReader(encoded))
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(encoded)), nil }

@@ -2,6 +2,7 @@ package strategy
 
 import (
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -49,6 +50,16 @@ type OAuthConfig struct {
 	// ClientSecret authenticates a confidential client; empty for a public
 	// client (a CLI), which sends only client_id.
 	ClientSecret string
+	// ClientKey authenticates the client with a signed JWT instead of a
+	// secret (private_key_jwt); see [ClientKey]. Nil for none. It excludes
+	// ClientSecret.
+	ClientKey *ClientKey
+	// DPoPKey, when set, asks for DPoP-bound tokens (RFC 9449), as
+	// [AccessKeyConfig.DPoPKey] does. Every process sharing the session
+	// through Store must use the same key: a token (and, for a public
+	// client, a refresh token) bound to one key is refused with any other.
+	// Nil asks for bearer tokens.
+	DPoPKey crypto.Signer
 	// AuthStyle says how a client secret is sent. The zero value is HTTP
 	// Basic (RFC 6749 §2.3.1); AuthStyleDetect finds what the server
 	// accepts.
@@ -158,6 +169,9 @@ func newSessionRefresher(cfg OAuthConfig, opts []tokenactor.Option) (*sessionRef
 	if cfg.Store == nil {
 		return nil, nil, &ConfigError{Field: "OAuthConfig.Store", Reason: "nil"}
 	}
+	if err := checkClientAuth("OAuthConfig", cfg.ClientSecret, cfg.ClientKey, false, false); err != nil {
+		return nil, nil, err
+	}
 	if cfg.Profile == "" {
 		cfg.Profile = DefaultProfile
 	}
@@ -182,7 +196,11 @@ func newSessionRefresher(cfg OAuthConfig, opts []tokenactor.Option) (*sessionRef
 	}
 	clk, opts := cacheClock(cfg.Clock, opts)
 	cfg.Clock = clk
-	return &sessionRefresher{cfg: cfg, form: form.Encode(), memo: new(styleMemo)}, opts, nil
+	dpop, err := newDPoPProver("OAuthConfig.DPoPKey", cfg.DPoPKey, clk)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &sessionRefresher{cfg: cfg, form: form.Encode(), memo: new(styleMemo), dpop: dpop}, opts, nil
 }
 
 // Get returns a valid access token, following the engine's refresh
@@ -261,6 +279,10 @@ type sessionRefresher struct {
 	// last read or wrote it. Written by the call in flight, read by any
 	// failed Get.
 	seen atomic.Pointer[[sha256.Size]byte]
+
+	// dpop signs the DPoP proofs of the refreshes; immutable, nil
+	// without a DPoPKey.
+	dpop *dpopProver
 }
 
 // fingerprint identifies what Load returned, without keeping a secret: a
@@ -395,8 +417,8 @@ func (r *sessionRefresher) refresh(ctx context.Context, saved Session) (Session,
 	if err := checkTokenURL("token URL", tokenURL); err != nil {
 		return Session{}, time.Time{}, err
 	}
-	auth := clientAuth{id: clientID, secret: tokenactor.NewSecretToken(r.cfg.ClientSecret), style: r.cfg.AuthStyle}
-	ep := &endpoint{url: tokenURL, client: r.cfg.HTTPClient, auth: auth, clock: r.cfg.Clock, memo: r.memo}
+	auth := clientAuth{id: clientID, secret: tokenactor.NewSecretToken(r.cfg.ClientSecret), style: r.cfg.AuthStyle, key: r.cfg.ClientKey}
+	ep := &endpoint{url: tokenURL, client: r.cfg.HTTPClient, auth: auth, clock: r.cfg.Clock, memo: r.memo, dpop: r.dpop}
 	form, _ := url.ParseQuery(r.form) // encoded by NewOAuth; a fresh copy per request
 	form.Set("refresh_token", saved.RefreshToken.Reveal())
 	resp, err := ep.token(ctx, form)

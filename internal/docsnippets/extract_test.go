@@ -149,6 +149,7 @@ var knownImports = map[string]string{
 	"clientcredentials": "golang.org/x/oauth2/clientcredentials",
 	"clock":             "github.com/benbjohnson/clock",
 	"context":           "context",
+	"crypto":            "crypto",
 	"errors":            "errors",
 	"fakeclock":         "github.com/tokenactor/tokenactor/fakeclock",
 	"fmt":               "fmt",
@@ -176,6 +177,7 @@ var knownImports = map[string]string{
 	"synctest":          "testing/synctest",
 	"testing":           "testing",
 	"time":              "time",
+	"tls":               "crypto/tls",
 	"trace":             "go.opentelemetry.io/otel/trace", // module=otel
 	"tokenactor":        "github.com/tokenactor/tokenactor",
 	"tokenotel":         "github.com/tokenactor/tokenactor/otel", // module=otel

@@ -83,7 +83,7 @@ func TestAuthenticateErrorIsSharedAndPassedThrough(t *testing.T) {
 	})
 }
 
-// TestExpiryBoundaries pins the thresholds of the seed: with ExpiresAt at
+// TestExpiryBoundaries pins the refresh model's thresholds: with ExpiresAt at
 // 1000 s and the 90 s window, the value is fresh at 909 s and expired at
 // 910 s; usable at 999 s and not at 1000 s.
 func TestExpiryBoundaries(t *testing.T) {

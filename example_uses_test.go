@@ -114,9 +114,11 @@ func ExampleNew_jwks() {
 			return tokenactor.Entry[jwks]{}, errors.New("jwks: no keys")
 		}
 		// Good for an hour, but the issuer asks verifiers to look for a new
-		// key 20 ms from now (in practice, minutes before it signs with it).
+		// key half a second from now (in practice, minutes before it signs
+		// with it). A RefreshAt already past when the cache stores the entry
+		// would be ignored, hence a margin a slow machine cannot eat.
 		now := time.Now()
-		return tokenactor.Entry[jwks]{Value: set, ExpiresAt: now.Add(time.Hour), RefreshAt: now.Add(20 * time.Millisecond)}, nil
+		return tokenactor.Entry[jwks]{Value: set, ExpiresAt: now.Add(time.Hour), RefreshAt: now.Add(500 * time.Millisecond)}, nil
 	}
 	refreshed := make(chan struct{}, 2)
 	keys := tokenactor.New(tokenactor.RefresherFunc[jwks](fetch),
@@ -141,9 +143,12 @@ func ExampleNew_jwks() {
 	// Requests keep coming and are served key-1 at once; the first one
 	// that finds the set due starts the background fetch.
 	fmt.Println("verify with", get())
-	for len(refreshed) == 0 {
+	for deadline := time.Now().Add(10 * time.Second); len(refreshed) == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			fmt.Println("no background fetch within 10 s")
+			return
+		}
 		get()
-		time.Sleep(time.Millisecond)
 	}
 	<-refreshed
 	fmt.Println("verify with", get())

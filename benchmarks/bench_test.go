@@ -8,8 +8,9 @@ import (
 	"github.com/tokenactor/tokenactor/internal/benchkit"
 )
 
-// The scenarios of issue 4 with the real peers beside tokenactor, in the
-// same run. Run from this folder:
+// The scenarios of internal/benchkit (fresh reads, the refresh window,
+// expiry, a failing upstream, parked callers, idle memory) with the real
+// peers beside tokenactor, in the same run. Run from this folder:
 //
 //	go test -run '^$' -bench . -benchtime 1s
 //	TOKENACTOR_BENCH_FAILING=10s go test -run '^$' -bench FailingUpstream -benchtime 1x

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/tokenactor/tokenactor"
 	tokenotel "github.com/tokenactor/tokenactor/otel"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
@@ -206,6 +207,55 @@ func TestGroupHooksUnderConcurrentCollection(t *testing.T) {
 	for name := range want {
 		if got[name] != want[name] {
 			t.Errorf("%s = %v; want %v", name, got[name], want[name])
+		}
+	}
+}
+
+// Close while the gauges are being collected: a collection runs the
+// gauges' callback under the provider's lock, and Close unregisters that
+// callback, which needs the same lock. Neither may wait for the other.
+func TestCloseDuringCollection(t *testing.T) {
+	for range 20 {
+		reader := sdkmetric.NewManualReader()
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+		tel, err := tokenotel.New(mp, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		started, closed, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := 0; i < 2000; i++ {
+				var rm metricdata.ResourceMetrics
+				if err := reader.Collect(context.Background(), &rm); err != nil {
+					t.Error(err)
+					return
+				}
+				if i == 0 {
+					close(started)
+				}
+				select {
+				case <-closed:
+					return
+				default:
+				}
+			}
+		}()
+		go func() {
+			<-started
+			if err := tel.Close(); err != nil {
+				t.Error(err)
+			}
+			close(closed)
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second): // guards against a hang only
+			t.Fatal("collection and Close deadlocked")
+		}
+		<-closed
+		if err := mp.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

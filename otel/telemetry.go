@@ -151,12 +151,16 @@ func New(mp metric.MeterProvider, tp trace.TracerProvider, opts ...Option) (*Tel
 // Hooks keep working. Close is idempotent.
 func (t *Telemetry) Close() error {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if t.closed {
+		t.mu.Unlock()
 		return nil
 	}
 	t.closed = true
-	return t.reg.Unregister()
+	reg := t.reg
+	t.mu.Unlock()
+	// Not under mu: a collection holds the provider's lock while it runs
+	// observe, which takes mu, and Unregister waits for that lock.
+	return reg.Unregister()
 }
 
 // now reads the Telemetry's clock.
@@ -219,6 +223,9 @@ func (t *Telemetry) observe(_ context.Context, o metric.Observer) error {
 	byName := map[string]*summary{}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.closed {
+		return nil // a collection that overlapped Close
+	}
 	for wp := range t.hooks {
 		h := wp.Value()
 		if h == nil {

@@ -3,7 +3,9 @@ package store_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -313,6 +315,61 @@ func TestExtendFailsPublishWhileLeaseLasts(t *testing.T) {
 				mustValue(t, e, err)
 				if diff := cmp.Diff(tt.want, ev.kinds()); diff != "" {
 					t.Errorf("events (-want +got):\n%s", diff)
+				}
+			})
+		})
+	}
+}
+
+// extendCounter is a Memory that counts the attempts to extend a lease.
+type extendCounter struct {
+	*store.Memory
+	n *atomic.Int32
+}
+
+func (s extendCounter) Extend(ctx context.Context, key, owner string, ttl time.Duration) error {
+	s.n.Add(1)
+	return s.Memory.Extend(ctx, key, owner, ttl)
+}
+
+// TestLeaseKeeperEndsWhenInnerDoesNotReturn: an inner refresher that
+// panics, or ends its goroutine, stops the keeping of the lease as a
+// return does. No extension comes after the lease is released, and no
+// goroutine is left behind (in a bubble, one would fail the test).
+func TestLeaseKeeperEndsWhenInnerDoesNotReturn(t *testing.T) {
+	for name, fail := range map[string]func(){
+		"panic":  func() { panic("inner exploded") },
+		"Goexit": runtime.Goexit,
+	} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const ttl = 9 * time.Second
+				mem := store.NewMemory(nil)
+				spy := extendCounter{Memory: mem, n: new(atomic.Int32)}
+				inner := tokenactor.RefresherFunc[string](func(context.Context, *tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
+					fail()
+					return tokenactor.Entry[string]{}, errors.New("unreachable")
+				})
+				s, _ := wrap(inner, spy, store.WithLease(ttl, time.Minute))
+				returned := make(chan bool, 1)
+				go func() {
+					defer func() {
+						recover() // the panic reaches the caller
+						returned <- false
+					}()
+					_, _ = s.Refresh(context.Background(), nil)
+					returned <- true
+				}()
+				if <-returned {
+					t.Fatal("Refresh returned; want its inner refresher's failure")
+				}
+				time.Sleep(3 * ttl) // fake time: several ticks of a keeper left running
+				synctest.Wait()
+				if n := spy.n.Load(); n != 0 {
+					t.Errorf("the lease was extended %d times after the refresh ended; want none", n)
+				}
+				if err := mem.Acquire(context.Background(), key, "other", ttl); err != nil {
+					t.Errorf("another replica cannot take the lease: %v", err)
 				}
 			})
 		})

@@ -218,6 +218,7 @@ func (s *Shared[T]) renew(ctx context.Context, owner string, asked time.Time, cu
 		})
 	}
 	stop := s.keep(ctx, owner, asked)
+	defer stop() // if the inner refresher panics or ends the goroutine
 	e, err := s.callInner(ctx, current, mine, l)
 	held := stop()
 	if err != nil {
@@ -241,7 +242,8 @@ func (s *Shared[T]) renew(ctx context.Context, owner string, asked time.Time, cu
 // or when stop is called; stop returns once it has stopped, with the
 // instant the lease was last known to start a full time to live (asked, the
 // time of the Acquire, if never extended). A store that fails is tried
-// again at the next tick: the lease may still be ours.
+// again at the next tick: the lease may still be ours. stop may be called
+// more than once; every call returns the same instant.
 func (s *Shared[T]) keep(ctx context.Context, owner string, asked time.Time) (stop func() (held time.Time)) {
 	ext, ok := s.store.(Extender)
 	if !ok {
@@ -273,11 +275,11 @@ func (s *Shared[T]) keep(ctx context.Context, owner string, asked time.Time) (st
 			}
 		}
 	})
-	return func() time.Time {
+	return sync.OnceValue(func() time.Time {
 		close(done)
 		wg.Wait()
 		return held
-	}
+	})
 }
 
 // mayPublish reports whether the value the inner refresher returned under

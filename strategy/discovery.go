@@ -103,17 +103,7 @@ func (d *Discovery) Metadata(ctx context.Context, issuer string) (Metadata, erro
 			}
 			d.cache[issuer] = c
 			d.mu.Unlock()
-			c.md, c.err = fetchMetadata(ctx, d.client(), issuer)
-			c.at = d.now()
-			close(c.done)
-			if c.err != nil || d.TTL < 0 {
-				d.mu.Lock()
-				if d.cache[issuer] == c {
-					delete(d.cache, issuer)
-				}
-				d.mu.Unlock()
-			}
-			return c.md, c.err
+			return d.fetch(ctx, issuer, c)
 		}
 		d.mu.Unlock()
 		select {
@@ -128,6 +118,32 @@ func (d *Discovery) Metadata(ctx context.Context, issuer string) (Metadata, erro
 		}
 	}
 }
+
+// fetch runs the fetch c stands for and publishes its result. If the
+// fetch does not return (the HTTP client panics or ends the goroutine),
+// c still completes with errFetchAbandoned and is dropped from the cache,
+// so that the issuer's other callers fetch again instead of waiting for
+// it; the panic goes on to this caller.
+func (d *Discovery) fetch(ctx context.Context, issuer string, c *discoveryCall) (Metadata, error) {
+	c.err = errFetchAbandoned
+	defer func() {
+		c.at = d.now()
+		close(c.done)
+		if c.err != nil || d.TTL < 0 {
+			d.mu.Lock()
+			if d.cache[issuer] == c {
+				delete(d.cache, issuer)
+			}
+			d.mu.Unlock()
+		}
+	}()
+	c.md, c.err = fetchMetadata(ctx, d.client(), issuer)
+	return c.md, c.err
+}
+
+// errFetchAbandoned is the result of a metadata fetch that did not
+// return. Only waiting callers see it, and they fetch again.
+var errFetchAbandoned = errors.New("strategy: metadata fetch did not return")
 
 // stale reports whether a finished call is too old to serve. It is called
 // with d.mu held.

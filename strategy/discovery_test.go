@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -216,5 +219,57 @@ func TestDeviceCodeWithIssuer(t *testing.T) {
 	}
 	if len(srv.bad) > 0 {
 		t.Errorf("protocol violations: %v", srv.bad)
+	}
+}
+
+// onceTransport runs fail on its first request, then serves h.
+type onceTransport struct {
+	fail  func()
+	h     http.Handler
+	calls atomic.Int32
+}
+
+func (t *onceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.calls.Add(1) == 1 {
+		t.fail()
+	}
+	return handlerTransport{h: t.h}.RoundTrip(req)
+}
+
+// A fetch whose transport panics, or ends its goroutine, does not leave
+// the issuer's later callers waiting for it: the panic reaches the caller
+// whose fetch it was, and the next caller fetches again. In a bubble, a
+// caller left waiting is a deadlock.
+func TestDiscoveryAfterAFetchThatDidNotReturn(t *testing.T) {
+	for name, fail := range map[string]func(){
+		"panic":  func() { panic("transport exploded") },
+		"Goexit": runtime.Goexit,
+	} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const path = "/.well-known/oauth-authorization-server"
+				srv := &metadataServer{docs: map[string]map[string]any{path: doc("https://auth.example")}}
+				d := &strategy.Discovery{HTTPClient: &http.Client{Transport: &onceTransport{fail: fail, h: srv}}}
+				returned := make(chan bool, 1)
+				go func() {
+					defer func() {
+						recover() // the panic propagates to this caller
+						returned <- false
+					}()
+					d.Metadata(context.Background(), "https://auth.example")
+					returned <- true
+				}()
+				if <-returned {
+					t.Fatal("the first Metadata returned; want its transport's failure")
+				}
+				md, err := d.Metadata(context.Background(), "https://auth.example")
+				if err != nil || md.TokenEndpoint != "https://auth.example/token" {
+					t.Errorf("second Metadata = %+v, %v; want the metadata", md, err)
+				}
+				if n := srv.count(path); n != 1 {
+					t.Errorf("%d requests served, want 1", n)
+				}
+			})
+		})
 	}
 }

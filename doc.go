@@ -65,4 +65,14 @@
 //     every 30 s while it publishes a value: a wall-clock step or a
 //     suspended machine is noticed within 30 s.
 //   - Invalidate and Close clear the pointer before they return.
+//
+// # The other packages
+//
+// Package strategy obtains OAuth 2.0 tokens (client credentials, refresh
+// sessions, device code, discovery); httpauth sends them on HTTP requests;
+// oauth2adapt bridges golang.org/x/oauth2; store and store/redisstore share
+// one token across a fleet; oauthtest is a local authorization server for
+// tests; fakeclock is a clock for tests; the otel module reports metrics and
+// traces. The command tokenactor (cmd/tokenactor) runs a demo, a local
+// server, and login, token, status and logout.
 package tokenactor

@@ -53,22 +53,7 @@ type otterKeyed struct {
 }
 
 func newOtterKeyed(u *benchkit.Upstream, window time.Duration, max int) KeyedCache {
-	c := otter.Must(&otter.Options[string, otterToken]{
-		MaximumSize: max,
-		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, otterToken]) time.Duration {
-			return time.Until(e.Value.expiresAt)
-		}),
-		RefreshCalculator: otter.RefreshWritingFunc(func(e otter.Entry[string, otterToken]) time.Duration {
-			return time.Until(e.Value.expiresAt) - window
-		}),
-	})
-	loader := otter.LoaderFunc[string, otterToken](func(ctx context.Context, _ string) (otterToken, error) {
-		t, err := u.Fetch(ctx)
-		if err != nil {
-			return otterToken{}, err
-		}
-		return otterToken{value: t.Value, expiresAt: t.ExpiresAt}, nil
-	})
+	c, loader := newOtterParts(u, window, max)
 	return otterKeyed{c: c, loader: loader}
 }
 

@@ -121,7 +121,16 @@ type otterToken struct {
 const otterKey = "token"
 
 func newOtter(u *benchkit.Upstream, window time.Duration) benchkit.Cache {
+	c, loader := newOtterParts(u, window, 0)
+	return otterCache{c: c, loader: loader}
+}
+
+// newOtterParts returns an otter cache whose entries expire with their
+// token and are reloaded in the background from window before, holding at
+// most max entries (0: no bound), and the loader that fetches from u.
+func newOtterParts(u *benchkit.Upstream, window time.Duration, max int) (*otter.Cache[string, otterToken], otter.Loader[string, otterToken]) {
 	c := otter.Must(&otter.Options[string, otterToken]{
+		MaximumSize: max,
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, otterToken]) time.Duration {
 			return time.Until(e.Value.expiresAt)
 		}),
@@ -136,7 +145,7 @@ func newOtter(u *benchkit.Upstream, window time.Duration) benchkit.Cache {
 		}
 		return otterToken{value: t.Value, expiresAt: t.ExpiresAt}, nil
 	})
-	return otterCache{c: c, loader: loader}
+	return c, loader
 }
 
 // Close stops the cache's maintenance goroutine.

@@ -9,14 +9,8 @@ import (
 // revoking an access token revokes that token alone. An unknown token is
 // answered 200, as §2.2 requires.
 func (s *Server) serveRevocation(w http.ResponseWriter, r *http.Request) {
-	client, oerr := s.authenticate(r)
-	if oerr != nil {
-		oerr.write(w)
-		return
-	}
-	value := r.PostForm.Get("token")
-	if value == "" {
-		invalidRequest("token is missing").write(w)
+	client, value, ok := s.tokenParam(w, r)
+	if !ok {
 		return
 	}
 	// token_type_hint is only a hint (§2.1): every token is found anyway.
@@ -109,13 +103,8 @@ type introspection struct {
 // registered client may ask about any token, as a resource server does.
 // A token that is unknown, expired, revoked or rotated is {"active":false}.
 func (s *Server) serveIntrospection(w http.ResponseWriter, r *http.Request) {
-	if _, oerr := s.authenticate(r); oerr != nil {
-		oerr.write(w)
-		return
-	}
-	value := r.PostForm.Get("token")
-	if value == "" {
-		invalidRequest("token is missing").write(w)
+	_, value, ok := s.tokenParam(w, r)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -134,4 +123,21 @@ func (s *Server) serveIntrospection(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// tokenParam authenticates the client of a revocation or introspection
+// request and returns it with the request's token parameter. It reports
+// false, having written the error, if either is missing or wrong.
+func (s *Server) tokenParam(w http.ResponseWriter, r *http.Request) (client, value string, ok bool) {
+	client, oerr := s.authenticate(r)
+	if oerr != nil {
+		oerr.write(w)
+		return "", "", false
+	}
+	value = r.PostForm.Get("token")
+	if value == "" {
+		invalidRequest("token is missing").write(w)
+		return "", "", false
+	}
+	return client, value, true
 }

@@ -55,6 +55,7 @@ type Group[K comparable, T any] struct {
 	sweeps  atomic.Uint64   // sweeps so far; written by the sweeper
 	sweeper *sweeper        // the eviction goroutine; nil until needed; guarded by mu
 	pending sync.WaitGroup  // caches being made, or evicted by a Get outside mu; Close waits for them
+	events  *groupEvents    // delivers events to the hook; nil without one
 }
 
 // A member is one key's cache and its bookkeeping.
@@ -93,7 +94,7 @@ type making struct {
 var errFactoryGoexit = errors.New("tokenactor: group factory called runtime.Goexit")
 
 // A GroupOption configures a [Group]. Options are made by [WithIdleEviction],
-// [WithMaxCaches] and [WithGroupClock].
+// [WithMaxCaches], [WithGroupClock] and [WithGroupEventHook].
 type GroupOption interface {
 	applyGroup(*groupOptions)
 }
@@ -102,6 +103,7 @@ type groupOptions struct {
 	idle  time.Duration
 	max   int
 	clock clock.Clock
+	hook  func(GroupEvent)
 }
 
 type groupOptionFunc func(*groupOptions)
@@ -173,6 +175,9 @@ func NewGroup[K comparable, T any](factory func(key K) (*Cache[T], error), opts 
 		tomb:    new(member[K, T]),
 		factory: factory,
 		o:       o,
+	}
+	if o.hook != nil {
+		g.events = newGroupEvents(o.hook)
 	}
 	g.table.Store(newTable[K, T](0))
 	return g
@@ -273,7 +278,7 @@ func (g *Group[K, T]) hold(key K, h uint64, found *member[K, T]) (_ *member[K, T
 	}
 	g.mu.Unlock()
 	if victims != nil {
-		closeCaches(victims)
+		g.dispose(victims, EvictedMaxCaches)
 		g.pending.Done()
 	}
 	return m, true, nil
@@ -318,7 +323,7 @@ func (g *Group[K, T]) release(m *member[K, T], created bool, sweep uint64) {
 		return
 	}
 	g.mu.Lock()
-	var victims []*Cache[T]
+	var victims []*member[K, T]
 	if !g.closed.Load() {
 		victims = g.enforceBound()
 	}
@@ -328,7 +333,7 @@ func (g *Group[K, T]) release(m *member[K, T], created bool, sweep uint64) {
 	}
 	g.pending.Add(1) // so Close waits for them
 	g.mu.Unlock()
-	closeCaches(victims)
+	g.dispose(victims, EvictedMaxCaches)
 	g.pending.Done()
 }
 
@@ -346,9 +351,11 @@ func (g *Group[K, T]) create(m *member[K, T]) {
 
 // publish records the cache made for m, or err, and answers the Gets
 // waiting for it. A failed member leaves the group, so the next Get of its
-// key calls the factory again.
+// key calls the factory again; the failure is reported, but not a cache
+// made while Close ran (Close discards it).
 func (g *Group[K, T]) publish(m *member[K, T], c *Cache[T], err error) {
 	mk := m.making.Load()
+	failed := err
 	g.mu.Lock()
 	if err == nil && g.closed.Load() {
 		err = ErrClosed // Close ran meanwhile and could not see this cache
@@ -364,6 +371,9 @@ func (g *Group[K, T]) publish(m *member[K, T], c *Cache[T], err error) {
 	}
 	g.mu.Unlock()
 	close(mk.done)
+	if failed != nil && g.events != nil {
+		g.events.post(FactoryFailed{Key: m.key, Err: failed})
+	}
 	if err != nil {
 		if c != nil {
 			_ = c.Close()
@@ -427,7 +437,9 @@ func (g *Group[K, T]) Len() int {
 // Close closes every cache of the group and stops its eviction goroutine.
 // Gets in progress return ErrClosed (see Cache.Close), and so do later
 // ones. Close returns when all caches are closed, including those still
-// being made (it waits for their factory) or being evicted by a Get; it is
+// being made (it waits for their factory) or being evicted by a Get, and
+// the event hook, if any, has returned for every event (see
+// [WithGroupEventHook]); it reports no event for the caches it closes. It is
 // idempotent and always returns nil.
 func (g *Group[K, T]) Close() error {
 	g.mu.Lock()
@@ -452,12 +464,28 @@ func (g *Group[K, T]) Close() error {
 	}
 	closeCaches(caches)
 	g.pending.Wait() // caches still being made, or evicted by a Get, are closed by their Get
+	if g.events != nil {
+		// Every event was posted before its poster's pending.Done, or by
+		// the sweeper, which has exited: none can come now.
+		g.events.wait()
+	}
 	return nil
 }
 
 func closeCaches[T any](cs []*Cache[T]) {
 	for _, c := range cs {
 		_ = c.Close()
+	}
+}
+
+// dispose closes the caches of members the group evicted for reason, and
+// reports each eviction once its cache is closed. mu must not be held.
+func (g *Group[K, T]) dispose(victims []*member[K, T], reason EvictionReason) {
+	for _, m := range victims {
+		_ = m.cache.Load().Close() // set: evicted members were made
+		if g.events != nil {
+			g.events.post(CacheEvicted{Key: m.key, Reason: reason})
+		}
 	}
 }
 
@@ -503,10 +531,10 @@ func (g *Group[K, T]) evict(m *member[K, T]) *Cache[T] {
 const sampleSize = 16
 
 // enforceBound evicts idle members while the group holds more than its
-// bound, each the least recently used of a sample, and returns their caches
-// for the caller to close outside mu. It records whether the bound is still
+// bound, each the least recently used of a sample, and returns them for the
+// caller to dispose of outside mu. It records whether the bound is still
 // exceeded (every member is held). mu must be held.
-func (g *Group[K, T]) enforceBound() []*Cache[T] {
+func (g *Group[K, T]) enforceBound() []*member[K, T] {
 	if g.o.max <= 0 {
 		return nil
 	}
@@ -514,7 +542,7 @@ func (g *Group[K, T]) enforceBound() []*Cache[T] {
 		seen uint64
 		m    *member[K, T]
 	}
-	var out []*Cache[T]
+	var out []*member[K, T]
 	var sample [sampleSize + 1]candidate
 	for len(g.list) > g.o.max {
 		s := sample[:0]
@@ -529,27 +557,28 @@ func (g *Group[K, T]) enforceBound() []*Cache[T] {
 			}
 		}
 		slices.SortStableFunc(s, func(a, b candidate) int { return cmp.Compare(a.seen, b.seen) })
-		var c *Cache[T]
+		var victim *member[K, T]
 		for _, x := range s {
-			if c = g.evict(x.m); c != nil {
+			if g.evict(x.m) != nil {
+				victim = x.m
 				break
 			}
 		}
-		if c == nil && len(g.list) > len(sample) {
-			c = g.evictOldest() // every member sampled is held: look at them all
+		if victim == nil && len(g.list) > len(sample) {
+			victim = g.evictOldest() // every member sampled is held: look at them all
 		}
-		if c == nil {
+		if victim == nil {
 			break // every member is held
 		}
-		out = append(out, c)
+		out = append(out, victim)
 	}
 	g.over.Store(len(g.list) > g.o.max)
 	return out
 }
 
 // evictOldest evicts the least recently used member no Get holds, if there
-// is one, and returns its cache. mu must be held.
-func (g *Group[K, T]) evictOldest() *Cache[T] {
+// is one, and returns it. mu must be held.
+func (g *Group[K, T]) evictOldest() *member[K, T] {
 	for {
 		var oldest *member[K, T]
 		for _, m := range g.list {
@@ -560,8 +589,8 @@ func (g *Group[K, T]) evictOldest() *Cache[T] {
 		if oldest == nil {
 			return nil
 		}
-		if c := g.evict(oldest); c != nil {
-			return c
+		if g.evict(oldest) != nil {
+			return oldest
 		}
 	}
 }
@@ -611,19 +640,19 @@ func (g *Group[K, T]) sweep() {
 	}
 	g.sweeps.Add(1)
 	g.marks = [3]uint64{g.clock.Add(1), g.marks[0], g.marks[1]}
-	var victims []*Cache[T]
+	var victims []*member[K, T]
 	for i := 0; i < len(g.list); {
 		m := g.list[i]
 		if m.seen.Load() < g.marks[2] {
-			if c := g.evict(m); c != nil {
-				victims = append(victims, c)
+			if g.evict(m) != nil {
+				victims = append(victims, m)
 				continue // the last member moved into i
 			}
 		}
 		i++
 	}
 	g.mu.Unlock()
-	closeCaches(victims)
+	g.dispose(victims, EvictedIdle)
 }
 
 // A table is an open-addressing hash table (linear probing) of members that

@@ -376,6 +376,7 @@ func TestGroupInvalidOptionsPanic(t *testing.T) {
 		"negative idle":     func() { tokenactor.WithIdleEviction(-1) },
 		"negative max":      func() { tokenactor.WithMaxCaches(-1) },
 		"nil clock (group)": func() { tokenactor.WithGroupClock(nil) },
+		"nil event hook":    func() { tokenactor.WithGroupEventHook(nil) },
 	}
 	for name, f := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -583,6 +583,17 @@ func TestSecretsNeverAppear(t *testing.T) {
 		tokenactor.LogEvents(sw.json)(e)
 		sw.print("event", e)
 	}
+	// A Group's events hold its key, which may be a secret: a group
+	// keyed by subject token, or by a configuration holding a client
+	// secret. Printing them shows no key.
+	type tenantKey struct{ ClientID, ClientSecret string }
+	for _, e := range []tokenactor.GroupEvent{
+		tokenactor.CacheEvicted{Key: sweepAccess0, Reason: tokenactor.EvictedIdle},
+		tokenactor.CacheEvicted{Key: tenantKey{"id", sweepClientSecret}, Reason: tokenactor.EvictedMaxCaches},
+		tokenactor.FactoryFailed{Key: sweepRefresh0, Err: &tokenactor.PanicError{Value: "factory", Stack: []byte("stack")}},
+	} {
+		sw.print("group event", e)
+	}
 
 	outputs, bytes := sw.check(t)
 

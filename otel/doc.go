@@ -20,7 +20,11 @@
 //
 // A shared refresher (package store) reports through the same hook:
 // store.WithEventHook(h.StoreEvent). A Group's size is observed with
-// [Telemetry.ObserveGroup].
+// [Telemetry.ObserveGroup], and its evictions are counted by the hook
+// [Telemetry.GroupEventHook] returns:
+//
+//	g := tokenactor.NewGroup(factory, tokenactor.WithGroupEventHook(tel.GroupEventHook("tenants")))
+//	stop := tel.ObserveGroup("tenants", g)
 //
 // The hooks run only when a cache starts or ends a refresh; a Get served
 // from a fresh value calls nothing, so the fast path stays as fast, and
@@ -30,9 +34,9 @@
 //
 // Names and units follow the OpenTelemetry semantic conventions' style
 // (dot-separated namespaces, seconds for durations, annotations such as
-// {refresh} for counts). Every instrument but the last carries
+// {refresh} for counts). Every instrument but the last three carries
 // tokenactor.cache.name, the name given to [Telemetry.Hook], when it is not
-// empty; tokenactor.group.caches carries tokenactor.group.name.
+// empty; the tokenactor.group instruments carry tokenactor.group.name.
 //
 //	tokenactor.refreshes                     counter    {refresh}      completed Refresher calls
 //	tokenactor.refresh.duration              histogram  s              how long each call ran
@@ -45,6 +49,8 @@
 //	tokenactor.store.errors                  counter    {error}        failed store operations
 //	tokenactor.store.fallbacks               counter    {fallback}     refreshes made without the fleet's lease
 //	tokenactor.group.caches                  gauge      {cache}        caches a Group holds
+//	tokenactor.group.evictions               counter    {cache}        caches a Group evicted
+//	tokenactor.group.factory.errors          counter    {error}        keys a Group's factory made no cache for
 //
 // The refresh instruments carry tokenactor.refresh.operation
 // ("authenticate" or "refresh"), tokenactor.refresh.outcome ("success" or
@@ -55,7 +61,10 @@
 // tokenactor.store.errors carries tokenactor.store.operation (load, decode,
 // save, delete, acquire, release, watch);
 // tokenactor.store.fallbacks carries tokenactor.store.fallback.reason
-// ("store_unavailable" or "lease_wait_timed_out").
+// ("store_unavailable" or "lease_wait_timed_out");
+// tokenactor.group.evictions carries tokenactor.group.eviction.reason
+// ("idle" or "max_caches"), and tokenactor.group.factory.errors carries
+// error.type, as above.
 //
 // # Cardinality
 //
@@ -63,7 +72,8 @@
 // chooses, the fixed strings above, and a store operation or fallback
 // reason. No value, token or error message becomes a metric attribute.
 // The store key (often a tenant) is left out unless [WithStoreKey] asks for
-// it; with it, each tenant is a time series of its own.
+// it; with it, each tenant is a time series of its own. A Group's key is
+// never an attribute.
 //
 // # Traces
 //

@@ -93,3 +93,42 @@ func ExampleTraced() {
 	// tokenactor.authenticate is a root: true
 	// POST /token is its child: true
 }
+
+// A Group's evictions counted by reason. Group.Close returns once the hook
+// has seen every event, so the count is complete when it is collected.
+func ExampleTelemetry_GroupEventHook() {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(context.Background())
+	tel, err := tokenotel.New(mp, nil)
+	if err != nil {
+		panic(err)
+	}
+	defer tel.Close()
+
+	fetch := tokenactor.RefresherFunc[string](func(context.Context, *tokenactor.Entry[string]) (tokenactor.Entry[string], error) {
+		return tokenactor.Entry[string]{Value: "token", ExpiresAt: time.Now().Add(time.Hour)}, nil
+	})
+	g := tokenactor.NewGroup(func(tenant string) (*tokenactor.Cache[string], error) {
+		return tokenactor.New(fetch), nil
+	}, tokenactor.WithMaxCaches(2), tokenactor.WithGroupEventHook(tel.GroupEventHook("tenants")))
+	for _, tenant := range []string{"acme", "globex", "initech", "umbrella"} {
+		_, _ = g.Get(context.Background(), tenant) // the third and fourth each evict one
+	}
+	_ = g.Close()
+
+	var rm metricdata.ResourceMetrics
+	_ = reader.Collect(context.Background(), &rm)
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if sum, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == "tokenactor.group.evictions" {
+				for _, p := range sum.DataPoints {
+					reason, _ := p.Attributes.Value("tokenactor.group.eviction.reason")
+					fmt.Printf("%s reason=%s: %d %s\n", m.Name, reason.Emit(), p.Value, m.Unit)
+				}
+			}
+		}
+	}
+	// Output:
+	// tokenactor.group.evictions reason=max_caches: 2 {cache}
+}

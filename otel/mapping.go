@@ -69,6 +69,37 @@ func (h *Hook) recordStore(e store.Event) {
 	}
 }
 
+// event maps one Group event.
+func (g *groupHook) event(e tokenactor.GroupEvent) {
+	ctx := context.Background()
+	switch e := e.(type) {
+	case tokenactor.CacheEvicted:
+		var opt metric.AddOption
+		switch e.Reason {
+		case tokenactor.EvictedIdle:
+			opt = g.evicted[0]
+		case tokenactor.EvictedMaxCaches:
+			opt = g.evicted[1]
+		default:
+			opt = metric.WithAttributeSet(groupSet(g.name, attribute.String("tokenactor.group.eviction.reason", evictionReason(e.Reason))))
+		}
+		g.t.evictions.Add(ctx, 1, opt)
+	case tokenactor.FactoryFailed:
+		g.t.factoryErrs.Add(ctx, 1, metric.WithAttributeSet(groupSet(g.name, attribute.String("error.type", errorType(e.Err)))))
+	}
+}
+
+// evictionReason names r in the attribute's vocabulary.
+func evictionReason(r tokenactor.EvictionReason) string {
+	switch r {
+	case tokenactor.EvictedIdle:
+		return "idle"
+	case tokenactor.EvictedMaxCaches:
+		return "max_caches"
+	}
+	return "_OTHER"
+}
+
 // fallbackReason names r in the attribute's vocabulary.
 func fallbackReason(r store.FallbackReason) string {
 	switch r {

@@ -8,6 +8,7 @@ import (
 	"weak"
 
 	"github.com/benbjohnson/clock"
+	"github.com/tokenactor/tokenactor"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -39,6 +40,8 @@ type Telemetry struct {
 	publications metric.Int64Counter
 	storeErrors  metric.Int64Counter
 	fallbacks    metric.Int64Counter
+	evictions    metric.Int64Counter
+	factoryErrs  metric.Int64Counter
 
 	failures metric.Int64ObservableGauge
 	backoff  metric.Int64ObservableGauge
@@ -125,6 +128,8 @@ func New(mp metric.MeterProvider, tp trace.TracerProvider, opts ...Option) (*Tel
 	t.publications = counter("tokenactor.store.publications", "{publication}", "Values refreshed by this process under the lease and saved to the store.")
 	t.storeErrors = counter("tokenactor.store.errors", "{error}", "Store operations that failed or timed out, and records that could not be read.")
 	t.fallbacks = counter("tokenactor.store.fallbacks", "{fallback}", "Refreshes made without holding the fleet's lease.")
+	t.evictions = counter("tokenactor.group.evictions", "{cache}", "Caches a Group evicted: idle, or past its bound.")
+	t.factoryErrs = counter("tokenactor.group.factory.errors", "{error}", "Keys a Group's factory made no cache for.")
 	var err error
 	t.duration, err = m.Float64Histogram("tokenactor.refresh.duration", metric.WithUnit("s"),
 		metric.WithDescription("Duration of Authenticate and Refresh calls of a cache's Refresher."),
@@ -186,6 +191,8 @@ type group struct {
 // ObserveGroup reports g.Len() as tokenactor.group.caches, with
 // tokenactor.group.name set to name (if not empty), at each collection
 // until the returned function is called. That function is idempotent.
+// [Telemetry.GroupEventHook] counts the group's evictions under the same
+// name.
 //
 // Len takes the Group's lock briefly, once per collection.
 func (t *Telemetry) ObserveGroup(name string, g Sizer) (stop func()) {
@@ -198,6 +205,41 @@ func (t *Telemetry) ObserveGroup(name string, g Sizer) (stop func()) {
 		delete(t.observed, o)
 		t.mu.Unlock()
 	}
+}
+
+// GroupEventHook returns a hook for the events of one Group: pass it to
+// tokenactor.WithGroupEventHook. It counts each cache the group evicts in
+// tokenactor.group.evictions, with tokenactor.group.eviction.reason ("idle"
+// or "max_caches"), and each key its factory made no cache for in
+// tokenactor.group.factory.errors, with error.type. Both carry
+// tokenactor.group.name set to name (if not empty): give it the name given
+// to [Telemetry.ObserveGroup]. The key of the cache is never an attribute.
+//
+// The hook is safe for concurrent use, returns quickly and holds nothing
+// to close: one hook may serve several groups of one name.
+func (t *Telemetry) GroupEventHook(name string) func(tokenactor.GroupEvent) {
+	g := &groupHook{t: t, name: name}
+	for i, reason := range []tokenactor.EvictionReason{tokenactor.EvictedIdle, tokenactor.EvictedMaxCaches} {
+		g.evicted[i] = metric.WithAttributeSet(groupSet(name, attribute.String("tokenactor.group.eviction.reason", evictionReason(reason))))
+	}
+	return g.event
+}
+
+// groupHook is what [Telemetry.GroupEventHook] returns the method of. Its
+// fields are set once, before it is shared.
+type groupHook struct {
+	t       *Telemetry
+	name    string
+	evicted [2]metric.AddOption // by reason: idle, max caches
+}
+
+// groupSet is the attribute set of a group's instruments: kvs, and
+// tokenactor.group.name if name is not empty.
+func groupSet(name string, kvs ...attribute.KeyValue) attribute.Set {
+	if name != "" {
+		kvs = append(kvs, attribute.String("tokenactor.group.name", name))
+	}
+	return attribute.NewSet(kvs...)
 }
 
 // nameSet is the attribute set {key: name}, or the empty set if name is

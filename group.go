@@ -31,6 +31,8 @@ import (
 // [WithIdleEviction]). A cache is never closed by eviction while a Get waits
 // on it, so callers waiting for its refresh are not cut off; a Get that finds
 // its key's cache evicted just before it could use it makes a new one.
+// [WithGroupEventHook] reports each eviction and each failure of the
+// factory.
 //
 // Make a Group with [NewGroup]; the zero value is not usable. A Group is safe
 // for concurrent use.

@@ -20,7 +20,8 @@
 //
 // A shared refresher (package store) reports through the same hook:
 // store.WithEventHook(h.StoreEvent). A Group's size is observed with
-// [Telemetry.ObserveGroup], and its evictions are counted by the hook
+// [Telemetry.ObserveGroup], and its evictions and factory failures are
+// counted by the hook
 // [Telemetry.GroupEventHook] returns:
 //
 //	g := tokenactor.NewGroup(factory, tokenactor.WithGroupEventHook(tel.GroupEventHook("tenants")))

@@ -21,8 +21,7 @@
 // A shared refresher (package store) reports through the same hook:
 // store.WithEventHook(h.StoreEvent). A Group's size is observed with
 // [Telemetry.ObserveGroup], and its evictions and factory failures are
-// counted by the hook
-// [Telemetry.GroupEventHook] returns:
+// counted by the hook [Telemetry.GroupEventHook] returns:
 //
 //	g := tokenactor.NewGroup(factory, tokenactor.WithGroupEventHook(tel.GroupEventHook("tenants")))
 //	stop := tel.ObserveGroup("tenants", g)

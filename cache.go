@@ -81,18 +81,17 @@ func (c *Cache[T]) get(ctx context.Context) (T, error) {
 // loop parks the request, the outcome of the refresh it waited for.
 func (c *Cache[T]) ask(ctx context.Context) (T, error) {
 	var zero T
-	req := make(getRequest[T], 1)
+	req := &getRequest[T]{caller: ctx, answered: make(chan struct{})}
 	if err := c.l.mb.Post(req); err != nil {
 		return zero, err
 	}
-	r, err := actor.Await(ctx, req)
-	switch {
-	case err != nil:
+	if _, err := actor.Await(ctx, req.answered); err != nil {
 		return zero, err
-	case r.wake != nil:
-		return r.wake.wait(ctx)
 	}
-	return r.value, r.err
+	if r := req.reply; r.wake == nil {
+		return r.value, r.err
+	}
+	return req.reply.wake.wait(ctx)
 }
 
 // Invalidate reports that the current value was rejected (a server answered

@@ -28,7 +28,7 @@
 // [Cache.InvalidateIf] compares, and the wake of the refresh callers wait
 // for. Callers talk to the loop only through the message types of
 // messages.go, posted to its mailbox (package actor); each request carries
-// its own reply channel. Callers that wait for a refresh all wait on one
+// its own channel, which the loop closes once it has set the answer. Callers that wait for a refresh all wait on one
 // channel, its wake's, which the loop closes once it has set the outcome; a
 // Get that finds a wake published waits on it without asking the loop. The
 // mailbox has a lock of its own, which guards only its queue and whether a

@@ -28,6 +28,15 @@ type RefreshStarted struct {
 	Attempt int
 	// Background reports that callers are served the current value meanwhile.
 	Background bool
+	// Caller is the context of the Get that made the call necessary (after
+	// a Reset discarded a call, the Get that made that one necessary). A
+	// hook may read its values: a trace's span context, to link the
+	// refresh to the request that caused it, as the otel module does.
+	// The call does not run under it: the Refresher gets a context of the
+	// cache's own, which neither this caller's deadline nor its
+	// cancellation reaches, since the call serves every caller. It may
+	// be nil in an event a hook makes itself; the cache always sets it.
+	Caller context.Context
 }
 
 // RefreshSucceeded reports a new value.

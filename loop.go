@@ -120,7 +120,7 @@ func (l *loop[T]) idle() bool {
 func (l *loop[T]) handle(msg message) {
 	now := l.now()
 	switch m := msg.(type) {
-	case getRequest[T]:
+	case *getRequest[T]:
 		l.answer(m, now)
 	case invalidateRequest[T]:
 		if l.st.entry != nil && (m.entry == nil || m.entry == l.st.entry) {
@@ -147,26 +147,26 @@ func (l *loop[T]) handle(msg message) {
 }
 
 // answer applies the refresh model to one Get.
-func (l *loop[T]) answer(req getRequest[T], now time.Time) {
+func (l *loop[T]) answer(req *getRequest[T], now time.Time) {
 	var zero T
 	if l.st.closed {
-		req.reply(zero, ErrClosed)
+		req.answer(zero, ErrClosed)
 		return
 	}
 	switch decide(&l.st, now) {
 	case serve:
-		req.reply(l.st.entry.Value, nil)
+		req.answer(l.st.entry.Value, nil)
 	case serveAndRefresh:
-		l.start(OpRefresh, true, now)
-		req.reply(l.st.entry.Value, nil)
+		l.start(OpRefresh, true, req.caller, now)
+		req.answer(l.st.entry.Value, nil)
 	case wait:
 		l.wait(l.job, req)
 	case authenticateAndWait:
-		l.wait(l.start(OpAuthenticate, false, now), req)
+		l.wait(l.start(OpAuthenticate, false, req.caller, now), req)
 	case refreshAndWait:
-		l.wait(l.start(OpRefresh, false, now), req)
+		l.wait(l.start(OpRefresh, false, req.caller, now), req)
 	case fail:
-		req.reply(zero, l.st.err())
+		req.answer(zero, l.st.err())
 	}
 }
 
@@ -183,16 +183,19 @@ type refreshJob[T any] struct {
 	cancel  context.CancelCauseFunc
 	timeout stopper // cancels the call after the refresh timeout; nil without one
 	started time.Time
-	stale   bool // a Reset came while the call ran: its outcome is discarded
+	stale   bool            // a Reset came while the call ran: its outcome is discarded
+	caller  context.Context // the context of the Get that made the call necessary
 }
 
-// start runs one Refresher call in a worker goroutine and returns its job.
-// The call gets a context of its own, never a caller's: it ends at the
-// refresh timeout or when the job ends.
-func (l *loop[T]) start(op Op, background bool, now time.Time) *refreshJob[T] {
-	l.emit(RefreshStarted{Op: op, Attempt: l.st.attempts() + 1, Background: background})
+// start runs one Refresher call, made necessary by the Get whose context is
+// caller, in a worker goroutine and returns its job. The call gets a context
+// of its own, never the caller's: it serves every caller, so no one
+// caller's deadline or values shape it; it ends at the refresh timeout or
+// when the job ends. The event hook is told of caller (RefreshStarted).
+func (l *loop[T]) start(op Op, background bool, caller context.Context, now time.Time) *refreshJob[T] {
+	l.emit(RefreshStarted{Op: op, Attempt: l.st.attempts() + 1, Background: background, Caller: caller})
 	ctx, cancel := context.WithCancelCause(context.Background())
-	job := &refreshJob[T]{op: op, cancel: cancel, started: now}
+	job := &refreshJob[T]{op: op, cancel: cancel, started: now, caller: caller}
 	if d := l.o.refreshTimeout; d > 0 {
 		job.timeout = l.afterFunc(d, func() { cancel(ErrRefreshTimeout) })
 	}
@@ -258,7 +261,7 @@ func (l *loop[T]) end(cause error) *refreshJob[T] {
 
 // wait parks req until job ends: it answers req with job's wake, made for
 // the first caller that waits.
-func (l *loop[T]) wait(job *refreshJob[T], req getRequest[T]) {
+func (l *loop[T]) wait(job *refreshJob[T], req *getRequest[T]) {
 	if job.wake == nil {
 		l.adopt(job, &wake[T]{done: make(chan struct{})})
 	}
@@ -343,7 +346,7 @@ func (l *loop[T]) retry(stale *refreshJob[T], now time.Time) {
 	if l.st.entry == nil || (l.st.invalid && l.st.entry.Final) {
 		op = OpAuthenticate
 	}
-	l.adopt(l.start(op, false, now), stale.wake)
+	l.adopt(l.start(op, false, stale.caller, now), stale.wake)
 }
 
 // shutdown stops the cache for good: the call in flight is cancelled,
@@ -361,8 +364,8 @@ func (l *loop[T]) shutdown() {
 	l.held.Store(nil)
 	for _, msg := range l.mb.Drain() {
 		switch m := msg.(type) {
-		case getRequest[T]:
-			m.reply(zero, ErrClosed)
+		case *getRequest[T]:
+			m.answer(zero, ErrClosed)
 		case invalidateRequest[T]:
 			close(m.done)
 		}

@@ -9,17 +9,27 @@ import (
 
 // A message is one request to the cache's loop. The set is sealed: only the
 // types in this file implement it. Messages are plain data: each request
-// that needs an answer carries its own reply channel, so the loop never
-// blocks on a caller that has gone away.
+// that needs an answer carries its own channel, which the loop closes once
+// the answer is set, so the loop never blocks on a caller that has gone
+// away.
 type message interface {
 	isMessage()
 }
 
-// getRequest asks for the value. The loop answers it exactly once, at once:
-// with the value or an error, or, if a refresh must finish first, with the
-// wake of that refresh, on which the caller then waits. Buffer 1; never
-// closed.
-type getRequest[T any] chan getReply[T]
+// getRequest asks for the value on behalf of one Get. The loop answers it
+// exactly once, at once: it sets reply (the value or an error, or, if a
+// refresh must finish first, the wake of that refresh, on which the caller
+// then waits) and then closes answered. The caller reads reply only after
+// answered is closed, so the close orders the write before the read; a
+// caller whose context ended has stopped waiting and never reads it.
+type getRequest[T any] struct {
+	// caller is the Get's context. The loop only hands it to the event
+	// hook, in the RefreshStarted of a call this Get made necessary; it
+	// never watches it, and the Refresher never runs under it.
+	caller   context.Context
+	answered chan struct{} // unbuffered; closed once, by the loop goroutine, when reply is set
+	reply    getReply[T]   // written by the loop goroutine before answered is closed
+}
 
 // getReply is the answer to a getRequest: value and err, or, if wake is not
 // nil, the refresh to wait for.
@@ -29,16 +39,16 @@ type getReply[T any] struct {
 	wake  *wake[T]
 }
 
-// reply answers the request with an outcome. It never blocks: the channel
-// has a buffer of one and the loop answers each request once.
-func (r getRequest[T]) reply(value T, err error) {
-	r <- getReply[T]{value: value, err: err}
+// answer answers the request with an outcome. It never blocks.
+func (r *getRequest[T]) answer(value T, err error) {
+	r.reply = getReply[T]{value: value, err: err}
+	close(r.answered)
 }
 
-// park answers the request with the wake to wait on. It never blocks, as
-// reply.
-func (r getRequest[T]) park(w *wake[T]) {
-	r <- getReply[T]{wake: w}
+// park answers the request with the wake to wait on. It never blocks.
+func (r *getRequest[T]) park(w *wake[T]) {
+	r.reply = getReply[T]{wake: w}
+	close(r.answered)
 }
 
 // A wake is the outcome of one refresh, shared by every caller waiting for
@@ -107,7 +117,7 @@ type refreshDone[T any] struct {
 // closeRequest is the last message of a closed cache's mailbox.
 type closeRequest struct{}
 
-func (getRequest[T]) isMessage()        {}
+func (*getRequest[T]) isMessage()       {}
 func (invalidateRequest[T]) isMessage() {}
 func (timerFired) isMessage()           {}
 func (*refreshDone[T]) isMessage()      {}

@@ -75,9 +75,16 @@
 // exception event; store events during the call become span events. A
 // fresh Get makes no span.
 //
-// The span is a root: the event hook does not see the context of the Get
-// that triggered the call, so the span cannot be linked to the caller's.
-// Nor does it see the context the Refresher runs with: wrap the Refresher
-// with [Traced] to make the spans it starts (its HTTP request's) children of
-// the refresh span.
+// The span is a root with a link to the span of the Get that made the call
+// necessary (tokenactor.RefreshStarted.Caller), if that Get's context
+// carried one: the trace of the request that found the token stale or
+// expired points to the refresh, and the refresh to that request. It is a
+// link rather than a child because the call serves every caller, not only
+// the first, and a background refresh outlives the request that started
+// it. Callers that joined the refresh later are counted
+// (tokenactor.refresh.waiters), not linked.
+//
+// The event hook does not see the context the Refresher runs with: wrap the
+// Refresher with [Traced] to make the spans it starts (its HTTP request's)
+// children of the refresh span.
 package tokenotel

@@ -101,8 +101,15 @@ func (h *Hook) gaugeState() gaugeSnapshot {
 	return gaugeSnapshot{holds: h.holds && !h.closed, expiresAt: h.expiresAt, failures: h.failures, retryAt: h.retryAt}
 }
 
-// start opens the span of a call that just began. Called with mu held.
-func (h *Hook) start(op tokenactor.Op, attempt int, background bool) {
+// start opens the span of a call that just began, linked to the span of
+// caller, the context of the Get that made the call necessary, if it has
+// one. Called with mu held.
+//
+// A link, not a parent: the call serves every caller that waits for it or
+// comes later, not only the one that happened to find the value stale, so
+// it is not part of that caller's trace; and a background refresh outlives
+// the request that started it.
+func (h *Hook) start(op tokenactor.Op, attempt int, background bool, caller context.Context) {
 	now := h.t.now()
 	if h.span != nil {
 		// A call whose outcome never came: the cache discarded it (a
@@ -111,8 +118,15 @@ func (h *Hook) start(op tokenactor.Op, attempt int, background bool) {
 		h.span.SetStatus(codes.Error, "no outcome reported")
 		h.span.End(trace.WithTimestamp(now))
 	}
+	var links []trace.Link
+	if caller != nil {
+		if sc := trace.SpanContextFromContext(caller); sc.IsValid() {
+			links = []trace.Link{{SpanContext: sc}}
+		}
+	}
 	_, h.span = h.t.tracer.Start(context.Background(), "tokenactor."+op.String(),
 		trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithLinks(links...),
 		trace.WithTimestamp(now),
 		trace.WithAttributes(h.attrs.ToSlice()...),
 		trace.WithAttributes(

@@ -19,7 +19,7 @@ import (
 func (h *Hook) record(e tokenactor.Event) {
 	switch e := e.(type) {
 	case tokenactor.RefreshStarted:
-		h.start(e.Op, e.Attempt, e.Background)
+		h.start(e.Op, e.Attempt, e.Background, e.Caller)
 	case tokenactor.RefreshSucceeded:
 		h.finish(e.Op, e.Took, e.Waiters, nil)
 		h.holds, h.expiresAt = true, e.ExpiresAt

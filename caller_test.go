@@ -1,0 +1,126 @@
+package tokenactor_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tokenactor/tokenactor"
+)
+
+// requestKey marks a caller's context with the request it serves.
+type requestKey struct{}
+
+func withRequest(name string) (context.Context, context.CancelFunc) {
+	return context.WithCancel(context.WithValue(context.Background(), requestKey{}, name))
+}
+
+// requestOf names the request a context serves, or "" if none.
+func requestOf(ctx context.Context) string {
+	if ctx == nil {
+		return "<nil>"
+	}
+	name, _ := ctx.Value(requestKey{}).(string)
+	return name
+}
+
+// Each RefreshStarted names, through Caller, the Get that made the call
+// necessary: the first Get, the Get that found the value stale, the Get
+// after an invalidation, and (for the fresh call after a Reset) the Get the
+// discarded call was made for. The Refresher never runs under a caller's
+// context: it sees none of its values, and the caller leaving does not end
+// the call.
+func TestRefreshStartedNamesTheCaller(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var started []string // written by the hook; read after synctest.Wait
+		c, s, clk := newCache(tokenactor.WithEventHook(func(e tokenactor.Event) {
+			if e, ok := e.(tokenactor.RefreshStarted); ok {
+				started = append(started, e.Op.String()+" for "+requestOf(e.Caller))
+			}
+		}))
+		defer c.Close()
+
+		// The first Get authenticates; its caller leaves before the
+		// answer, and the call carries on.
+		ctx, cancel := withRequest("first")
+		ch := goGet(ctx, c)
+		synctest.Wait()
+		call := s.next(t)
+		if got := requestOf(call.ctx); got != "" {
+			t.Fatalf("Refresher's context serves request %q, want none", got)
+		}
+		cancel()
+		synctest.Wait()
+		if call.ctx.Err() != nil {
+			t.Fatalf("the caller leaving ended the call: %v", call.ctx.Err())
+		}
+		call.ok("v1", at(time.Hour), true)
+		synctest.Wait()
+		<-ch
+
+		// A Get in the refresh window starts a background refresh and is
+		// served at once.
+		clk.Add(time.Hour - time.Minute)
+		ctx, cancel = withRequest("stale")
+		mustGetCtx(t, ctx, c, "v1")
+		cancel()
+		synctest.Wait()
+		call = s.next(t)
+		if call.ctx.Err() != nil || requestOf(call.ctx) != "" {
+			t.Fatalf("background call: context err %v, request %q; want a live context of its own", call.ctx.Err(), requestOf(call.ctx))
+		}
+		call.ok("v2", at(3*time.Hour), true)
+		synctest.Wait()
+		mustGet(t, c, "v2")
+
+		// After an invalidation the next Get waits; a Reset discards that
+		// call, and the fresh call is made for the same Get.
+		c.Invalidate()
+		ctx, cancel = withRequest("after-401")
+		defer cancel()
+		ch = goGet(ctx, c)
+		synctest.Wait()
+		discarded := s.next(t)
+		c.Reset()
+		discarded.ok("made with the old credentials", at(4*time.Hour), true)
+		synctest.Wait()
+		s.next(t).ok("v3", at(4*time.Hour), true)
+		synctest.Wait()
+		if r, ok := answered(ch); !ok || r != (result{value: "v3"}) {
+			t.Fatalf("Get after the Reset got %+v (answered %t), want v3", r, ok)
+		}
+
+		want := []string{
+			"authenticate for first",
+			"refresh for stale",
+			"refresh for after-401",
+			"refresh for after-401",
+		}
+		if diff := cmp.Diff(want, started); diff != "" {
+			t.Errorf("RefreshStarted callers (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func mustGetCtx(t *testing.T, ctx context.Context, c *tokenactor.Cache[string], want string) {
+	t.Helper()
+	if v, err := c.Get(ctx); err != nil || v != want {
+		t.Fatalf("Get = %q, %v; want %q", v, err, want)
+	}
+}
+
+// A caller's context may hold secrets of its own (a request's credentials):
+// no way of printing the event shows them.
+func TestRefreshStartedPrintsNoCallerValues(t *testing.T) {
+	ctx := context.WithValue(context.Background(), requestKey{}, "Bearer caller-secret")
+	e := tokenactor.RefreshStarted{Op: tokenactor.OpRefresh, Attempt: 1, Caller: ctx}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		if out := fmtS(verb, e); strings.Contains(out, "caller-secret") {
+			t.Errorf("%s printed the caller's value: %s", verb, out)
+		}
+	}
+}

@@ -165,7 +165,7 @@ func (s *Server) authenticateAssertion(r *http.Request) (string, *oauthError) {
 	}
 	switch {
 	case !c.Audience.has(s.URL+pathToken) && !c.Audience.has(s.URL) && !c.Audience.has(s.URL+r.URL.Path):
-		return "", invalidClient("client assertion aud is not this server's token endpoint")
+		return "", invalidClient("client assertion aud is not this server: want its issuer, its token endpoint or the endpoint called")
 	case c.ExpiresAt == nil:
 		return "", invalidClient("client assertion has no exp")
 	case !now.Before(unixTime(*c.ExpiresAt)):

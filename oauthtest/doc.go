@@ -22,8 +22,10 @@
 // client's detection of the style can be tested. Clients registered with
 // [WithClientKey] authenticate with a signed JWT (private_key_jwt,
 // RFC 7523), and those registered with [WithClientCertificate] with a TLS
-// client certificate on a server from [NewTLSServer] (RFC 8705); tokens
-// issued over a connection with a certificate are bound to it. DPoP
+// client certificate on a server from [NewTLSServer] (RFC 8705), at every
+// endpoint that authenticates clients: token, device authorization,
+// revocation and introspection. Tokens issued over a connection with a
+// certificate are bound to it. DPoP
 // proofs (RFC 9449) are verified at the token endpoint and the resource,
 // and bind the tokens; [WithDPoPNonce] makes the server require its
 // nonce. Each check refuses with the error its RFC names. Errors are RFC 6749 §5.2

@@ -345,3 +345,101 @@ func TestIntrospectionShowsDPoPBinding(t *testing.T) {
 		t.Errorf("introspection %s: want token_type DPoP and jkt %s", got.raw, want)
 	}
 }
+
+// Revocation and introspection authenticate a key client as the token
+// endpoint does: an assertion addressed to the endpoint called, the
+// issuer or the token endpoint is accepted, one addressed to another
+// endpoint, signed with another key or replayed is refused.
+func TestClientAssertionAtRevocationAndIntrospection(t *testing.T) {
+	clk := newTestClock()
+	key := ecKey(t)
+	srv := oauthtest.NewServer(oauthtest.WithClock(clk.Now), oauthtest.WithClientKey("svc", key.Public()))
+	defer srv.Close()
+	now := clk.Now().Unix()
+	claims := func(aud string) map[string]any {
+		return map[string]any{"iss": "svc", "sub": "svc", "aud": aud, "jti": randomID(t), "iat": now, "exp": now + 60}
+	}
+	call := func(endpoint, assertion, tok string) reply {
+		return post(t, endpoint, auth{}, url.Values{"client_assertion_type": {jwtBearer}, "client_assertion": {assertion}, "token": {tok}})
+	}
+	r := assertionRequest(t, srv, signed(t, key, nil, false, claims(srv.TokenURL())), nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("token: %d %s", r.status, r.raw)
+	}
+	tok := r.str("access_token")
+
+	for _, ep := range []struct{ name, url, other string }{
+		{"introspection", srv.IntrospectionURL(), srv.RevocationURL()},
+		{"revocation", srv.RevocationURL(), srv.IntrospectionURL()},
+	} {
+		t.Run(ep.name, func(t *testing.T) {
+			for _, aud := range []string{ep.url, srv.URL, srv.TokenURL()} {
+				if r := call(ep.url, signed(t, key, nil, false, claims(aud)), tok); r.status != http.StatusOK {
+					t.Errorf("aud %s: %d %s, want 200", aud, r.status, r.raw)
+				}
+			}
+			replayed := signed(t, key, nil, false, claims(ep.url))
+			if r := call(ep.url, replayed, tok); r.status != http.StatusOK {
+				t.Fatalf("first use: %d %s", r.status, r.raw)
+			}
+			for name, assertion := range map[string]string{
+				"another endpoint": signed(t, key, nil, false, claims(ep.other)),
+				"another key":      signed(t, ecKey(t), nil, false, claims(ep.url)),
+				"replayed":         replayed,
+			} {
+				t.Run(name, func(t *testing.T) {
+					wantError(t, call(ep.url, assertion, tok), http.StatusUnauthorized, "invalid_client")
+				})
+			}
+		})
+	}
+}
+
+// Revocation and introspection authenticate a certificate client as the
+// token endpoint does, and refuse it without its certificate.
+func TestClientCertificateAtRevocationAndIntrospection(t *testing.T) {
+	cert, err := oauthtest.NewClientCertificate("svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := oauthtest.NewTLSServer(oauthtest.WithClientCertificate("svc", cert.Leaf))
+	defer srv.Close()
+	without := tlsClient(srv)
+	defer without.CloseIdleConnections()
+	with := tlsClient(srv)
+	with.Transport.(*http.Transport).TLSClientConfig.Certificates = []tls.Certificate{cert}
+	defer with.CloseIdleConnections()
+	send := func(c *http.Client, u string, form url.Values) reply {
+		req, err := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		r := reply{status: resp.StatusCode, header: resp.Header}
+		json.NewDecoder(resp.Body).Decode(&r.body)
+		return r
+	}
+	r := send(with, srv.TokenURL(), url.Values{"grant_type": {"client_credentials"}, "client_id": {"svc"}})
+	tok := r.str("access_token")
+	if r.status != http.StatusOK || tok == "" {
+		t.Fatalf("token: %d %v", r.status, r.body)
+	}
+	for _, u := range []string{srv.IntrospectionURL(), srv.RevocationURL()} {
+		r := send(without, u, url.Values{"client_id": {"svc"}, "token": {tok}})
+		wantError(t, r, http.StatusUnauthorized, "invalid_client")
+		if !strings.Contains(r.str("error_description"), "must present its TLS client certificate") {
+			t.Errorf("%s without the certificate: %q", u, r.str("error_description"))
+		}
+	}
+	if r := send(with, srv.IntrospectionURL(), url.Values{"client_id": {"svc"}, "token": {tok}}); r.status != http.StatusOK || r.body["active"] != true {
+		t.Errorf("introspection with the certificate: %d %v", r.status, r.body)
+	}
+	if r := send(with, srv.RevocationURL(), url.Values{"client_id": {"svc"}, "token": {tok}}); r.status != http.StatusOK || srv.Stats().Revocations != 1 {
+		t.Errorf("revocation with the certificate: %d %v, %d revocations", r.status, r.body, srv.Stats().Revocations)
+	}
+}

@@ -167,20 +167,14 @@ func (cfg AccessKeyConfig) refresher() (*clientCredentials, error) {
 	if cfg.ClientID == "" {
 		return nil, &ConfigError{Field: "AccessKeyConfig.ClientID", Reason: "empty"}
 	}
-	if err := checkClientAuth("AccessKeyConfig", cfg.ClientSecret, cfg.ClientKey, cfg.TLSClientAuth, true); err != nil {
+	auth, err := newClientAuth("AccessKeyConfig", cfg.ClientID, cfg.ClientSecret, cfg.ClientKey, cfg.TLSClientAuth, cfg.HTTPClient, cfg.AuthStyle, true)
+	if err != nil {
 		return nil, err
-	}
-	if cfg.TLSClientAuth && cfg.HTTPClient == nil {
-		return nil, &ConfigError{Field: "AccessKeyConfig.HTTPClient", Reason: "nil: TLSClientAuth needs a client that presents a certificate (see NewMTLSClient)"}
-	}
-	if !cfg.AuthStyle.valid() {
-		return nil, &ConfigError{Field: "AccessKeyConfig.AuthStyle", Reason: "unknown style " + cfg.AuthStyle.String()}
 	}
 	clk := cfg.Clock
 	if clk == nil {
 		clk = clock.New()
 	}
-	auth := clientAuth{id: cfg.ClientID, secret: tokenactor.NewSecretToken(cfg.ClientSecret), style: cfg.AuthStyle, key: cfg.ClientKey}
 	params := requestParams{scopes: cfg.Scopes, audience: cfg.Audience, resource: cfg.Resource, extra: cfg.EndpointParams}
 	form, err := params.form("AccessKeyConfig", url.Values{"grant_type": {"client_credentials"}})
 	if err != nil {

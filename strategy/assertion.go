@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/tokenactor/tokenactor"
 )
 
 // clientAssertionType is the client_assertion_type of a JWT client
@@ -29,8 +32,9 @@ const defaultAssertionLifetime = time.Minute
 // client, so the private key never leaves the process (or the hardware
 // holding it).
 //
-// Set it as the ClientKey of [AccessKeyConfig], [OAuthConfig] or
-// [DeviceCodeConfig], with ClientSecret empty.
+// Set it as the ClientKey of [AccessKeyConfig], [OAuthConfig],
+// [DeviceCodeConfig] or [EndpointConfig] (revocation, introspection),
+// with ClientSecret empty.
 //
 // Printing a ClientKey with any fmt verb, log/slog or encoding/json shows
 // the key ID and the algorithm, never the key. The zero value has no
@@ -51,8 +55,10 @@ type ClientKey struct {
 	Lifetime time.Duration
 	// Audience is the aud claim. Empty means the URL of the endpoint the
 	// request goes to: the token endpoint, as OpenID Connect Core §9 asks
-	// (the device authorization endpoint for that request). Set it to the
-	// server's issuer identifier for a server that asks for that.
+	// (the device authorization endpoint for that request, the revocation
+	// or introspection endpoint for [Revoke] and [Introspect]: see
+	// [EndpointConfig.ClientKey]). Set it to the server's issuer
+	// identifier for a server that asks for that.
 	Audience string
 }
 
@@ -65,6 +71,25 @@ func (k *ClientKey) check(field string) error {
 		return &ConfigError{Field: field + ".Lifetime", Reason: "negative"}
 	}
 	return nil
+}
+
+// newClientAuth checks how the client id of the config named cfg
+// authenticates, and returns the clientAuth its endpoints send. It is the
+// one place every config that authenticates a client goes through:
+// at most one of a secret, a key and a TLS client certificate (one of them
+// when required, for a confidential client), a key that can sign, an HTTP
+// client to present the certificate with, and a known style.
+func newClientAuth(cfg, id, secret string, key *ClientKey, tlsAuth bool, client *http.Client, style AuthStyle, required bool) (clientAuth, error) {
+	if err := checkClientAuth(cfg, secret, key, tlsAuth, required); err != nil {
+		return clientAuth{}, err
+	}
+	if tlsAuth && client == nil {
+		return clientAuth{}, &ConfigError{Field: cfg + ".HTTPClient", Reason: "nil: TLSClientAuth needs a client that presents a certificate (see NewMTLSClient)"}
+	}
+	if !style.valid() {
+		return clientAuth{}, &ConfigError{Field: cfg + ".AuthStyle", Reason: "unknown style " + style.String()}
+	}
+	return clientAuth{id: id, secret: tokenactor.NewSecretToken(secret), style: style, key: key}, nil
 }
 
 // checkClientAuth checks the client authentication of the config named

@@ -86,6 +86,19 @@ type AutoConfig struct {
 	// AuthStyle says how a client secret from the environment is sent
 	// (see AccessKeyConfig).
 	AuthStyle AuthStyle
+	// ClientKey authenticates the client with a signed JWT instead of a
+	// secret (private_key_jwt; see [ClientKey]): the client of
+	// TOKENACTOR_CLIENT_ID, which then needs no TOKENACTOR_CLIENT_SECRET,
+	// or that of the saved session. Nil for none.
+	ClientKey *ClientKey
+	// TLSClientAuth says the client authenticates with the certificate
+	// HTTPClient presents (RFC 8705; see [AccessKeyConfig.TLSClientAuth]),
+	// as ClientKey does with a key. HTTPClient is then required.
+	//
+	// With ClientKey or TLSClientAuth, a secret in the environment
+	// (TOKENACTOR_ACCESS_KEY, TOKENACTOR_CLIENT_SECRET) is a *ConfigError:
+	// a client authenticates one way. Setting both is one too.
+	TLSClientAuth bool
 	// Store holds saved sessions. Nil means a FileStore in
 	// DefaultConfigDir().
 	Store TokenStore
@@ -123,8 +136,9 @@ var _ tokenactor.AuthStrategy = (*AutoStrategy)(nil)
 //
 //  1. cfg.AccessKey, then cfg.OAuth: explicit configuration;
 //  2. TOKENACTOR_ACCESS_KEY, then TOKENACTOR_CLIENT_ID with
-//     TOKENACTOR_CLIENT_SECRET: client credentials (an AccessKeyStrategy)
-//     at TOKENACTOR_TOKEN_URL or cfg.TokenURL;
+//     TOKENACTOR_CLIENT_SECRET (or alone, with cfg.ClientKey or
+//     cfg.TLSClientAuth): client credentials (an AccessKeyStrategy) at
+//     TOKENACTOR_TOKEN_URL or cfg.TokenURL;
 //  3. a session saved in the store under the profile (an OAuthStrategy),
 //     refreshed at TOKENACTOR_TOKEN_URL if set, else at the URL saved
 //     with it;
@@ -147,6 +161,17 @@ func NewAuto(cfg AutoConfig, opts ...tokenactor.Option) (*AutoStrategy, error) {
 		return wrapAuto(s, err, "config: OAuth session")
 	}
 
+	keyed := cfg.ClientKey != nil || cfg.TLSClientAuth
+	switch {
+	case cfg.ClientKey != nil && cfg.TLSClientAuth:
+		return nil, &ConfigError{Field: "AutoConfig.ClientKey", Reason: "set only one of ClientKey and TLSClientAuth"}
+	case cfg.TLSClientAuth && cfg.HTTPClient == nil:
+		return nil, &ConfigError{Field: "AutoConfig.HTTPClient", Reason: "nil: TLSClientAuth needs a client that presents a certificate (see NewMTLSClient)"}
+	}
+	keyedSecret := func(name string) error {
+		return &ConfigError{Field: name, Reason: "set while a key or a TLS client certificate authenticates the client: a client authenticates one way; unset it"}
+	}
+
 	tokenURL := getenv(EnvTokenURL)
 	if tokenURL == "" {
 		tokenURL = cfg.TokenURL
@@ -161,12 +186,16 @@ func NewAuto(cfg AutoConfig, opts ...tokenactor.Option) (*AutoStrategy, error) {
 		}
 		s, err := NewAccessKey(AccessKeyConfig{
 			TokenURL: tokenURL, Issuer: issuer, Discovery: cfg.Discovery, ClientID: id, ClientSecret: secret,
+			ClientKey: cfg.ClientKey, TLSClientAuth: cfg.TLSClientAuth,
 			Scopes: cfg.Scopes, Audience: cfg.Audience, Resource: cfg.Resource, EndpointParams: cfg.EndpointParams,
 			AuthStyle: cfg.AuthStyle, HTTPClient: cfg.HTTPClient, Clock: cfg.Clock,
 		}, opts...)
 		return wrapAuto(s, err, "environment: "+source)
 	}
 	if raw := getenv(EnvAccessKey); raw != "" {
+		if keyed {
+			return nil, keyedSecret(EnvAccessKey)
+		}
 		key, err := ParseAccessKey(raw)
 		if err != nil {
 			return nil, fmt.Errorf("strategy: %s: %w", EnvAccessKey, err)
@@ -175,6 +204,10 @@ func NewAuto(cfg AutoConfig, opts ...tokenactor.Option) (*AutoStrategy, error) {
 	}
 	id, secret := getenv(EnvClientID), getenv(EnvClientSecret)
 	switch {
+	case keyed && secret != "":
+		return nil, keyedSecret(EnvClientSecret)
+	case keyed && id != "":
+		return envKey(EnvClientID, id, "")
 	case id != "" && secret != "":
 		return envKey(EnvClientID, id, secret)
 	case id != "":
@@ -210,7 +243,7 @@ func NewAuto(cfg AutoConfig, opts ...tokenactor.Option) (*AutoStrategy, error) {
 		return nil, err
 	}
 	s, err := NewOAuth(OAuthConfig{
-		Store: store, Profile: profile, TokenURL: getenv(EnvTokenURL),
+		Store: store, Profile: profile, TokenURL: getenv(EnvTokenURL), ClientKey: cfg.ClientKey,
 		Scopes: cfg.Scopes, Audience: cfg.Audience, Resource: cfg.Resource, EndpointParams: cfg.EndpointParams,
 		HTTPClient: cfg.HTTPClient, Clock: cfg.Clock,
 	}, opts...)

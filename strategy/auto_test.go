@@ -1,7 +1,9 @@
 package strategy_test
 
 import (
+	"crypto/tls"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tokenactor/tokenactor"
+	"github.com/tokenactor/tokenactor/oauthtest"
 	"github.com/tokenactor/tokenactor/strategy"
 )
 
@@ -174,5 +177,79 @@ func TestDefaultConfigDir(t *testing.T) {
 	got, _ = strategy.DefaultConfigDir()
 	if diff := cmp.Diff("/xdg/tokenactor", got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// With a key or a certificate, TOKENACTOR_CLIENT_ID alone is client
+// credentials authenticated with it, a secret beside it is refused, and a
+// saved session refreshes with the key.
+func TestAutoWithClientKeyOrCertificate(t *testing.T) {
+	key := newEdKey()
+	cert := newCert(t, "mtls")
+	srv := oauthtest.NewTLSServer(oauthtest.WithClientKey("svc", key.Public()), oauthtest.WithClientCertificate("mtls", cert.Leaf))
+	defer srv.Close()
+	mtls := strategy.NewMTLSClient(cert, roots(srv))
+	defer mtls.CloseIdleConnections()
+	trusting := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots(srv)}}}
+	defer trusting.CloseIdleConnections()
+	ck := &strategy.ClientKey{Signer: key}
+
+	get := func(t *testing.T, cfg strategy.AutoConfig, vars map[string]string) (string, error) {
+		t.Helper()
+		cfg.Getenv = env(vars)
+		s, err := strategy.NewAuto(cfg)
+		if err != nil {
+			return "", err
+		}
+		defer s.Close()
+		_, err = s.Get(t.Context())
+		return s.Source(), err
+	}
+	idOnly := func(id string) map[string]string {
+		return map[string]string{"TOKENACTOR_CLIENT_ID": id, "TOKENACTOR_TOKEN_URL": srv.TokenURL()}
+	}
+	if src, err := get(t, strategy.AutoConfig{ClientKey: ck, HTTPClient: trusting}, idOnly("svc")); err != nil || src != "environment: TOKENACTOR_CLIENT_ID" {
+		t.Errorf("key: source %q, err %v", src, err)
+	}
+	if req, _ := srv.LastRequest(oauthtest.EndpointToken); !req.Form.Has("client_assertion") || req.Form.Get("grant_type") != "client_credentials" {
+		t.Errorf("key: the grant carried no assertion: %v", req.Form)
+	}
+	if src, err := get(t, strategy.AutoConfig{TLSClientAuth: true, HTTPClient: mtls}, idOnly("mtls")); err != nil || src != "environment: TOKENACTOR_CLIENT_ID" {
+		t.Errorf("certificate: source %q, err %v", src, err)
+	}
+
+	// A session saved for the key's client refreshes with the key.
+	dir := t.TempDir()
+	strategy.NewFileStore(dir).Save(t.Context(), "default", strategy.Session{
+		TokenURL: srv.TokenURL(), ClientID: "svc", RefreshToken: tokenactor.NewSecretToken("rt-unknown"),
+	})
+	_, err := get(t, strategy.AutoConfig{ClientKey: ck, HTTPClient: trusting}, map[string]string{"TOKENACTOR_CONFIG_DIR": dir})
+	if oe := refusal(t, err); oe.Code != "invalid_grant" {
+		t.Errorf("refresh of an unknown token: %v, want invalid_grant (the client authenticated)", err)
+	}
+	if req, _ := srv.LastRequest(oauthtest.EndpointToken); !req.Form.Has("client_assertion") || req.Form.Get("grant_type") != "refresh_token" {
+		t.Errorf("the refresh carried no assertion: %v", req.Form)
+	}
+
+	for _, tt := range []struct {
+		name string
+		cfg  strategy.AutoConfig
+		env  map[string]string
+		want string
+	}{
+		{name: "key and access key", cfg: strategy.AutoConfig{ClientKey: ck}, env: map[string]string{"TOKENACTOR_ACCESS_KEY": "svc.s3cret"}, want: "TOKENACTOR_ACCESS_KEY"},
+		{name: "key and secret", cfg: strategy.AutoConfig{ClientKey: ck}, env: map[string]string{"TOKENACTOR_CLIENT_ID": "svc", "TOKENACTOR_CLIENT_SECRET": "s3cret"}, want: "TOKENACTOR_CLIENT_SECRET"},
+		{name: "certificate and secret", cfg: strategy.AutoConfig{TLSClientAuth: true, HTTPClient: mtls}, env: map[string]string{"TOKENACTOR_CLIENT_SECRET": "s3cret"}, want: "TOKENACTOR_CLIENT_SECRET"},
+		{name: "key and certificate", cfg: strategy.AutoConfig{ClientKey: ck, TLSClientAuth: true, HTTPClient: mtls}, want: "AutoConfig.ClientKey"},
+		{name: "certificate without a client", cfg: strategy.AutoConfig{TLSClientAuth: true}, want: "AutoConfig.HTTPClient"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.cfg.Getenv = env(tt.env)
+			_, err := strategy.NewAuto(tt.cfg)
+			var ce *strategy.ConfigError
+			if !errors.As(err, &ce) || ce.Field != tt.want {
+				t.Errorf("err = %v, want a *ConfigError for %s", err, tt.want)
+			}
+		})
 	}
 }

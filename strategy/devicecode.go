@@ -207,6 +207,10 @@ func NewDeviceCode(cfg DeviceCodeConfig, opts ...tokenactor.Option) (*DeviceCode
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = defaultHTTPClient()
 	}
+	auth, err := newClientAuth("DeviceCodeConfig", cfg.ClientID, cfg.ClientSecret, cfg.ClientKey, false, cfg.HTTPClient, cfg.AuthStyle, false)
+	if err != nil {
+		return nil, err
+	}
 	clk, _ := cacheClock(cfg.Clock, nil)
 	oauth, err := NewOAuth(OAuthConfig{
 		Store: cfg.Store, Profile: cfg.Profile, TokenURL: cfg.TokenURL, ClientID: cfg.ClientID,
@@ -217,7 +221,6 @@ func NewDeviceCode(cfg DeviceCodeConfig, opts ...tokenactor.Option) (*DeviceCode
 		return nil, err
 	}
 	cfg.Clock = clk
-	auth := clientAuth{id: cfg.ClientID, secret: tokenactor.NewSecretToken(cfg.ClientSecret), style: cfg.AuthStyle, key: cfg.ClientKey}
 	cfg.ClientKey, cfg.DPoPKey = nil, nil // kept in auth and oauth only, as the secret below
 	// The secret lives on in auth only, masked: fmt prints unexported
 	// fields without calling their methods, so a copy in cfg would show in

@@ -51,9 +51,10 @@
 // A client can authenticate with a private key ([ClientKey],
 // private_key_jwt, RFC 7523) or a TLS client certificate
 // ([AccessKeyConfig.TLSClientAuth], [NewMTLSClient], RFC 8705) instead of
-// a secret, and the strategies can ask for DPoP-bound tokens
-// ([AccessKeyConfig.DPoPKey], RFC 9449), which httpauth sends with a
-// proof per request. Private keys never appear in any output either.
+// a secret, at the token endpoint and, through [EndpointConfig], at the
+// revocation and introspection endpoints; and the strategies can ask for
+// DPoP-bound tokens ([AccessKeyConfig.DPoPKey], RFC 9449), which httpauth
+// sends with a proof per request. Private keys never appear in any output either.
 // docs/production-auth.md describes each, and why DPoP strategies are not
 // shared by a fleet ([ErrDPoPShared]).
 //

@@ -99,6 +99,30 @@ func TestPrivateKeysNeverAppear(t *testing.T) {
 			signed = append(signed, proof)
 			s.Close()
 		}
+		// Revocation and introspection with the key, at a server that
+		// echoes the assertion and at one that checks it.
+		for _, base := range []string{echo.URL, good.URL} {
+			for _, ep := range []string{"/revoke", "/introspect"} {
+				ecfg := strategy.EndpointConfig{URL: base + ep, ClientID: "svc", ClientKey: ck}
+				sw.print("endpoint config", ecfg)
+				sw.print("endpoint config pointer", &ecfg)
+				sw.err("revoke "+name, strategy.Revoke(t.Context(), ecfg, tokenactor.NewSecretToken("at-"+marker), ""))
+				in, err := strategy.Introspect(t.Context(), ecfg, tokenactor.NewSecretToken("at-"+marker), "")
+				sw.err("introspect "+name, err)
+				sw.print("introspection", in)
+			}
+		}
+		acfg := strategy.AutoConfig{ClientKey: ck, Getenv: func(k string) string {
+			return map[string]string{strategy.EnvClientID: "svc", strategy.EnvTokenURL: echo.URL + "/token"}[k]
+		}}
+		sw.print("auto config", acfg)
+		if as, err := strategy.NewAuto(acfg, sw.hook()); err != nil {
+			t.Fatal(err)
+		} else {
+			sw.print("auto strategy", as)
+			sw.token("auto " + name)(as.Get(t.Context()))
+			as.Close()
+		}
 		ocfg := strategy.OAuthConfig{Store: strategy.NewMemoryStore(), ClientKey: ck, DPoPKey: signer}
 		dcfg := strategy.DeviceCodeConfig{
 			DeviceAuthURL: echo.URL + "/device", TokenURL: echo.URL + "/token", ClientID: "cli",
@@ -125,6 +149,13 @@ func TestPrivateKeysNeverAppear(t *testing.T) {
 	}
 	if req, ok := good.LastRequest(oauthtest.EndpointToken); ok {
 		signed = append(signed, req.Form.Get("client_assertion"), req.Header.Get("DPoP"))
+	}
+	for _, e := range []oauthtest.Endpoint{oauthtest.EndpointRevocation, oauthtest.EndpointIntrospection} {
+		if req, ok := good.LastRequest(e); ok && req.Form.Has("client_assertion") {
+			signed = append(signed, req.Form.Get("client_assertion"))
+		} else {
+			t.Errorf("no assertion reached the %s endpoint", e)
+		}
 	}
 	_, err = strategy.AccessKeyConfig{TokenURL: echo.URL, ClientID: "svc", ClientKey: &strategy.ClientKey{Signer: edKey}, DPoPKey: edKey}.Refresher()
 	sw.err("refresher", err)

@@ -12,7 +12,8 @@ import (
 //
 //   - as the HTTPClient of an [AccessKeyConfig] with TLSClientAuth, it
 //     authenticates the client to the token endpoint with the certificate
-//     (§2) instead of a secret;
+//     (§2) instead of a secret, and as that of an [EndpointConfig] with
+//     TLSClientAuth, to the revocation and introspection endpoints;
 //   - its Transport as the Base of an httpauth.Transport presents the
 //     same certificate to the resource servers, which is what a
 //     certificate-bound token (§3, cnf "x5t#S256") requires: such a token

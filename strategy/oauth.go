@@ -169,7 +169,9 @@ func newSessionRefresher(cfg OAuthConfig, opts []tokenactor.Option) (*sessionRef
 	if cfg.Store == nil {
 		return nil, nil, &ConfigError{Field: "OAuthConfig.Store", Reason: "nil"}
 	}
-	if err := checkClientAuth("OAuthConfig", cfg.ClientSecret, cfg.ClientKey, false, false); err != nil {
+	// The client ID is the config's or the saved session's: refresh sets it.
+	auth, err := newClientAuth("OAuthConfig", "", cfg.ClientSecret, cfg.ClientKey, false, cfg.HTTPClient, cfg.AuthStyle, false)
+	if err != nil {
 		return nil, nil, err
 	}
 	if cfg.Profile == "" {
@@ -182,9 +184,6 @@ func newSessionRefresher(cfg OAuthConfig, opts []tokenactor.Option) (*sessionRef
 		if err := checkTokenURL("OAuthConfig.TokenURL", cfg.TokenURL); err != nil {
 			return nil, nil, err
 		}
-	}
-	if !cfg.AuthStyle.valid() {
-		return nil, nil, &ConfigError{Field: "OAuthConfig.AuthStyle", Reason: "unknown style " + cfg.AuthStyle.String()}
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = defaultHTTPClient()
@@ -200,7 +199,7 @@ func newSessionRefresher(cfg OAuthConfig, opts []tokenactor.Option) (*sessionRef
 	if err != nil {
 		return nil, nil, err
 	}
-	return &sessionRefresher{cfg: cfg, form: form.Encode(), memo: new(styleMemo), dpop: dpop}, opts, nil
+	return &sessionRefresher{cfg: cfg, auth: auth, form: form.Encode(), memo: new(styleMemo), dpop: dpop}, opts, nil
 }
 
 // Get returns a valid access token, following the engine's refresh
@@ -266,6 +265,7 @@ func (s *OAuthStrategy) Format(f fmt.State, verb rune) {
 // the cache's loop, so its one mutable field needs no lock.
 type sessionRefresher struct {
 	cfg  OAuthConfig // immutable
+	auth clientAuth  // the client's credentials, without its ID (see refresh)
 	form string      // the encoded grant without the refresh token: grant_type and the config's parameters
 	memo *styleMemo  // the client authentication style each token URL accepted
 
@@ -417,7 +417,8 @@ func (r *sessionRefresher) refresh(ctx context.Context, saved Session) (Session,
 	if err := checkTokenURL("token URL", tokenURL); err != nil {
 		return Session{}, time.Time{}, err
 	}
-	auth := clientAuth{id: clientID, secret: tokenactor.NewSecretToken(r.cfg.ClientSecret), style: r.cfg.AuthStyle, key: r.cfg.ClientKey}
+	auth := r.auth
+	auth.id = clientID
 	ep := &endpoint{url: tokenURL, client: r.cfg.HTTPClient, auth: auth, clock: r.cfg.Clock, memo: r.memo, dpop: r.dpop}
 	form, _ := url.ParseQuery(r.form) // encoded by NewOAuth; a fresh copy per request
 	form.Set("refresh_token", saved.RefreshToken.Reveal())

@@ -16,17 +16,45 @@ import (
 
 // An EndpointConfig names an authorization server endpoint other than the
 // token endpoint (revocation, introspection) and the client that calls it.
+// The client authenticates as it does to the token endpoint, with the
+// same fields as [AccessKeyConfig]: a secret, a key (ClientKey) or a TLS
+// client certificate (TLSClientAuth), or not at all for a public client.
 //
 // The zero value is not usable: URL and ClientID are required. Printing an
-// EndpointConfig with any fmt verb or encoding/json masks ClientSecret.
+// EndpointConfig with any fmt verb or encoding/json masks ClientSecret and
+// leaves ClientKey out.
 type EndpointConfig struct {
 	// URL is the endpoint. It must be https, or http on a loopback host.
 	URL string
 	// ClientID identifies the client; a public client sends it alone.
 	ClientID string
 	// ClientSecret authenticates a confidential client; empty for a public
-	// one.
+	// one, or one that authenticates with ClientKey or TLSClientAuth.
 	ClientSecret string
+	// ClientKey authenticates the client with a signed JWT instead of a
+	// secret (private_key_jwt, RFC 7523 §2.2); see [ClientKey]. Nil for
+	// none. It excludes ClientSecret and TLSClientAuth.
+	//
+	// The assertion's aud is URL, the endpoint called, unless
+	// ClientKey.Audience names another. RFC 7523 §3 leaves the value to
+	// the server ("its own identity"), OpenID Connect Core §9 names only
+	// the token endpoint, and servers disagree at the other endpoints:
+	// Okta requires the URL invoked, exactly; Keycloak's revocation
+	// endpoint wants the realm's issuer; RFC 9126 and FAPI 2.0 make the
+	// issuer a value every server should accept. The URL called is the
+	// choice that needs no other setting (an EndpointConfig does not know
+	// the issuer or the token endpoint), that is accepted where the
+	// endpoint's own URL is the rule, and that cannot be spent at another
+	// endpoint of the same server. oauthtest accepts it, the issuer and
+	// the token endpoint. For a server that wants the issuer, set
+	// ClientKey.Audience to it: the same ClientKey then serves the token
+	// strategies too, wherever the server takes the issuer everywhere.
+	ClientKey *ClientKey
+	// TLSClientAuth says the client authenticates with the certificate
+	// HTTPClient presents (RFC 8705 §2): only client_id is sent, as by
+	// [AccessKeyConfig.TLSClientAuth]. HTTPClient is then required (see
+	// [NewMTLSClient]). It excludes ClientSecret and ClientKey.
+	TLSClientAuth bool
 	// AuthStyle says how a client secret is sent; the zero value is HTTP
 	// Basic.
 	AuthStyle AuthStyle
@@ -73,14 +101,15 @@ func (c EndpointConfig) endpoint(name string) (*endpoint, error) {
 	if c.ClientID == "" {
 		return nil, &ConfigError{Field: "EndpointConfig.ClientID", Reason: "empty"}
 	}
-	if !c.AuthStyle.valid() {
-		return nil, &ConfigError{Field: "EndpointConfig.AuthStyle", Reason: "unknown style " + c.AuthStyle.String()}
+	auth, err := newClientAuth("EndpointConfig", c.ClientID, c.ClientSecret, c.ClientKey, c.TLSClientAuth, c.HTTPClient, c.AuthStyle, false)
+	if err != nil {
+		return nil, err
 	}
 	clk := c.Clock
 	if clk == nil {
 		clk = clock.New()
 	}
-	ep := newEndpoint(c.URL, c.HTTPClient, clientAuth{id: c.ClientID, secret: tokenactor.NewSecretToken(c.ClientSecret), style: c.AuthStyle}, clk)
+	ep := newEndpoint(c.URL, c.HTTPClient, auth, clk)
 	ep.name = name
 	return ep, nil
 }
@@ -110,9 +139,11 @@ const (
 // or HintRefreshToken). Revoking a refresh token usually ends its whole
 // session. It returns nil when the server answered 200, which it also does
 // for a token it does not know (§2.2): afterwards the token is not usable.
-// Errors are an *OAuthError (unsupported_token_type, invalid_client), an
-// *HTTPError, a *NetworkError (Endpoint "revocation"), or a *ConfigError;
-// none contains the token.
+// Errors are an *OAuthError (unsupported_token_type, invalid_client: a
+// wrong secret or key, no or another client certificate; it matches
+// ErrLoginRequired), an *HTTPError, a *NetworkError (Endpoint
+// "revocation"), a *SigningError (cfg.ClientKey could not sign), or a
+// *ConfigError; none contains the token, a secret or a key.
 func Revoke(ctx context.Context, cfg EndpointConfig, token tokenactor.SecretToken, hint string) error {
 	ep, err := cfg.endpoint("revocation")
 	if err != nil {

@@ -246,8 +246,8 @@ type sweepServer struct {
 // echo returns every secret the request carried.
 func echo(r *http.Request) string {
 	_, sec, _ := r.BasicAuth()
-	return fmt.Sprintf("client_secret=%s%s refresh_token=%s device_code=%s",
-		sec, r.PostForm.Get("client_secret"), r.PostForm.Get("refresh_token"), r.PostForm.Get("device_code"))
+	return fmt.Sprintf("client_secret=%s%s refresh_token=%s device_code=%s token=%s",
+		sec, r.PostForm.Get("client_secret"), r.PostForm.Get("refresh_token"), r.PostForm.Get("device_code"), r.PostForm.Get("token"))
 }
 
 func (s *sweepServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -278,7 +278,7 @@ func (s *sweepServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The Authorization header as received, and each secret in base64.
 		b64 := base64.StdEncoding.EncodeToString
 		oauthErr(http.StatusUnauthorized, "invalid_client", r.Header.Get("Authorization")+" "+b64([]byte(r.PostForm.Get("client_secret")))+
-			" "+b64([]byte(r.PostForm.Get("refresh_token")))+" "+b64([]byte(r.PostForm.Get("device_code"))))
+			" "+b64([]byte(r.PostForm.Get("refresh_token")))+" "+b64([]byte(r.PostForm.Get("device_code")))+" "+b64([]byte(r.PostForm.Get("token"))))
 	case "redirect":
 		http.Redirect(w, r, "/stolen/"+url.PathEscape(echo(r))+"?"+url.QueryEscape(echo(r)), http.StatusTemporaryRedirect)
 	case "html":
@@ -544,6 +544,34 @@ func TestSecretsNeverAppear(t *testing.T) {
 		sw.print("auto strategy", s)
 		sw.token("auto " + name)(s.Get(t.Context()))
 		s.Close()
+		flows++
+	}
+
+	// Revocation and introspection with a secret, the token sent being a
+	// secret too, against answers that echo both; and configs holding a
+	// key or asking for a certificate, printed.
+	for _, mode := range []string{"ok", "refused", "echo", "echo-code", "echo-200", "echo-b64", "redirect", "html", "busy", "garbage", "truncated", "dropped"} {
+		for _, style := range []strategy.AuthStyle{strategy.AuthStyleBasic, strategy.AuthStyleBody, strategy.AuthStyleDetect} {
+			cfg := strategy.EndpointConfig{URL: ts.URL + "/" + mode, ClientID: "svc", ClientSecret: sweepClientSecret, AuthStyle: style}
+			sw.print("endpoint config", cfg)
+			sw.print("endpoint config pointer", &cfg)
+			sw.err("revoke "+mode, strategy.Revoke(t.Context(), cfg, tokenactor.NewSecretToken(sweepRefresh0), strategy.HintRefreshToken))
+			in, err := strategy.Introspect(t.Context(), cfg, tokenactor.NewSecretToken(sweepAccess0), strategy.HintAccessToken)
+			sw.err("introspect "+mode, err)
+			sw.print("introspection", in)
+			flows++
+		}
+	}
+	for name, cfg := range map[string]strategy.EndpointConfig{
+		"key":         {URL: ts.URL + "/echo", ClientID: "svc", ClientKey: &strategy.ClientKey{Signer: newEdKey(), KeyID: "kid-sweep"}},
+		"certificate": {URL: ts.URL + "/echo", ClientID: "svc", TLSClientAuth: true, HTTPClient: http.DefaultClient},
+		"both":        {URL: ts.URL + "/echo", ClientID: "svc", ClientSecret: sweepClientSecret, ClientKey: &strategy.ClientKey{Signer: newEdKey()}},
+	} {
+		sw.print("endpoint config "+name, cfg)
+		sw.print("endpoint config pointer "+name, &cfg)
+		sw.err("revoke with "+name, strategy.Revoke(t.Context(), cfg, tokenactor.NewSecretToken(sweepRefresh0), ""))
+		_, err := strategy.Introspect(t.Context(), cfg, tokenactor.NewSecretToken(sweepAccess0), "")
+		sw.err("introspect with "+name, err)
 		flows++
 	}
 

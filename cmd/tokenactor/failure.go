@@ -53,15 +53,21 @@ func (f failure) report(e *env, err error) int {
 // user's words: flag and variable names, the URL asked, the time waited.
 func (f failure) explain(err error) (code int, msg, hint string) {
 	var (
-		cfgErr  *strategy.ConfigError
-		corrupt *strategy.CorruptSessionError
-		dnsErr  *net.DNSError
-		addrErr *net.AddrError
-		invalid *strategy.InvalidResponseError
-		httpErr *strategy.HTTPError
+		cfgErr     *strategy.ConfigError
+		corrupt    *strategy.CorruptSessionError
+		dnsErr     *net.DNSError
+		addrErr    *net.AddrError
+		invalid    *strategy.InvalidResponseError
+		httpErr    *strategy.HTTPError
+		keyFile    *keyFileError
+		remembered *clientFilesError
 	)
 	msg = err.Error()
 	switch {
+	case errors.As(err, &keyFile):
+		return exitUsage, msg, keyFile.hint()
+	case errors.As(err, &remembered):
+		return exitFailure, msg, "Remove it and log in again with -client-key or -client-cert, which writes it anew."
 	case errors.As(err, &corrupt):
 		return exitFailure, msg, "Run 'tokenactor logout' to remove it, then 'tokenactor login'."
 	case errors.As(err, &cfgErr):

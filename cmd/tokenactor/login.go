@@ -38,6 +38,13 @@ The client ID is -client-id (TOKENACTOR_LOGIN_CLIENT_ID), else the one
 saved with the session. So after a first login, 'tokenactor login' alone
 logs in again.
 
+A client with a registered key or certificate authenticates with
+-client-key FILE (private_key_jwt) or -client-cert FILE (mutual TLS)
+instead of being a public client. The session remembers the files' paths
+(never their content), so that 'tokenactor token' refreshes with them and
+'tokenactor login' alone logs in again with them; a login as another
+client forgets them.
+
 -scope, -audience, -resource and -param are sent with the device
 authorization request (TOKENACTOR_SCOPE, TOKENACTOR_AUDIENCE,
 TOKENACTOR_RESOURCE, TOKENACTOR_PARAMS). Ask for offline_access (or your
@@ -54,6 +61,7 @@ func runLogin(ctx context.Context, e *env, args []string) int {
 	issuer := envFlag(fs, e, "issuer", strategy.EnvIssuer, "issuer `url` whose metadata names the endpoints")
 	clientID := envFlag(fs, e, "client-id", envLoginClientID, "client `id` of this CLI at the server")
 	req := addRequestFlags(fs, e)
+	auth := addAuthFlags(fs, e)
 	if done, code := parseFlags(e, fs, loginSynopsis, args); done {
 		return code
 	}
@@ -61,15 +69,19 @@ func runLogin(ctx context.Context, e *env, args []string) int {
 	if msg != "" {
 		return usageError(e, "login", msg)
 	}
+	files, msg := auth.files()
+	if msg != "" {
+		return usageError(e, "login", msg)
+	}
 	store, name, err := profileStore(e, *profile)
 	if err != nil {
 		return fail(e, "login", err)
 	}
-	client, _ := e.httpClient()
-	disc := &strategy.Discovery{HTTPClient: client}
 
-	// Logging in again: what the saved session knows fills the gaps.
-	if *tokenURL == "" || *clientID == "" {
+	// Logging in again: what the saved session knows fills the gaps, and
+	// the key files it remembers authenticate the same client again.
+	filesFrom := ""
+	if *tokenURL == "" || *clientID == "" || files.empty() {
 		saved, err := store.Load(ctx, name)
 		var corrupt *strategy.CorruptSessionError
 		switch {
@@ -83,6 +95,19 @@ func runLogin(ctx context.Context, e *env, args []string) int {
 				*clientID = saved.ClientID
 				reused = append(reused, "client ID "+saved.ClientID)
 			}
+			if files.empty() && *clientID == saved.ClientID {
+				remembered, err := loadClientFiles(store, name)
+				if err != nil {
+					return fail(e, "login", err)
+				}
+				files, filesFrom = remembered, name
+				switch {
+				case files.Key != "":
+					reused = append(reused, "client key "+files.Key)
+				case files.Cert != "":
+					reused = append(reused, "client certificate "+files.Cert)
+				}
+			}
 			if len(reused) > 0 {
 				fmt.Fprintf(e.stderr, "Using the %s saved with profile %s.\n", joinAnd(reused), name)
 			}
@@ -90,6 +115,12 @@ func runLogin(ctx context.Context, e *env, args []string) int {
 			return fail(e, "login", err)
 		}
 	}
+	creds, err := loadClientCreds(files, filesFrom)
+	if err != nil {
+		return fail(e, "login", err)
+	}
+	client, _ := e.clientFor(creds)
+	disc := &strategy.Discovery{HTTPClient: client}
 	// Errors of the device authorization endpoint name it; the others are
 	// the token endpoint's.
 	f := failure{cmd: "login", url: *tokenURL}
@@ -132,6 +163,7 @@ func runLogin(ctx context.Context, e *env, args []string) int {
 		Resource:       *req.resource,
 		EndpointParams: params,
 		AuthStyle:      style,
+		ClientKey:      creds.clientKey(),
 		Store:          store,
 		Profile:        name,
 		Prompt:         func(da strategy.DeviceAuthorization) { prompts <- da },
@@ -149,6 +181,13 @@ func runLogin(ctx context.Context, e *env, args []string) int {
 	wg.Wait()
 	if err != nil {
 		return f.report(e, err)
+	}
+	// The session is saved: remember the files it was logged in with, so
+	// that token refreshes with them (or forget those of a former login).
+	if err := saveClientFiles(store, name, files); err != nil {
+		fmt.Fprintf(e.stderr, "tokenactor login: logged in, but could not remember the key files in %s: %v\n", clientFilesPath(store, name), err)
+		fmt.Fprintln(e.stderr, "Pass the same -client-key or -client-cert to 'tokenactor token', or fix the directory and log in again.")
+		return exitFailure
 	}
 	who := subject(sess.AccessToken.Reveal())
 	if who == "" {

@@ -21,6 +21,11 @@ the one the metadata of -issuer (TOKENACTOR_ISSUER) names, else the one the
 metadata at the origin of the session's token URL names. A server without
 one is told nothing: its tokens stay valid until they expire.
 
+The client authenticates to the revocation endpoint with -client-key or
+-client-cert when given, else with the files the session was logged in
+with, else as a public client. If a remembered file is gone, the session
+is kept (exit 2).
+
 If the server cannot be reached or refuses the revocation, the session is
 kept, so that logging out can be tried again; -local removes it without
 contacting the server.
@@ -34,12 +39,17 @@ func runLogout(ctx context.Context, e *env, args []string) int {
 	revokeURL := envFlag(fs, e, "revoke-url", envRevocationURL, "revocation endpoint `url`")
 	issuer := envFlag(fs, e, "issuer", strategy.EnvIssuer, "issuer `url` whose metadata names the revocation endpoint")
 	local := fs.Bool("local", false, "only remove the saved session; do not contact the server")
+	auth := addAuthFlags(fs, e)
 	timeout := fs.Duration("timeout", 30*time.Second, "give up on the server after this long")
 	if done, code := parseFlags(e, fs, logoutSynopsis, args); done {
 		return code
 	}
 	if *timeout <= 0 {
 		return usageError(e, "logout", "-timeout must be positive")
+	}
+	files, msg := auth.files()
+	if msg != "" {
+		return usageError(e, "logout", msg)
 	}
 	store, name, err := profileStore(e, *profile)
 	if err != nil {
@@ -49,6 +59,9 @@ func runLogout(ctx context.Context, e *env, args []string) int {
 	var corrupt *strategy.CorruptSessionError
 	switch {
 	case errors.Is(err, strategy.ErrNoSession):
+		if err := saveClientFiles(store, name, clientFiles{}); err != nil {
+			return fail(e, "logout", err)
+		}
 		fmt.Fprintf(e.stderr, "No session saved for profile %s (%s); nothing to do.\n", name, store.Path(name))
 		return exitOK
 	case errors.As(err, &corrupt):
@@ -56,14 +69,38 @@ func runLogout(ctx context.Context, e *env, args []string) int {
 	case err != nil:
 		return fail(e, "logout", err)
 	}
+	keep := "The session is kept: run 'tokenactor logout' again later, or 'tokenactor logout -local' to remove it without revoking."
 	if !*local {
+		// The client authenticates to the revocation endpoint as it does
+		// to the token endpoint: with the files given, else those the
+		// profile remembers.
+		origin := ""
+		if files.empty() {
+			if files, err = loadClientFiles(store, name); err != nil {
+				code := fail(e, "logout", err)
+				fmt.Fprintln(e.stderr, keep)
+				return code
+			}
+			origin = name
+		}
+		creds, err := loadClientCreds(files, origin)
+		if err != nil {
+			code := fail(e, "logout", err)
+			fmt.Fprintln(e.stderr, keep)
+			return code
+		}
 		ctx, cancel := context.WithTimeout(ctx, *timeout)
 		defer cancel()
-		if code := revokeSession(ctx, e, sess, *revokeURL, *issuer, *timeout); code != exitOK {
+		if code := revokeSession(ctx, e, sess, *revokeURL, *issuer, creds, *timeout, keep); code != exitOK {
 			return code
 		}
 	}
 	if err := store.Delete(ctx, name); err != nil {
+		return fail(e, "logout", err)
+	}
+	// The key files it remembered go with the session; the files
+	// themselves are the user's and stay.
+	if err := saveClientFiles(store, name, clientFiles{}); err != nil {
 		return fail(e, "logout", err)
 	}
 	fmt.Fprintf(e.stderr, "Logged out of profile %s: removed %s.\n", name, store.Path(name))
@@ -73,10 +110,9 @@ func runLogout(ctx context.Context, e *env, args []string) int {
 // revokeSession revokes sess's refresh token (its access token if it has
 // none) at the revocation endpoint, found as the help says, and reports
 // what it did. Any exit code but exitOK means the session must be kept.
-func revokeSession(ctx context.Context, e *env, sess strategy.Session, revokeURL, issuer string, timeout time.Duration) int {
-	client, _ := e.httpClient()
+func revokeSession(ctx context.Context, e *env, sess strategy.Session, revokeURL, issuer string, creds *clientCreds, timeout time.Duration, keep string) int {
+	client, _ := e.clientFor(creds)
 	f := failure{cmd: "logout", timeout: timeout, endpoint: "revocation endpoint", url: revokeURL}
-	keep := "The session is kept: run 'tokenactor logout' again later, or 'tokenactor logout -local' to remove it without revoking."
 	if revokeURL == "" {
 		guessed := issuer == ""
 		if guessed {
@@ -108,7 +144,7 @@ func revokeSession(ctx context.Context, e *env, sess strategy.Session, revokeURL
 		tok, hint, what = sess.AccessToken, strategy.HintAccessToken, "access token"
 	}
 	f.url = revokeURL
-	err := strategy.Revoke(ctx, strategy.EndpointConfig{URL: revokeURL, ClientID: sess.ClientID, HTTPClient: client}, tok, hint)
+	err := strategy.Revoke(ctx, creds.endpointConfig(revokeURL, sess.ClientID, client), tok, hint)
 	if err != nil {
 		code := f.at(ctx).report(e, err)
 		fmt.Fprintln(e.stderr, keep)

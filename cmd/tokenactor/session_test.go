@@ -23,6 +23,8 @@ import (
 type cli struct {
 	t   *testing.T
 	env map[string]string
+	// transport sends the commands' requests; nil for the default.
+	transport http.RoundTripper
 }
 
 func newCLI(t *testing.T, vars ...string) *cli {
@@ -41,7 +43,7 @@ type result struct {
 func (c *cli) run(args ...string) result {
 	c.t.Helper()
 	var stdout, stderr bytes.Buffer
-	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return c.env[k] }}
+	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return c.env[k] }, transport: c.transport}
 	code := run(context.Background(), e, args)
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }

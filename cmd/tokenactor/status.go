@@ -23,8 +23,8 @@ Shows which credentials 'tokenactor token' would use, and for a saved
 session who it belongs to, until when its access token is valid and where
 it is stored. It never shows a token, a secret or a password in a URL.
 
-Without -check it reads only the environment and the session file, and
-says the server was not asked: a session that looks valid there may have
+Without -check it reads only the environment, the session file and the
+client's key or certificate file, and says the server was not asked: a session that looks valid there may have
 been revoked. With -check it asks the server and reports its answer:
 token introspection (RFC 7662) where the server's metadata advertises it,
 else a refresh of the session (or a new grant for client credentials).
@@ -36,6 +36,9 @@ Environment:
   TOKENACTOR_TOKEN_URL       token endpoint for the above; overrides the one
                              saved with a session
   TOKENACTOR_ISSUER          issuer URL whose metadata names the endpoints
+  TOKENACTOR_CLIENT_KEY_FILE, TOKENACTOR_CLIENT_CERT_FILE
+                             the client's private key or certificate, for
+                             a client without a secret (see the flags)
   TOKENACTOR_PROFILE         profile of the saved session ("default")
   TOKENACTOR_CONFIG_DIR      directory of saved sessions (default: the user
                              config directory + /tokenactor)
@@ -50,6 +53,7 @@ func runStatus(ctx context.Context, e *env, args []string) int {
 	profile := fs.String("profile", "", "show the session saved for this profile, even if credentials are set in the environment (default $TOKENACTOR_PROFILE or \"default\")")
 	issuer := envFlag(fs, e, "issuer", strategy.EnvIssuer, "issuer `url` whose metadata names the introspection endpoint")
 	check := fs.Bool("check", false, "ask the server whether the credentials or the session are still good")
+	auth := addAuthFlags(fs, e)
 	timeout := fs.Duration("timeout", 30*time.Second, "with -check, give up after this long")
 	if done, code := parseFlags(e, fs, statusSynopsis, args); done {
 		return code
@@ -57,8 +61,12 @@ func runStatus(ctx context.Context, e *env, args []string) int {
 	if *timeout <= 0 {
 		return usageError(e, "status", "-timeout must be positive")
 	}
+	creds, code := resolveCreds(ctx, e, "status", auth, *profile)
+	if code != exitOK {
+		return code
+	}
 	tokenURL := e.getenv(strategy.EnvTokenURL)
-	auto, counter, f, code := newAuto(ctx, e, "status", *profile, tokenURL, *issuer, nil)
+	auto, counter, f, code := newAuto(ctx, e, "status", *profile, tokenURL, *issuer, nil, creds)
 	if auto == nil {
 		return code
 	}
@@ -86,6 +94,9 @@ func runStatus(ctx context.Context, e *env, args []string) int {
 	if code != exitOK {
 		return code
 	}
+	if creds != nil {
+		row(w, "client auth", creds.describe())
+	}
 	if !*check {
 		row(w, "server", "not asked (run 'tokenactor status -check' to ask it)")
 		return exitOK
@@ -93,7 +104,7 @@ func runStatus(ctx context.Context, e *env, args []string) int {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	if sess != nil {
-		answered, code := introspectSession(ctx, e, w, *sess, *issuer, f)
+		answered, code := introspectSession(ctx, e, w, *sess, *issuer, creds, f)
 		if answered {
 			return code
 		}
@@ -126,14 +137,14 @@ func runStatus(ctx context.Context, e *env, args []string) int {
 // about sess's refresh token (its access token if it has none), and writes
 // the answer. answered is false when there is no such endpoint or it would
 // not answer this client; the caller then checks with a refresh.
-func introspectSession(ctx context.Context, e *env, w *tabwriter.Writer, sess strategy.Session, issuer string, f failure) (answered bool, code int) {
+func introspectSession(ctx context.Context, e *env, w *tabwriter.Writer, sess strategy.Session, issuer string, creds *clientCreds, f failure) (answered bool, code int) {
 	if issuer == "" {
 		issuer = issuerOf(sess.TokenURL)
 	}
 	if issuer == "" {
 		return false, exitOK
 	}
-	client, _ := e.httpClient()
+	client, _ := e.clientFor(creds)
 	md, err := (&strategy.Discovery{HTTPClient: client}).Metadata(ctx, issuer)
 	if err != nil || md.IntrospectionEndpoint == "" {
 		return false, exitOK
@@ -142,7 +153,7 @@ func introspectSession(ctx context.Context, e *env, w *tabwriter.Writer, sess st
 	if tok.IsZero() {
 		tok, hint = sess.AccessToken, strategy.HintAccessToken
 	}
-	in, err := strategy.Introspect(ctx, strategy.EndpointConfig{URL: md.IntrospectionEndpoint, ClientID: sess.ClientID, HTTPClient: client}, tok, hint)
+	in, err := strategy.Introspect(ctx, creds.endpointConfig(md.IntrospectionEndpoint, sess.ClientID, client), tok, hint)
 	switch {
 	case errors.Is(err, strategy.ErrLoginRequired):
 		return false, exitOK // this client may not introspect

@@ -28,6 +28,14 @@ Credentials are detected in this order:
      TOKENACTOR_CONFIG_DIR or the user config directory; it is refreshed,
      and saved again, when needed.
 
+Instead of a secret, the client may authenticate with a private key
+(-client-key FILE, private_key_jwt) or a TLS client certificate
+(-client-cert FILE): with client credentials TOKENACTOR_CLIENT_ID is then
+set alone, and a saved session is refreshed with them. A session logged in
+with a key or a certificate remembers their files, and is refreshed with
+them without the flags; if a file is gone, token fails (exit 2) rather
+than refresh without it.
+
 The token printed is valid for at least -min-valid more: one that expires
 sooner is refreshed first. -scope, -audience, -resource and -param are
 sent with the token request (with a saved session, with its refresh).
@@ -61,6 +69,7 @@ func runToken(ctx context.Context, e *env, args []string) int {
 	tokenURL := envFlag(fs, e, "token-url", strategy.EnvTokenURL, "token endpoint `url`")
 	issuer := envFlag(fs, e, "issuer", strategy.EnvIssuer, "issuer `url` whose metadata (RFC 8414) names the token endpoint")
 	req := addRequestFlags(fs, e)
+	auth := addAuthFlags(fs, e)
 	minValid := fs.Duration("min-valid", defaultMinValid, "print only a token valid for at least this long; refresh first if needed (0: any valid token)")
 	format := fs.String("format", formatToken, "output format: token, json or exec-credential")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
@@ -75,7 +84,11 @@ func runToken(ctx context.Context, e *env, args []string) int {
 	case *format != formatToken && *format != formatJSON && *format != formatExecCredential:
 		return usageError(e, "token", "-format must be token, json or exec-credential")
 	}
-	auto, _, f, code := newAuto(ctx, e, "token", *profile, *tokenURL, *issuer, req)
+	creds, code := resolveCreds(ctx, e, "token", auth, *profile)
+	if code != exitOK {
+		return code
+	}
+	auto, _, f, code := newAuto(ctx, e, "token", *profile, *tokenURL, *issuer, req, creds)
 	if auto == nil {
 		return code
 	}
@@ -97,9 +110,9 @@ func runToken(ctx context.Context, e *env, args []string) int {
 
 // newAuto detects the credentials as the token and status commands do. An
 // explicit -profile wins over credentials in the environment, which are
-// then not read. It returns nil and the exit code after reporting a
-// problem.
-func newAuto(ctx context.Context, e *env, cmd, profile, tokenURL, issuer string, req *requestFlags) (*strategy.AutoStrategy, *countingTransport, failure, int) {
+// then not read. The client authenticates with creds' key or certificate,
+// if any. It returns nil and the exit code after reporting a problem.
+func newAuto(ctx context.Context, e *env, cmd, profile, tokenURL, issuer string, req *requestFlags, creds *clientCreds) (*strategy.AutoStrategy, *countingTransport, failure, int) {
 	f := failure{cmd: cmd, endpoint: "token endpoint", url: tokenURL}
 	cfg := strategy.AutoConfig{Profile: profile, TokenURL: tokenURL, Issuer: issuer}
 	if req != nil {
@@ -109,8 +122,9 @@ func newAuto(ctx context.Context, e *env, cmd, profile, tokenURL, issuer string,
 		}
 		cfg.Scopes, cfg.Audience, cfg.Resource, cfg.EndpointParams, cfg.AuthStyle = req.scopes(), *req.audience, *req.resource, params, style
 	}
-	client, counter := e.httpClient()
+	client, counter := e.clientFor(creds)
 	cfg.HTTPClient = client
+	cfg.ClientKey, cfg.TLSClientAuth = creds.clientKey(), creds.tlsAuth()
 	cfg.Discovery = &strategy.Discovery{HTTPClient: client}
 	env := e.with(strategy.EnvTokenURL, tokenURL)
 	if profile != "" {

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/tokenactor/tokenactor/strategy"
+)
+
+// A profile logged in with a key or a certificate remembers the paths of
+// its files (never their content) in "<profile>.client-auth" beside its
+// session file, so that 'tokenactor token' refreshes the session with
+// them. The name cannot be another profile's session ("<profile>.json") or
+// lock ("<profile>.lock"). The file is written by login, removed by login
+// without key flags and by logout, and read by token, status and logout.
+
+// clientFilesVersion is the version of the file's format.
+const clientFilesVersion = 1
+
+// maxClientFiles bounds the file: a few paths.
+const maxClientFiles = 64 << 10
+
+// clientFilesPath returns the file where profile remembers its key files.
+func clientFilesPath(store *strategy.FileStore, profile string) string {
+	return filepath.Join(store.Dir(), profile+".client-auth")
+}
+
+// clientFilesFile is the file's JSON form.
+type clientFilesFile struct {
+	Version int `json:"version"`
+	clientFiles
+}
+
+// A clientFilesError reports a file of remembered key files that cannot
+// be read or trusted. It never quotes the file.
+type clientFilesError struct {
+	path, reason string
+}
+
+func (e *clientFilesError) Error() string {
+	return fmt.Sprintf("the key files remembered for the profile in %s cannot be used: %s", e.path, e.reason)
+}
+
+// loadClientFiles returns the key files profile remembers; none (the zero
+// value) if it remembers none. Like a session file, the file must be a
+// regular file, not a link, that other users cannot change: they could
+// make the next refresh present another key. Errors are a
+// *clientFilesError.
+func loadClientFiles(store *strategy.FileStore, profile string) (clientFiles, error) {
+	path := clientFilesPath(store, profile)
+	bad := func(reason string) (clientFiles, error) {
+		return clientFiles{}, &clientFilesError{path: path, reason: reason}
+	}
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return clientFiles{}, nil
+	case err != nil:
+		return bad(fileReason(err))
+	case !fi.Mode().IsRegular():
+		return bad("not a regular file")
+	case runtime.GOOS != "windows" && fi.Mode().Perm()&0o022 != 0:
+		return bad(fmt.Sprintf("mode %04o lets other users change it (chmod 600)", fi.Mode().Perm()))
+	case fi.Size() > maxClientFiles:
+		return bad("larger than 64 KiB")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return bad(fileReason(err))
+	}
+	var f clientFilesFile
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&f); err != nil {
+		return bad("not the JSON tokenactor writes")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return bad("data after the JSON object")
+	}
+	files := f.clientFiles
+	switch {
+	case f.Version != clientFilesVersion:
+		return bad(fmt.Sprintf("unknown version %d", f.Version))
+	case files.Key != "" && files.Cert != "", files.Key == "" && files.Cert == "",
+		files.Key != "" && !filepath.IsAbs(files.Key), files.Cert != "" && !filepath.IsAbs(files.Cert),
+		files.CertKey != "" && (files.Cert == "" || !filepath.IsAbs(files.CertKey)):
+		return bad("it does not name one key or one certificate by absolute path")
+	}
+	return files, nil
+}
+
+// saveClientFiles makes profile remember files, or nothing when files is
+// empty. The file is replaced atomically (written to a temporary file in
+// the directory, synced, renamed), mode 0600, so that a crash leaves the
+// old list or the new one.
+func saveClientFiles(store *strategy.FileStore, profile string, files clientFiles) error {
+	path := clientFilesPath(store, profile)
+	if files.empty() {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	data, err := json.MarshalIndent(clientFilesFile{Version: clientFilesVersion, clientFiles: files}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(store.Dir(), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(store.Dir(), "."+profile+".client-auth.tmp-*")
+	if err != nil {
+		return err
+	}
+	done := false
+	defer func() {
+		if !done {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := tmp.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
+		return err
+	}
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	done = true
+	return nil
+}

@@ -2,6 +2,8 @@ package tokenactor_test
 
 import (
 	"context"
+	"encoding/json"
+	"log/slog"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -113,14 +115,45 @@ func mustGetCtx(t *testing.T, ctx context.Context, c *tokenactor.Cache[string], 
 	}
 }
 
-// A caller's context may hold secrets of its own (a request's credentials):
-// no way of printing the event shows them.
+// A caller's context may hold secrets of its own (a request's credentials,
+// in a value or in a field of a framework's context type): no way of
+// printing or encoding the event shows them, whatever the fmt verb (a
+// wrong one included), log/slog handler or encoding/json. (%p is left out:
+// fmt prints a struct's fields for it without asking the struct, whatever
+// its methods.)
 func TestRefreshStartedPrintsNoCallerValues(t *testing.T) {
 	ctx := context.WithValue(context.Background(), requestKey{}, "Bearer caller-secret")
-	e := tokenactor.RefreshStarted{Op: tokenactor.OpRefresh, Attempt: 1, Caller: ctx}
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
-		if out := fmtS(verb, e); strings.Contains(out, "caller-secret") {
-			t.Errorf("%s printed the caller's value: %s", verb, out)
+	for name, caller := range map[string]context.Context{
+		"a value":             ctx,
+		"an exported field":   frameworkContext{Context: ctx, Authorization: "Bearer caller-secret"},
+		"a field, by pointer": &frameworkContext{Context: ctx, Authorization: "Bearer caller-secret"},
+	} {
+		e := tokenactor.RefreshStarted{Op: tokenactor.OpRefresh, Attempt: 1, Caller: caller}
+		var outs []string
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d", "%t"} {
+			outs = append(outs, fmtS(verb, e), fmtS(verb, &e), fmtS(verb, []tokenactor.Event{e}))
+		}
+		b, err := json.Marshal(e)
+		if err != nil {
+			t.Errorf("%s: json.Marshal: %v", name, err)
+		}
+		var logged strings.Builder
+		slog.New(slog.NewJSONHandler(&logged, nil)).Info("event", "e", e)
+		slog.New(slog.NewTextHandler(&logged, nil)).Info("event", "e", e)
+		for _, out := range append(outs, string(b), logged.String()) {
+			if strings.Contains(out, "caller-secret") {
+				t.Errorf("%s: printed the caller's secret: %s", name, out)
+			}
+		}
+		if got, want := fmtS("%v", e), "refresh started (attempt 1, background false)"; got != want {
+			t.Errorf("%s: %%v = %q, want %q", name, got, want)
 		}
 	}
+}
+
+// frameworkContext is a web framework's request context: a context.Context
+// with exported fields, some of them credentials.
+type frameworkContext struct {
+	context.Context
+	Authorization string
 }

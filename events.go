@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 )
@@ -12,8 +13,9 @@ import (
 // [WithEventHook]. The set is closed: it is one of [RefreshStarted],
 // [RefreshSucceeded] and [RefreshFailed], each a plain value, never changed
 // after it is sent, so safe for concurrent use; the zero value of each
-// describes nothing that happened. No event holds a secret: values are never
-// included.
+// describes nothing that happened. No event holds a value (a token); the
+// one thing in an event that may hold a secret, [RefreshStarted.Caller], is
+// never printed.
 type Event interface {
 	event()
 	fmt.Stringer
@@ -36,7 +38,12 @@ type RefreshStarted struct {
 	// cache's own, which neither this caller's deadline nor its
 	// cancellation reaches, since the call serves every caller. It may
 	// be nil in an event a hook makes itself; the cache always sets it.
-	Caller context.Context
+	//
+	// A context may hold the caller's secrets (a request's credentials), so
+	// printing the event never shows it: every fmt verb but %#v writes
+	// what String does, %#v names only its type, and encoding/json leaves
+	// it out.
+	Caller context.Context `json:"-"`
 }
 
 // RefreshSucceeded reports a new value.
@@ -75,6 +82,26 @@ func (RefreshFailed) event()    {}
 // String describes the event, without any secret.
 func (e RefreshStarted) String() string {
 	return fmt.Sprintf("%v started (attempt %d, background %t)", e.Op, e.Attempt, e.Background)
+}
+
+// Format writes what String does, or for %#v what GoString does, so that no
+// verb prints the caller's context (see [RefreshStarted.Caller]).
+func (e RefreshStarted) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = io.WriteString(f, e.GoString())
+		return
+	}
+	_, _ = io.WriteString(f, e.String())
+}
+
+// GoString returns the event in Go syntax, the caller's context shown by
+// its type only.
+func (e RefreshStarted) GoString() string {
+	caller := "nil"
+	if e.Caller != nil {
+		caller = fmt.Sprintf("%T(...)", e.Caller)
+	}
+	return fmt.Sprintf("tokenactor.RefreshStarted{Op:%#v, Attempt:%d, Background:%t, Caller:%s}", e.Op, e.Attempt, e.Background, caller)
 }
 
 // String describes the event, without any secret.

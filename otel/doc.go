@@ -87,8 +87,10 @@
 //
 // The span is a root with a link to the span of the Get that made the call
 // necessary (tokenactor.RefreshStarted.Caller), if that Get's context
-// carried one: the trace of the request that found the token stale or
-// expired points to the refresh, and the refresh to that request. It is a
+// carried one: the refresh points to the request that found the token
+// stale or expired. The link goes one way: the request's own span is not
+// changed, so from its trace the refresh is found only where a backend
+// shows the links that point to a span. It is a
 // link rather than a child because the call serves every caller, not only
 // the first, and a background refresh outlives the request that started
 // it. Callers that joined the refresh later are counted

@@ -88,6 +88,17 @@ func (a *authFlags) files() (clientFiles, string) {
 	case f.Cert == "" && f.CertKey != "":
 		return clientFiles{}, "-client-cert-key (" + envClientCertKeyFile + ") needs -client-cert (" + envClientCertFile + ")"
 	}
+	for _, fl := range []struct {
+		name  string
+		value string
+	}{{"-client-key", f.Key}, {"-client-cert", f.Cert}, {"-client-cert-key", f.CertKey}} {
+		// A key or certificate given itself, where its file's name goes
+		// (a CI secret put in the variable): refused without repeating it,
+		// as every message about a file names the file.
+		if strings.Contains(fl.value, "-----BEGIN") || strings.ContainsAny(fl.value, "\r\n") {
+			return clientFiles{}, fl.name + " (" + fileFlags[fl.name].env + ") holds PEM data, not a file name: put it in a file only you can read, and give that file's name"
+		}
+	}
 	for _, p := range []*string{&f.Key, &f.Cert, &f.CertKey} {
 		if *p == "" {
 			continue

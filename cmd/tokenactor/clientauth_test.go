@@ -499,3 +499,64 @@ func TestRememberedKeyFilesMustBeTrustworthy(t *testing.T) {
 		t.Errorf("a symbolic link: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 }
+
+// A key or certificate itself given where its file's name goes (a CI
+// secret put in TOKENACTOR_CLIENT_KEY_FILE, say) is refused before any
+// request, and the message never repeats it: it would print the private
+// key to a log.
+func TestKeyMaterialInsteadOfFileName(t *testing.T) {
+	srv := oauthtest.NewServer()
+	defer srv.Close()
+	ec := newECTestKey(t, elliptic.P256())
+	key := string(pem.EncodeToMemory(pkcs8(t, ec)))
+	cert, err := oauthtest.NewClientCertificate("svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	certBlock, keyBlock := certBlocks(t, cert)
+	certPEM, certKeyPEM := string(pem.EncodeToMemory(certBlock)), string(pem.EncodeToMemory(keyBlock))
+	goodCert := writePEM(t, t.TempDir(), "svc.crt", 0o600, certBlock, keyBlock)
+	// secretLines are the base64 lines of every PEM given.
+	var secretLines []string
+	for _, p := range []string{key, certPEM, certKeyPEM} {
+		for _, line := range strings.Split(p, "\n") {
+			if len(line) >= 16 && !strings.HasPrefix(line, "-----") {
+				secretLines = append(secretLines, line[:16])
+			}
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{name: "key flag", args: []string{"-client-key", key}, want: "-client-key (TOKENACTOR_CLIENT_KEY_FILE) holds PEM data, not a file name"},
+		{name: "key variable", env: map[string]string{envClientKeyFile: key}, want: "-client-key (TOKENACTOR_CLIENT_KEY_FILE) holds PEM data, not a file name"},
+		{name: "key variable, one line", env: map[string]string{envClientKeyFile: strings.ReplaceAll(key, "\n", " ")}, want: "-client-key (TOKENACTOR_CLIENT_KEY_FILE) holds PEM data, not a file name"},
+		{name: "certificate flag", args: []string{"-client-cert", certPEM + certKeyPEM}, want: "-client-cert (TOKENACTOR_CLIENT_CERT_FILE) holds PEM data, not a file name"},
+		{name: "certificate key variable", args: []string{"-client-cert", goodCert}, env: map[string]string{envClientCertKeyFile: certKeyPEM}, want: "-client-cert-key (TOKENACTOR_CLIENT_CERT_KEY_FILE) holds PEM data, not a file name"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCLI(t, strategy.EnvClientID, "svc", strategy.EnvTokenURL, srv.TokenURL())
+			for k, v := range tt.env {
+				c.env[k] = v
+			}
+			for _, cmd := range []string{"token", "status", "login", "logout"} {
+				r := c.run(append([]string{cmd}, tt.args...)...)
+				if r.code != exitUsage || !strings.Contains(r.stderr, tt.want) {
+					t.Errorf("%s: exit %d, stderr:\n%s\nwant exit 2 and %q", cmd, r.code, r.stderr, tt.want)
+				}
+				for _, line := range secretLines {
+					if strings.Contains(r.stdout+r.stderr, line) {
+						t.Errorf("%s: the output repeats the PEM data given:\n%s", cmd, r.stderr)
+						break
+					}
+				}
+			}
+		})
+	}
+	if n := srv.Stats().Requests[oauthtest.EndpointToken]; n != 0 {
+		t.Errorf("%d token requests sent", n)
+	}
+}

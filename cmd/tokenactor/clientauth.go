@@ -239,23 +239,26 @@ func loadClientCreds(files clientFiles, profile string) (*clientCreds, error) {
 // links (a mounted secret is one) but reads regular files only: a FIFO or
 // a device could block or never end.
 func readPEMFile(path string) ([]byte, fs.FileMode, string) {
-	fi, err := os.Stat(path)
+	sfi, err := os.Stat(path)
 	if err != nil {
 		return nil, 0, fileReason(err)
 	}
 	switch {
-	case fi.IsDir():
+	case sfi.IsDir():
 		return nil, 0, "a directory, not a file"
-	case !fi.Mode().IsRegular():
+	case !sfi.Mode().IsRegular():
 		return nil, 0, "not a regular file"
-	case fi.Size() > maxPEMFile:
-		return nil, 0, "larger than 1 MiB: not a PEM key or certificate"
 	}
-	f, err := os.Open(path)
+	// Judged by the file opened, not the path: the path may have changed
+	// since the Stat.
+	f, fi, err := openChecked(path, sfi)
 	if err != nil {
 		return nil, 0, fileReason(err)
 	}
 	defer f.Close()
+	if fi.Size() > maxPEMFile {
+		return nil, 0, "larger than 1 MiB: not a PEM key or certificate"
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxPEMFile+1))
 	if err != nil {
 		return nil, 0, fileReason(err)
@@ -271,6 +274,8 @@ func readPEMFile(path string) ([]byte, fs.FileMode, string) {
 func fileReason(err error) string {
 	var pe *fs.PathError
 	switch {
+	case errors.Is(err, errChanged):
+		return err.Error()
 	case errors.Is(err, fs.ErrNotExist):
 		return "no such file"
 	case errors.Is(err, fs.ErrPermission):

@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -558,5 +559,71 @@ func TestKeyMaterialInsteadOfFileName(t *testing.T) {
 	}
 	if n := srv.Stats().Requests[oauthtest.EndpointToken]; n != 0 {
 		t.Errorf("%d token requests sent", n)
+	}
+}
+
+// swapOnce makes checkedHook run swap once, for the file at path, after
+// its checks and before it is opened: where another user able to write
+// to the directory would change it.
+func swapOnce(t *testing.T, path string, swap func()) {
+	t.Helper()
+	t.Cleanup(func() { checkedHook = nil })
+	done := false
+	checkedHook = func(p string) {
+		if p == path && !done {
+			done = true
+			swap()
+		}
+	}
+}
+
+// The list of remembered key files is judged by the file that is read:
+// one replaced by a link, after its checks, to a list naming another
+// key is refused, not read through the link.
+func TestRememberedKeyFilesSwappedAfterTheCheck(t *testing.T) {
+	c := newCLI(t)
+	store := strategy.NewFileStore(c.env[strategy.EnvConfigDir])
+	seed(t, c, newAuthServer(t))
+	dir := t.TempDir()
+	own := writePEM(t, dir, "own.pem", 0o600, pkcs8(t, newECTestKey(t, elliptic.P256())))
+	if err := saveClientFiles(store, "default", clientFiles{Key: own}); err != nil {
+		t.Fatal(err)
+	}
+	path := clientFilesPath(store, "default")
+	planted := filepath.Join(t.TempDir(), "planted")
+	if err := os.WriteFile(planted, []byte(`{"version":1,"client_key_file":"/planted/key.pem"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	swapOnce(t, path, func() {
+		if err := os.Remove(path); err != nil {
+			t.Error(err)
+		}
+		if err := os.Symlink(planted, path); err != nil {
+			t.Error(err)
+		}
+	})
+	files, err := loadClientFiles(store, "default")
+	var cfe *clientFilesError
+	if !errors.As(err, &cfe) || files.Key != "" || !strings.Contains(err.Error(), "changed while being read") {
+		t.Errorf("loadClientFiles = %+v, %v; want no files and a *clientFilesError saying it changed", files, err)
+	}
+}
+
+// A key file is judged by the file that is read: one replaced, after its
+// checks, by a key every user may read is refused.
+func TestKeyFileSwappedAfterTheCheck(t *testing.T) {
+	dir := t.TempDir()
+	ec := newECTestKey(t, elliptic.P256())
+	path := writePEM(t, dir, "key.pem", 0o600, pkcs8(t, ec))
+	open := writePEM(t, dir, "open.pem", 0o644, pkcs8(t, ec))
+	swapOnce(t, path, func() {
+		if err := os.Rename(open, path); err != nil {
+			t.Error(err)
+		}
+	})
+	c, err := loadClientCreds(clientFiles{Key: path}, "")
+	var kfe *keyFileError
+	if !errors.As(err, &kfe) || c != nil || !strings.Contains(err.Error(), "changed while being read") {
+		t.Errorf("loadClientCreds = %v, %v; want a *keyFileError saying it changed", c, err)
 	}
 }

@@ -27,6 +27,38 @@ const clientFilesVersion = 1
 // maxClientFiles bounds the file: a few paths.
 const maxClientFiles = 64 << 10
 
+// checkedHook, if set, is called between the checks of a file and its
+// opening: tests change the file there.
+var checkedHook func(path string)
+
+// errChanged reports a path that named another file by the time it was
+// opened than when it was checked.
+var errChanged = errors.New("it changed while being read (replaced, or made a link): try again")
+
+// openChecked opens path, whose info checked (from os.Stat or os.Lstat)
+// says it is a regular file, and returns the file and the info of the file
+// opened, on which the caller makes its other checks. If path names
+// another file by now (renamed over, or made a link), it is refused with
+// errChanged: checked said nothing about that one.
+func openChecked(path string, checked fs.FileInfo) (*os.File, fs.FileInfo, error) {
+	if checkedHook != nil {
+		checkedHook(path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && (!os.SameFile(checked, fi) || !fi.Mode().IsRegular()) {
+		err = errChanged
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
+}
+
 // clientFilesPath returns the file where profile remembers its key files.
 func clientFilesPath(store *strategy.FileStore, profile string) string {
 	return filepath.Join(store.Dir(), profile+".client-auth")
@@ -58,22 +90,34 @@ func loadClientFiles(store *strategy.FileStore, profile string) (clientFiles, er
 	bad := func(reason string) (clientFiles, error) {
 		return clientFiles{}, &clientFilesError{path: path, reason: reason}
 	}
-	fi, err := os.Lstat(path)
+	lfi, err := os.Lstat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return clientFiles{}, nil
 	case err != nil:
 		return bad(fileReason(err))
-	case !fi.Mode().IsRegular():
+	case !lfi.Mode().IsRegular():
 		return bad("not a regular file")
+	}
+	// Judged by the file opened, not the path: the path may have changed
+	// since the Lstat.
+	file, fi, err := openChecked(path, lfi)
+	if err != nil {
+		return bad(fileReason(err))
+	}
+	defer file.Close()
+	switch {
 	case runtime.GOOS != "windows" && fi.Mode().Perm()&0o022 != 0:
 		return bad(fmt.Sprintf("mode %04o lets other users change it (chmod 600)", fi.Mode().Perm()))
 	case fi.Size() > maxClientFiles:
 		return bad("larger than 64 KiB")
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
+	data, err := io.ReadAll(io.LimitReader(file, maxClientFiles+1))
+	switch {
+	case err != nil:
 		return bad(fileReason(err))
+	case len(data) > maxClientFiles:
+		return bad("larger than 64 KiB")
 	}
 	var f clientFilesFile
 	dec := json.NewDecoder(bytes.NewReader(data))

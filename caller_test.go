@@ -157,3 +157,49 @@ type frameworkContext struct {
 	context.Context
 	Authorization string
 }
+
+// RefreshSucceeded says how long its callers waited, added up: each until
+// it was answered, or until its context ended.
+func TestRefreshReportsTimeWaited(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var done []tokenactor.RefreshSucceeded // written by the hook; read after synctest.Wait
+		c, s, clk := newCache(tokenactor.WithEventHook(func(e tokenactor.Event) {
+			if e, ok := e.(tokenactor.RefreshSucceeded); ok {
+				done = append(done, e)
+			}
+		}))
+		defer c.Close()
+		prime(t, c, s, "v1", at(time.Hour), true)
+		done = nil
+
+		c.Invalidate()
+		first := goGet(context.Background(), c) // waits from 0 s to 5 s
+		synctest.Wait()
+		call := s.next(t)
+		clk.Add(time.Second)
+		second := goGet(context.Background(), c) // from 1 s to 5 s
+		synctest.Wait()
+		clk.Add(time.Second)
+		ctx, cancel := context.WithCancel(context.Background())
+		leaver := goGet(ctx, c) // from 2 s until it leaves at 3 s
+		synctest.Wait()
+		clk.Add(time.Second)
+		cancel()
+		synctest.Wait()
+		if r, ok := answered(leaver); !ok || r.err == nil {
+			t.Fatalf("the caller that left got %+v (answered %t), want its context's error", r, ok)
+		}
+		clk.Add(2 * time.Second)
+		call.ok("v2", at(2*time.Hour), true)
+		synctest.Wait()
+		wantAll(t, []<-chan result{first, second}, "v2")
+
+		if len(done) != 1 {
+			t.Fatalf("%d RefreshSucceeded events, want 1", len(done))
+		}
+		e := done[0]
+		if e.Waiters != 3 || e.Waited != 10*time.Second || e.Took != 5*time.Second {
+			t.Errorf("RefreshSucceeded: %d waiters waited %v in all, call took %v; want 3 waiters, 10s (5+4+1), 5s", e.Waiters, e.Waited, e.Took)
+		}
+	})
+}

@@ -57,6 +57,10 @@ type RefreshSucceeded struct {
 	// Waiters counts the callers that waited for the call rather than
 	// being served the current value meanwhile; each waited at most Took.
 	Waiters int
+	// Waited is the time those callers spent waiting, added up (each
+	// until it was answered, or until its context ended): Waited/Waiters
+	// is the mean wait.
+	Waited time.Duration
 }
 
 // RefreshFailed reports a failed Refresher call. If the Refresher
@@ -73,6 +77,9 @@ type RefreshFailed struct {
 	// Waiters counts the callers that waited for the call and got its
 	// error; each waited at most Took.
 	Waiters int
+	// Waited is the time those callers spent waiting, added up, as in
+	// RefreshSucceeded.
+	Waited time.Duration
 }
 
 func (RefreshStarted) event()   {}
@@ -106,12 +113,12 @@ func (e RefreshStarted) GoString() string {
 
 // String describes the event, without any secret.
 func (e RefreshSucceeded) String() string {
-	return fmt.Sprintf("%v succeeded (attempt %d, took %v, %d waited, expires %v)", e.Op, e.Attempt, e.Took, e.Waiters, e.ExpiresAt.Format(time.RFC3339))
+	return fmt.Sprintf("%v succeeded (attempt %d, took %v, %d waited %v in all, expires %v)", e.Op, e.Attempt, e.Took, e.Waiters, e.Waited, e.ExpiresAt.Format(time.RFC3339))
 }
 
 // String describes the event, without any secret.
 func (e RefreshFailed) String() string {
-	return fmt.Sprintf("%v failed (attempt %d, took %v, %d waited, next retry %v): %v", e.Op, e.Attempt, e.Took, e.Waiters, e.NextRetry.Format(time.RFC3339), e.Err)
+	return fmt.Sprintf("%v failed (attempt %d, took %v, %d waited %v in all, next retry %v): %v", e.Op, e.Attempt, e.Took, e.Waiters, e.Waited, e.NextRetry.Format(time.RFC3339), e.Err)
 }
 
 // LogEvents returns an event hook that writes each event to logger: failures at
@@ -127,7 +134,8 @@ func LogEvents(logger *slog.Logger) func(Event) {
 		case RefreshSucceeded:
 			logger.LogAttrs(ctx, slog.LevelDebug, "tokenactor: refresh succeeded",
 				slog.String("op", e.Op.String()), slog.Int("attempt", e.Attempt),
-				slog.Time("expires_at", e.ExpiresAt), slog.Duration("took", e.Took), slog.Int("waiters", e.Waiters))
+				slog.Time("expires_at", e.ExpiresAt), slog.Duration("took", e.Took), slog.Int("waiters", e.Waiters),
+				slog.Duration("waited", e.Waited))
 		case RefreshFailed:
 			level := slog.LevelWarn
 			var pe *PanicError
@@ -136,7 +144,7 @@ func LogEvents(logger *slog.Logger) func(Event) {
 			}
 			logger.LogAttrs(ctx, level, "tokenactor: refresh failed",
 				slog.String("op", e.Op.String()), slog.Int("attempt", e.Attempt),
-				slog.Duration("took", e.Took), slog.Int("waiters", e.Waiters),
+				slog.Duration("took", e.Took), slog.Int("waiters", e.Waiters), slog.Duration("waited", e.Waited),
 				slog.Time("next_retry", e.NextRetry), slog.String("error", e.Err.Error()))
 		}
 	}

@@ -59,21 +59,21 @@ func TestLogEvents(t *testing.T) {
 		},
 		{
 			name: "succeeded",
-			give: tokenactor.RefreshSucceeded{Op: tokenactor.OpAuthenticate, Attempt: 1, ExpiresAt: at, Took: 250 * time.Millisecond, Waiters: 4},
+			give: tokenactor.RefreshSucceeded{Op: tokenactor.OpAuthenticate, Attempt: 1, ExpiresAt: at, Took: 250 * time.Millisecond, Waiters: 4, Waited: 600 * time.Millisecond},
 			want: logRecord{Level: slog.LevelDebug, Msg: "tokenactor: refresh succeeded",
-				Attrs: map[string]string{"op": "authenticate", "attempt": "1", "expires_at": at.String(), "took": "250ms", "waiters": "4"}},
+				Attrs: map[string]string{"op": "authenticate", "attempt": "1", "expires_at": at.String(), "took": "250ms", "waiters": "4", "waited": "600ms"}},
 		},
 		{
 			name: "failed",
-			give: tokenactor.RefreshFailed{Op: tokenactor.OpRefresh, Attempt: 3, Err: errors.New("server said no"), NextRetry: at, Took: time.Second, Waiters: 2},
+			give: tokenactor.RefreshFailed{Op: tokenactor.OpRefresh, Attempt: 3, Err: errors.New("server said no"), NextRetry: at, Took: time.Second, Waiters: 2, Waited: 1500 * time.Millisecond},
 			want: logRecord{Level: slog.LevelWarn, Msg: "tokenactor: refresh failed",
-				Attrs: map[string]string{"op": "refresh", "attempt": "3", "next_retry": at.String(), "error": "server said no", "took": "1s", "waiters": "2"}},
+				Attrs: map[string]string{"op": "refresh", "attempt": "3", "next_retry": at.String(), "error": "server said no", "took": "1s", "waiters": "2", "waited": "1.5s"}},
 		},
 		{
 			name: "refresher panicked",
 			give: tokenactor.RefreshFailed{Op: tokenactor.OpAuthenticate, Attempt: 1, Err: panicErr, NextRetry: at},
 			want: logRecord{Level: slog.LevelError, Msg: "tokenactor: refresh failed",
-				Attrs: map[string]string{"op": "authenticate", "attempt": "1", "next_retry": at.String(), "error": "tokenactor: panic: boom", "took": "0s", "waiters": "0"}},
+				Attrs: map[string]string{"op": "authenticate", "attempt": "1", "next_retry": at.String(), "error": "tokenactor: panic: boom", "took": "0s", "waiters": "0", "waited": "0s"}},
 		},
 	}
 	for _, tt := range tests {

@@ -263,7 +263,7 @@ func (l *loop[T]) end(cause error) *refreshJob[T] {
 // the first caller that waits.
 func (l *loop[T]) wait(job *refreshJob[T], req *getRequest[T]) {
 	if job.wake == nil {
-		l.adopt(job, &wake[T]{done: make(chan struct{})})
+		l.adopt(job, &wake[T]{done: make(chan struct{}), start: l.now()})
 	}
 	req.park(job.wake)
 }
@@ -289,12 +289,13 @@ func (j *refreshJob[T]) answer(value T, err error) {
 	}
 }
 
-// waiters returns how many callers began to wait for the job so far.
-func (j *refreshJob[T]) waiters() int {
+// waiters returns how many callers began to wait for the job so far, and
+// the time they spent waiting, added up, as of now.
+func (j *refreshJob[T]) waiters(now time.Time) (int, time.Duration) {
 	if j.wake == nil {
-		return 0
+		return 0, 0
 	}
-	return int(j.wake.waiters.Load())
+	return int(j.wake.waiters.Load()), j.wake.waited(now)
 }
 
 // errExpiredEntry is the outcome of a call that returned a value already
@@ -322,7 +323,8 @@ func (l *loop[T]) finish(d *refreshDone[T], now time.Time) {
 	if d.err != nil {
 		retryAt := now.Add(l.o.backoff.delay(attempt, d.retryAfter, rand.Float64()))
 		s.failure = &failure{attempt: attempt, retryAt: retryAt, err: d.err}
-		l.emit(RefreshFailed{Op: job.op, Attempt: attempt, Err: d.err, NextRetry: retryAt, Took: now.Sub(job.started), Waiters: job.waiters()})
+		waiters, waited := job.waiters(now)
+		l.emit(RefreshFailed{Op: job.op, Attempt: attempt, Err: d.err, NextRetry: retryAt, Took: now.Sub(job.started), Waiters: waiters, Waited: waited})
 		var zero T
 		job.answer(zero, s.err())
 		return
@@ -331,7 +333,8 @@ func (l *loop[T]) finish(d *refreshDone[T], now time.Time) {
 	s.entry, s.invalid, s.failure = &e, false, nil
 	s.window = windowFor(&e, now, l.o.window, l.o.jitter*rand.Float64())
 	l.held.Store(s.entry)
-	l.emit(RefreshSucceeded{Op: job.op, Attempt: attempt, ExpiresAt: e.ExpiresAt, Took: now.Sub(job.started), Waiters: job.waiters()})
+	waiters, waited := job.waiters(now)
+	l.emit(RefreshSucceeded{Op: job.op, Attempt: attempt, ExpiresAt: e.ExpiresAt, Took: now.Sub(job.started), Waiters: waiters, Waited: waited})
 	job.answer(e.Value, nil)
 }
 

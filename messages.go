@@ -54,16 +54,26 @@ func (r *getRequest[T]) park(w *wake[T]) {
 // A wake is the outcome of one refresh, shared by every caller waiting for
 // it: the loop answers them all by closing one channel rather than sending
 // to each. It is data, not a request: the loop never reads what a caller
-// does with it.
+// does with it, only how many waited and for how long.
 //
 // The loop goroutine writes value and err once, and then closes done; a
 // caller reads them only after done is closed, so the close orders the
 // writes before the reads.
 type wake[T any] struct {
-	done    chan struct{} // unbuffered; closed once, by the loop goroutine, when the outcome is set
-	value   T             // written by the loop goroutine before done is closed
-	err     error         // written by the loop goroutine before done is closed
-	waiters atomic.Int32  // callers that began to wait; added to by them, read by the loop for events
+	done  chan struct{} // unbuffered; closed once, by the loop goroutine, when the outcome is set
+	value T             // written by the loop goroutine before done is closed
+	err   error         // written by the loop goroutine before done is closed
+	// start is when the loop made the wake, on the cache's clock; set
+	// before the wake is published, then only read.
+	start time.Time
+
+	// What callers add as they wait, read by the loop for events (see
+	// waited). Times are nanoseconds after start, so that the sums of
+	// many callers' stay far from overflow.
+	waiters atomic.Int32 // callers that began to wait
+	arrived atomic.Int64 // the sum of their arrivals
+	left    atomic.Int32 // callers whose context ended before the outcome
+	leftAt  atomic.Int64 // the sum of their departures
 }
 
 // wait returns the outcome once done is closed, or ctx's error at once if
@@ -71,15 +81,19 @@ type wake[T any] struct {
 // one); the loop is not told, and the refresh goes on for the
 // others. A ctx that can never end (Done is nil, as for
 // context.Background) is not watched: waking from a plain receive costs
-// the runtime less than waking from a select.
-func (w *wake[T]) wait(ctx context.Context) (T, error) {
+// the runtime less than waking from a select. now reads the cache's clock,
+// to account for the time the caller waits.
+func (w *wake[T]) wait(ctx context.Context, now func() time.Time) (T, error) {
 	w.waiters.Add(1)
+	w.arrived.Add(w.since(now()))
 	if ctxDone := ctx.Done(); ctxDone == nil {
 		<-w.done
 	} else {
 		select {
 		case <-w.done:
 		case <-ctxDone:
+			w.leftAt.Add(w.since(now()))
+			w.left.Add(1)
 			var zero T
 			err := ctx.Err()
 			if err == nil { // a Context that breaks its contract: still an error, never a zero outcome
@@ -89,6 +103,23 @@ func (w *wake[T]) wait(ctx context.Context) (T, error) {
 		}
 	}
 	return w.value, w.err
+}
+
+// since returns the nanoseconds from start to t, or 0 if t is earlier (the
+// wall clock stepped back).
+func (w *wake[T]) since(t time.Time) int64 {
+	return int64(max(t.Sub(w.start), 0))
+}
+
+// waited returns the time callers spent waiting on w, added up, as of end:
+// the callers still waiting at end waited until then, those that left
+// until they left. A caller that arrives or leaves at the very moment the
+// loop reads this may be counted as the other kind, or not at all; the sum
+// is never negative.
+func (w *wake[T]) waited(end time.Time) time.Duration {
+	stayed := int64(w.waiters.Load() - w.left.Load())
+	total := stayed*w.since(end) - w.arrived.Load() + w.leftAt.Load()
+	return time.Duration(max(total, 0))
 }
 
 // invalidateRequest marks a value as rejected: the one in entry if it is

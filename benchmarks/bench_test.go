@@ -23,10 +23,20 @@ func eachEngine(b *testing.B, scenario func(*testing.B, benchkit.Engine)) {
 }
 
 // BenchmarkGetFresh measures Get of a fresh token, serially and in
-// parallel.
+// parallel, for every engine and for tokenactor with its OpenTelemetry
+// adapter installed (engine=tokenactor+otel), so the adapter's row compares
+// with the peers' in the same run.
 func BenchmarkGetFresh(b *testing.B) {
-	b.Run("mode=serial", func(b *testing.B) { eachEngine(b, benchkit.FreshSerial) })
-	b.Run("mode=parallel", func(b *testing.B) { eachEngine(b, benchkit.FreshParallel) })
+	otel := withTelemetry(b)
+	for _, mode := range []struct {
+		name     string
+		scenario func(*testing.B, benchkit.Engine)
+	}{{"serial", benchkit.FreshSerial}, {"parallel", benchkit.FreshParallel}} {
+		b.Run("mode="+mode.name, func(b *testing.B) {
+			eachEngine(b, mode.scenario)
+			b.Run("engine="+otel.Name, func(b *testing.B) { mode.scenario(b, otel) })
+		})
+	}
 }
 
 // BenchmarkCallerLatency releases bursts of 1,000 callers on a fresh token

@@ -41,6 +41,7 @@
 //	tokenactor.refreshes                     counter    {refresh}      completed Refresher calls
 //	tokenactor.refresh.duration              histogram  s              how long each call ran
 //	tokenactor.refresh.waiters               counter    {caller}       callers that waited for a call (each at most its duration)
+//	tokenactor.refresh.wait.time             counter    s              time those callers waited, added up (over waiters: the mean wait)
 //	tokenactor.refresh.consecutive_failures  gauge      {failure}      failed calls since the last success (the most among caches of a name)
 //	tokenactor.cache.backoff                 gauge      {cache}        caches waiting out a backoff after a failure
 //	tokenactor.token.validity                gauge      s              time until the cached value expires (the least among caches of a name)
@@ -80,7 +81,8 @@
 // Each Refresher call is a span, "tokenactor.authenticate" or
 // "tokenactor.refresh", of kind internal, from the moment the cache decided
 // to call to the moment it installed the outcome; its attribute
-// tokenactor.refresh.waiters counts the callers that waited for it. A
+// tokenactor.refresh.waiters counts the callers that waited for it and
+// tokenactor.refresh.wait.time adds up their waits, in seconds. A
 // failed call's span has status Error and the error recorded as an
 // exception event; store events during the call become span events. A
 // fresh Get makes no span.

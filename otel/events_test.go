@@ -67,6 +67,7 @@ func TestRefresherPanic(t *testing.T) {
 		want := map[string]float64{
 			"tokenactor.refreshes" + failed:                     1,
 			"tokenactor.refresh.waiters" + failed:               1, // the Get
+			"tokenactor.refresh.wait.time" + failed:             1, // for the whole call
 			"tokenactor.refresh.consecutive_failures" + billing: 1,
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
@@ -106,6 +107,7 @@ func TestRefreshTimeout(t *testing.T) {
 			"tokenactor.refresh.duration" + failed + " count": 1,
 			"tokenactor.refresh.duration" + failed + " sum":   3,
 			"tokenactor.refresh.waiters" + failed:             1, // the Get
+			"tokenactor.refresh.wait.time" + failed:           3, // until the timeout
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
@@ -191,6 +193,8 @@ func TestWaitersCounted(t *testing.T) {
 			"tokenactor.refresh.duration" + authOK + " sum":   1,
 			"tokenactor.refresh.waiters" + authNo:             5,
 			"tokenactor.refresh.waiters" + authOK:             3,
+			"tokenactor.refresh.wait.time" + authNo:           5, // each waited the whole call, 1 s
+			"tokenactor.refresh.wait.time" + authOK:           3,
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("metrics (-want +got):\n%s", diff)

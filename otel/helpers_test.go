@@ -59,6 +59,10 @@ func (h *harness) metrics(t *testing.T) map[string]float64 {
 				for _, p := range d.DataPoints {
 					got[series(m.Name, p.Attributes)] = float64(p.Value)
 				}
+			case metricdata.Sum[float64]:
+				for _, p := range d.DataPoints {
+					got[series(m.Name, p.Attributes)] = p.Value
+				}
 			case metricdata.Gauge[int64]:
 				for _, p := range d.DataPoints {
 					got[series(m.Name, p.Attributes)] = float64(p.Value)

@@ -138,10 +138,10 @@ func (h *Hook) start(op tokenactor.Op, attempt int, background bool, caller cont
 }
 
 // finish records the outcome of the call in flight: err is nil on success.
-// took is the call's duration and waiters the callers that waited for it,
-// both as the cache reported them. The span ends took after it started.
-// Called with mu held.
-func (h *Hook) finish(op tokenactor.Op, took time.Duration, waiters int, err error) {
+// took is the call's duration, waiters the callers that waited for it and
+// waited their waits added up, all as the cache reported them. The span
+// ends took after it started. Called with mu held.
+func (h *Hook) finish(op tokenactor.Op, took time.Duration, waiters int, waited time.Duration, err error) {
 	span, background := h.span, h.background
 	h.span = nil
 	outcome, errType := "success", ""
@@ -162,11 +162,12 @@ func (h *Hook) finish(op tokenactor.Op, took time.Duration, waiters int, err err
 	h.t.duration.Record(ctx, took.Seconds(), opts)
 	if waiters > 0 {
 		h.t.waiters.Add(ctx, int64(waiters), opts)
+		h.t.waited.Add(ctx, waited.Seconds(), opts)
 	}
 	if span == nil {
 		return
 	}
-	span.SetAttributes(attribute.Int("tokenactor.refresh.waiters", waiters))
+	span.SetAttributes(attribute.Int("tokenactor.refresh.waiters", waiters), attribute.Float64("tokenactor.refresh.wait.time", waited.Seconds()))
 	if err != nil {
 		span.SetAttributes(attribute.String("error.type", errType))
 		span.RecordError(err)

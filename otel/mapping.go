@@ -21,13 +21,13 @@ func (h *Hook) record(e tokenactor.Event) {
 	case tokenactor.RefreshStarted:
 		h.start(e.Op, e.Attempt, e.Background, e.Caller)
 	case tokenactor.RefreshSucceeded:
-		h.finish(e.Op, e.Took, e.Waiters, nil)
+		h.finish(e.Op, e.Took, e.Waiters, e.Waited, nil)
 		h.holds, h.expiresAt = true, e.ExpiresAt
 		h.failures, h.retryAt = 0, time.Time{}
 	case tokenactor.RefreshFailed:
 		// A Refresher that panicked is a failure too: Err is a
 		// *PanicError, and error.type says "panic".
-		h.finish(e.Op, e.Took, e.Waiters, e.Err)
+		h.finish(e.Op, e.Took, e.Waiters, e.Waited, e.Err)
 		h.failures, h.retryAt = e.Attempt, e.NextRetry
 	}
 }

@@ -41,7 +41,7 @@ func TestStoreAdoptionAndPublication(t *testing.T) {
 		mustGet(t, a, "secret-token-1")
 		mustGet(t, b, "secret-token-1")
 
-		got := without(h.metrics(t), "tokenactor.refreshes", "tokenactor.refresh.duration", "tokenactor.refresh.waiters",
+		got := without(h.metrics(t), "tokenactor.refreshes", "tokenactor.refresh.duration", "tokenactor.refresh.waiters", "tokenactor.refresh.wait.time",
 			"tokenactor.refresh.consecutive_failures", "tokenactor.cache.backoff", "tokenactor.token.validity")
 		want := map[string]float64{
 			"tokenactor.store.publications{tokenactor.cache.name=a}": 1,
@@ -90,7 +90,7 @@ func TestStoreDown(t *testing.T) {
 
 			mustGet(t, c, "secret-token-1")
 
-			got := without(h.metrics(t), "tokenactor.refreshes", "tokenactor.refresh.duration", "tokenactor.refresh.waiters",
+			got := without(h.metrics(t), "tokenactor.refreshes", "tokenactor.refresh.duration", "tokenactor.refresh.waiters", "tokenactor.refresh.wait.time",
 				"tokenactor.refresh.consecutive_failures", "tokenactor.cache.backoff", "tokenactor.token.validity")
 			want := map[string]float64{
 				"tokenactor.store.errors{tokenactor.cache.name=a" + key + ",tokenactor.store.operation=load}":                       1,

@@ -36,6 +36,7 @@ type Telemetry struct {
 	refreshes    metric.Int64Counter
 	duration     metric.Float64Histogram
 	waiters      metric.Int64Counter
+	waited       metric.Float64Counter
 	adoptions    metric.Int64Counter
 	publications metric.Int64Counter
 	storeErrors  metric.Int64Counter
@@ -123,7 +124,7 @@ func New(mp metric.MeterProvider, tp trace.TracerProvider, opts ...Option) (*Tel
 		return g
 	}
 	t.refreshes = counter("tokenactor.refreshes", "{refresh}", "Completed Authenticate and Refresh calls of a cache's Refresher.")
-	t.waiters = counter("tokenactor.refresh.waiters", "{caller}", "Callers that waited for a refresh instead of being served the current value; each waited at most that refresh's duration.")
+	t.waiters = counter("tokenactor.refresh.waiters", "{caller}", "Callers that waited for a refresh instead of being served the current value; each waited at most that refresh's duration (see tokenactor.refresh.wait.time).")
 	t.adoptions = counter("tokenactor.store.adoptions", "{adoption}", "Values taken from the fleet's store without calling the Refresher.")
 	t.publications = counter("tokenactor.store.publications", "{publication}", "Values refreshed by this process under the lease and saved to the store.")
 	t.storeErrors = counter("tokenactor.store.errors", "{error}", "Store operations that failed or timed out, and records that could not be read.")
@@ -131,6 +132,9 @@ func New(mp metric.MeterProvider, tp trace.TracerProvider, opts ...Option) (*Tel
 	t.evictions = counter("tokenactor.group.evictions", "{cache}", "Caches a Group evicted: idle, or past its bound.")
 	t.factoryErrs = counter("tokenactor.group.factory.errors", "{error}", "Keys a Group's factory made no cache for.")
 	var err error
+	t.waited, err = m.Float64Counter("tokenactor.refresh.wait.time", metric.WithUnit("s"),
+		metric.WithDescription("Time callers spent waiting for refreshes, added up: each until it was answered or its context ended. Divided by tokenactor.refresh.waiters, the mean wait."))
+	errs = append(errs, err)
 	t.duration, err = m.Float64Histogram("tokenactor.refresh.duration", metric.WithUnit("s"),
 		metric.WithDescription("Duration of Authenticate and Refresh calls of a cache's Refresher."),
 		metric.WithExplicitBucketBoundaries(durationBuckets...))

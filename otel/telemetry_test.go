@@ -89,6 +89,7 @@ func TestScriptedRun(t *testing.T) {
 			"tokenactor.refresh.duration" + authOK + " count":    1,
 			"tokenactor.refresh.duration" + authOK + " sum":      2,
 			"tokenactor.refresh.waiters" + authOK:                1, // the first Get; background refreshes have none
+			"tokenactor.refresh.wait.time" + authOK:              2, // for the whole call
 			"tokenactor.refresh.duration" + refreshNo + " count": 1,
 			"tokenactor.refresh.duration" + refreshNo + " sum":   1,
 			"tokenactor.refresh.consecutive_failures" + billing:  1,
@@ -122,17 +123,17 @@ func TestScriptedRun(t *testing.T) {
 			{Name: "tokenactor.authenticate", Status: "Unset", Took: 2 * time.Second, Attrs: map[string]string{
 				"tokenactor.cache.name": "billing", "tokenactor.refresh.operation": "authenticate",
 				"tokenactor.refresh.attempt": "1", "tokenactor.refresh.background": "false",
-				"tokenactor.refresh.waiters": "1",
+				"tokenactor.refresh.waiters": "1", "tokenactor.refresh.wait.time": "2",
 			}},
 			{Name: "tokenactor.refresh", Status: "Error: temporary", Took: time.Second, Attrs: map[string]string{
 				"tokenactor.cache.name": "billing", "tokenactor.refresh.operation": "refresh",
 				"tokenactor.refresh.attempt": "1", "tokenactor.refresh.background": "true",
-				"tokenactor.refresh.waiters": "0", "error.type": "temporary",
+				"tokenactor.refresh.waiters": "0", "tokenactor.refresh.wait.time": "0", "error.type": "temporary",
 			}, Events: []string{"exception"}},
 			{Name: "tokenactor.refresh", Status: "Unset", Took: 500 * time.Millisecond, Attrs: map[string]string{
 				"tokenactor.cache.name": "billing", "tokenactor.refresh.operation": "refresh",
 				"tokenactor.refresh.attempt": "2", "tokenactor.refresh.background": "true",
-				"tokenactor.refresh.waiters": "0",
+				"tokenactor.refresh.waiters": "0", "tokenactor.refresh.wait.time": "0",
 			}},
 		}
 		if diff := cmp.Diff(wantSpans, h.ended()); diff != "" {

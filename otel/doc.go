@@ -92,11 +92,11 @@
 // carried one: the refresh points to the request that found the token
 // stale or expired. The link goes one way: the request's own span is not
 // changed, so from its trace the refresh is found only where a backend
-// shows the links that point to a span. It is a
-// link rather than a child because the call serves every caller, not only
-// the first, and a background refresh outlives the request that started
-// it. Callers that joined the refresh later are counted
-// (tokenactor.refresh.waiters), not linked.
+// shows the links that point to a span. It is a link rather than a child
+// because the call serves every caller, not only the first, and a
+// background refresh outlives the request that started it. Callers that
+// joined the refresh later are counted (tokenactor.refresh.waiters), not
+// linked.
 //
 // The event hook does not see the context the Refresher runs with: wrap the
 // Refresher with [Traced] to make the spans it starts (its HTTP request's)

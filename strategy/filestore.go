@@ -16,6 +16,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/tokenactor/tokenactor"
+	"github.com/tokenactor/tokenactor/internal/durable"
 )
 
 // sessionFileVersion is the version of the session file format written.
@@ -52,7 +53,10 @@ func NewFileStore(dir string) *FileStore { return &FileStore{dir: dir} }
 func (s *FileStore) Dir() string { return s.dir }
 
 // Path returns the file holding profile's session.
-func (s *FileStore) Path(profile string) string { return filepath.Join(s.dir, profile+".json") }
+func (s *FileStore) Path(profile string) string { return filepath.Join(s.dir, sessionName(profile)) }
+
+// sessionName is the name of profile's session file in the directory.
+func sessionName(profile string) string { return profile + ".json" }
 
 // sessionFile is the JSON form of a Session on disk. Secrets are written in
 // clear: the file's mode keeps them to the user, as ~/.netrc or
@@ -206,14 +210,10 @@ func (s *FileStore) Save(ctx context.Context, profile string, sess Session) erro
 	if err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, s.Path(profile)); err != nil {
-		os.Remove(tmp)
+	if err := durable.Commit(tmp, s.dir, sessionName(profile)); err != nil {
 		return fmt.Errorf("strategy: save session: %w", err)
 	}
-	if err := syncDir(s.dir); err != nil {
-		return err
-	}
-	s.removeStaleTemps(profile)
+	durable.RemoveStale(s.dir, sessionName(profile), staleTemp)
 	return nil
 }
 
@@ -221,60 +221,16 @@ func (s *FileStore) Save(ctx context.Context, profile string, sess Session) erro
 // save that crashed: a save takes milliseconds.
 const staleTemp = 10 * time.Minute
 
-// removeStaleTemps removes temporary files of profile older than staleTemp,
-// left by processes that died while saving. They hold tokens (mode 0600),
-// so they should not pile up. Best effort: errors are ignored, and a file
-// young enough to belong to a save in progress is kept.
-func (s *FileStore) removeStaleTemps(profile string) {
-	names, _ := filepath.Glob(filepath.Join(s.dir, "."+profile+".json.tmp-*"))
-	for _, name := range names {
-		if fi, err := os.Lstat(name); err == nil && fi.Mode().IsRegular() && time.Since(fi.ModTime()) > staleTemp {
-			os.Remove(name)
-		}
-	}
-}
-
 // writeTemp writes data to a new, synced temporary file beside profile's
 // session file and returns its name. A crash after it leaves the old
 // session untouched and a stray temporary file, which Load ignores and a
 // later Save removes once it is older than 10 minutes.
 func (s *FileStore) writeTemp(profile string, data []byte) (string, error) {
-	if err := os.MkdirAll(s.dir, 0o700); err != nil {
-		return "", fmt.Errorf("strategy: save session: %w", err)
-	}
-	f, err := os.CreateTemp(s.dir, "."+profile+".json.tmp-*")
+	tmp, err := durable.WriteTemp(s.dir, sessionName(profile), data)
 	if err != nil {
 		return "", fmt.Errorf("strategy: save session: %w", err)
 	}
-	name := f.Name()
-	err = f.Chmod(0o600) // CreateTemp uses 0600 already; say it anyway
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(name)
-		return "", fmt.Errorf("strategy: save session: %w", err)
-	}
-	return name, nil
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("strategy: save session: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
-		return fmt.Errorf("strategy: save session: sync directory: %w", err)
-	}
-	return nil
+	return tmp, nil
 }
 
 // Delete removes profile's session file. A missing file is not an error.
@@ -284,14 +240,10 @@ func (s *FileStore) Delete(ctx context.Context, profile string) error {
 	if err := checkProfile(profile); err != nil {
 		return err
 	}
-	err := os.Remove(s.Path(profile))
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil
-	case err != nil:
+	if err := durable.Remove(s.dir, sessionName(profile)); err != nil {
 		return fmt.Errorf("strategy: delete session: %w", err)
 	}
-	return syncDir(s.dir)
+	return nil
 }
 
 // Lock takes profile's lock file, shared with every process, polling every

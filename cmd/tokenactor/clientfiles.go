@@ -10,7 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 
+	"github.com/tokenactor/tokenactor/internal/durable"
 	"github.com/tokenactor/tokenactor/strategy"
 )
 
@@ -61,8 +63,11 @@ func openChecked(path string, checked fs.FileInfo) (*os.File, fs.FileInfo, error
 
 // clientFilesPath returns the file where profile remembers its key files.
 func clientFilesPath(store *strategy.FileStore, profile string) string {
-	return filepath.Join(store.Dir(), profile+".client-auth")
+	return filepath.Join(store.Dir(), clientFilesName(profile))
 }
+
+// clientFilesName is the name of that file in the store's directory.
+func clientFilesName(profile string) string { return profile + ".client-auth" }
 
 // clientFilesFile is the file's JSON form.
 type clientFilesFile struct {
@@ -140,50 +145,17 @@ func loadClientFiles(store *strategy.FileStore, profile string) (clientFiles, er
 }
 
 // saveClientFiles makes profile remember files, or nothing when files is
-// empty. The file is replaced atomically (written to a temporary file in
-// the directory, synced, renamed), mode 0600, so that a crash leaves the
-// old list or the new one.
+// empty. The file is replaced atomically and durably (see package
+// internal/durable), mode 0600, so that a crash leaves the old list or the
+// new one, as it does the session beside it.
 func saveClientFiles(store *strategy.FileStore, profile string, files clientFiles) error {
-	path := clientFilesPath(store, profile)
+	name := clientFilesName(profile)
 	if files.empty() {
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-		return nil
+		return durable.Remove(store.Dir(), name)
 	}
 	data, err := json.MarshalIndent(clientFilesFile{Version: clientFilesVersion, clientFiles: files}, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(store.Dir(), 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(store.Dir(), "."+profile+".client-auth.tmp-*")
-	if err != nil {
-		return err
-	}
-	done := false
-	defer func() {
-		if !done {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
-		return err
-	}
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	done = true
-	return nil
+	return durable.WriteFile(store.Dir(), name, append(data, '\n'), 10*time.Minute) // a write takes milliseconds: older temporaries are a crash's
 }

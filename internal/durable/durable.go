@@ -1,0 +1,118 @@
+// Package durable replaces files so that a crash, at any point, leaves
+// either the old content or the new one, never a mix, and a replacement
+// that returned survives a power cut.
+//
+// A file is replaced in three steps: the new content goes to a temporary
+// file beside it (mode 0600), which is synced; the temporary file is
+// renamed over the old one; the directory is synced, so the rename itself
+// is on disk. A crash before the rename leaves a stray temporary file,
+// named ".NAME.tmp-*", which [RemoveStale] clears later.
+package durable
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// WriteFile replaces dir/name with data, mode 0600, creating dir (mode
+// 0700) if needed, and then removes temporary files of name left by
+// crashed replacements more than staleAge ago.
+func WriteFile(dir, name string, data []byte, staleAge time.Duration) error {
+	tmp, err := WriteTemp(dir, name, data)
+	if err != nil {
+		return err
+	}
+	if err := Commit(tmp, dir, name); err != nil {
+		return err
+	}
+	RemoveStale(dir, name, staleAge)
+	return nil
+}
+
+// WriteTemp writes data to a new temporary file beside dir/name, mode 0600,
+// syncs it, and returns its path. It creates dir (mode 0700) if needed. On
+// error nothing is left behind.
+func WriteTemp(dir, name string, data []byte) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp(dir, tempPrefix(name)+"*")
+	if err != nil {
+		return "", err
+	}
+	path := f.Name()
+	err = f.Chmod(0o600) // CreateTemp uses 0600 already; say it anyway
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return "", err
+	}
+	return path, nil
+}
+
+// Commit renames the temporary file tmp over dir/name and syncs dir, so
+// the rename survives a crash. If the rename fails, tmp is removed.
+func Commit(tmp, dir, name string) error {
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return syncDir(dir)
+}
+
+// Remove removes dir/name, if it exists, and syncs dir so the removal
+// survives a crash. A missing file is not an error.
+func Remove(dir, name string) error {
+	err := os.Remove(filepath.Join(dir, name))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes a rename in dir durable. Systems that cannot sync a
+// directory (Windows) are not an error.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		return fmt.Errorf("sync directory: %w", err)
+	}
+	return nil
+}
+
+// RemoveStale removes the temporary files of dir/name whose last change
+// is more than age ago: left by processes that died while replacing it.
+// They may hold secrets (mode 0600), so they should not pile up. Best
+// effort: errors are ignored, and a file young enough to belong to a
+// replacement in progress is kept.
+func RemoveStale(dir, name string, age time.Duration) {
+	names, _ := filepath.Glob(filepath.Join(dir, tempPrefix(name)+"*"))
+	for _, n := range names {
+		if fi, err := os.Lstat(n); err == nil && fi.Mode().IsRegular() && time.Since(fi.ModTime()) > age {
+			os.Remove(n)
+		}
+	}
+}
+
+// tempPrefix is the name of name's temporary files but for a random
+// suffix: hidden, and never matching name itself.
+func tempPrefix(name string) string { return "." + name + ".tmp-" }

@@ -95,6 +95,10 @@ type making struct {
 // errFactoryGoexit is the outcome of a factory that called runtime.Goexit.
 var errFactoryGoexit = errors.New("tokenactor: group factory called runtime.Goexit")
 
+// errNilCache is the outcome of a factory that returned neither a cache
+// nor an error.
+var errNilCache = errors.New("tokenactor: group factory returned a nil cache")
+
 // A GroupOption configures a [Group]. Options are made by [WithIdleEviction],
 // [WithMaxCaches], [WithGroupClock] and [WithGroupEventHook].
 type GroupOption interface {
@@ -394,11 +398,11 @@ func (g *Group[K, T]) callFactory(key K) (c *Cache[T], err error) {
 		}
 	}()
 	c, err = g.factory(key)
-	if err == nil && c == nil {
-		err = fmt.Errorf("tokenactor: group factory returned a nil cache")
-	}
-	if err != nil {
+	switch {
+	case err != nil:
 		return nil, fmt.Errorf("tokenactor: group factory: %w", err)
+	case c == nil:
+		return nil, errNilCache
 	}
 	return c, nil
 }

@@ -227,10 +227,14 @@ func TestGroupFactoryFailure(t *testing.T) {
 		name    string
 		factory func(string) (*tokenactor.Cache[string], error)
 		wantIs  error
+		wantMsg string
 	}{
-		{"error", func(string) (*tokenactor.Cache[string], error) { return nil, errNoTenant }, errNoTenant},
-		{"nil cache", func(string) (*tokenactor.Cache[string], error) { return nil, nil }, nil},
-		{"panic", func(string) (*tokenactor.Cache[string], error) { panic("boom") }, nil},
+		{"error", func(string) (*tokenactor.Cache[string], error) { return nil, errNoTenant }, errNoTenant,
+			"tokenactor: group factory: no such tenant"},
+		{"nil cache", func(string) (*tokenactor.Cache[string], error) { return nil, nil }, nil,
+			"tokenactor: group factory returned a nil cache"},
+		{"panic", func(string) (*tokenactor.Cache[string], error) { panic("boom") }, nil,
+			"tokenactor: group factory: tokenactor: panic: boom"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -243,7 +247,10 @@ func TestGroupFactoryFailure(t *testing.T) {
 			for range 2 {
 				_, err := g.Get(context.Background(), "x")
 				if err == nil || (tt.wantIs != nil && !errors.Is(err, tt.wantIs)) {
-					t.Errorf("Get = %v, want an error matching %v", err, tt.wantIs)
+					t.Fatalf("Get = %v, want an error matching %v", err, tt.wantIs)
+				}
+				if err.Error() != tt.wantMsg {
+					t.Errorf("Get's error says %q, want %q", err, tt.wantMsg)
 				}
 			}
 			if calls != 2 || g.Len() != 0 {

@@ -46,6 +46,7 @@ type CacheEvicted struct {
 type FactoryFailed struct {
 	// Key is the key the factory was called for, of the Group's key type.
 	Key any
+	// Err is the error the Gets waiting for the cache returned.
 	Err error
 }
 

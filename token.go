@@ -6,17 +6,25 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+	"unique"
 )
 
 // A SecretToken holds a secret string (an access token, a refresh token, a
 // client secret) that must never be printed. String, GoString, every fmt verb,
-// slog and encoding/json all show a fixed mask instead of the secret; only
-// [SecretToken.Reveal] returns it.
+// slog and encoding/json all show a fixed mask instead of the secret; where
+// fmt does not ask the value (%p, or a struct holding it in an unexported
+// field), it prints a pointer. Only [SecretToken.Reveal] returns the secret.
+// Two SecretTokens are == when their secrets are equal.
 //
 // The zero value is an empty secret. A SecretToken is an immutable value and
 // safe for concurrent use.
 type SecretToken struct {
-	secret string
+	// secret is the secret, interned: a handle is a pointer, so fmt paths
+	// that bypass the methods below (%p of a value, %v of a struct holding
+	// a SecretToken in an unexported field) print an address, never the
+	// secret; and equal secrets still have equal handles, so == compares
+	// SecretTokens by their secrets. The zero handle is the empty secret.
+	secret unique.Handle[string]
 }
 
 // mask is what a SecretToken prints as. It says whether a secret is present
@@ -27,17 +35,27 @@ const (
 )
 
 // NewSecretToken wraps s.
-func NewSecretToken(s string) SecretToken { return SecretToken{secret: s} }
+func NewSecretToken(s string) SecretToken {
+	if s == "" {
+		return SecretToken{}
+	}
+	return SecretToken{secret: unique.Make(s)}
+}
 
 // Reveal returns the secret. Call it only where the secret is sent on, for
 // example into an Authorization header.
-func (s SecretToken) Reveal() string { return s.secret }
+func (s SecretToken) Reveal() string {
+	if s.IsZero() {
+		return ""
+	}
+	return s.secret.Value()
+}
 
 // IsZero reports whether the secret is empty.
-func (s SecretToken) IsZero() bool { return s.secret == "" }
+func (s SecretToken) IsZero() bool { return s.secret == unique.Handle[string]{} }
 
 func (s SecretToken) masked() string {
-	if s.secret == "" {
+	if s.IsZero() {
 		return maskEmpty
 	}
 	return mask

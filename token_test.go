@@ -47,3 +47,37 @@ func TestSecretTokenMaskSaysWhetherEmpty(t *testing.T) {
 		t.Errorf("secret prints %q, want %q", got, want)
 	}
 }
+
+// fmt bypasses a value's methods for %p, and for a struct's unexported
+// fields: those paths print the representation, which must not hold the
+// secret. Equal secrets stay equal under ==, which Reject relies on.
+func TestSecretTokenRepresentationHoldsNoSecret(t *testing.T) {
+	tok := tokenactor.NewSecretToken("hunter2-secret")
+	holder := struct {
+		tok  tokenactor.SecretToken
+		toks []tokenactor.SecretToken
+	}{tok, []tokenactor.SecretToken{tok}}
+	// The verbs are chosen at run time: vet rightly flags most of them
+	// as misuses, which is what a careless caller writes.
+	verbs := []string{"%p", "%v", "%+v", "%d", "%x", "%s", "%q"}
+	for _, verb := range verbs {
+		for _, arg := range []any{tok, holder} {
+			out := fmt.Sprintf(verb, arg)
+			if strings.Contains(out, "hunter2") || strings.Contains(out, fmt.Sprintf("%x", "hunter2")) {
+				t.Errorf("%s of %T printed the secret: %s", verb, arg, out)
+			}
+		}
+	}
+	if tok != tokenactor.NewSecretToken("hunter2-"+"secret") {
+		t.Error("equal secrets compare unequal")
+	}
+	if tok == tokenactor.NewSecretToken("other") {
+		t.Error("different secrets compare equal")
+	}
+	if (tokenactor.SecretToken{}) != tokenactor.NewSecretToken("") {
+		t.Error("the zero SecretToken differs from an empty one")
+	}
+	if got := (tokenactor.SecretToken{}).Reveal(); got != "" {
+		t.Errorf("zero SecretToken reveals %q", got)
+	}
+}

@@ -72,7 +72,7 @@ func (c *Cache[T]) get(ctx context.Context) (T, error) {
 		return zero, err
 	}
 	if w := c.l.parked.Load(); w != nil {
-		return w.wait(ctx, c.l.now)
+		return w.wait(ctx)
 	}
 	return c.ask(ctx)
 }
@@ -91,7 +91,7 @@ func (c *Cache[T]) ask(ctx context.Context) (T, error) {
 	if r := req.reply; r.wake == nil {
 		return r.value, r.err
 	}
-	return req.reply.wake.wait(ctx, c.l.now)
+	return req.reply.wake.wait(ctx)
 }
 
 // Invalidate reports that the current value was rejected (a server answered

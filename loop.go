@@ -263,7 +263,7 @@ func (l *loop[T]) end(cause error) *refreshJob[T] {
 // the first caller that waits.
 func (l *loop[T]) wait(job *refreshJob[T], req *getRequest[T]) {
 	if job.wake == nil {
-		l.adopt(job, &wake[T]{done: make(chan struct{}), start: l.now()})
+		l.adopt(job, &wake[T]{done: make(chan struct{}), start: l.now(), now: l.now})
 	}
 	req.park(job.wake)
 }

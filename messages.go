@@ -63,9 +63,10 @@ type wake[T any] struct {
 	done  chan struct{} // unbuffered; closed once, by the loop goroutine, when the outcome is set
 	value T             // written by the loop goroutine before done is closed
 	err   error         // written by the loop goroutine before done is closed
-	// start is when the loop made the wake, on the cache's clock; set
-	// before the wake is published, then only read.
+	// start is when the loop made the wake, and now reads the cache's
+	// clock; both set before the wake is published, then only read.
 	start time.Time
+	now   func() time.Time
 
 	// What callers add as they wait, read by the loop for events (see
 	// waited). Times are nanoseconds after start, so that the sums of
@@ -81,18 +82,17 @@ type wake[T any] struct {
 // one); the loop is not told, and the refresh goes on for the
 // others. A ctx that can never end (Done is nil, as for
 // context.Background) is not watched: waking from a plain receive costs
-// the runtime less than waking from a select. now reads the cache's clock,
-// to account for the time the caller waits.
-func (w *wake[T]) wait(ctx context.Context, now func() time.Time) (T, error) {
+// the runtime less than waking from a select.
+func (w *wake[T]) wait(ctx context.Context) (T, error) {
 	w.waiters.Add(1)
-	w.arrived.Add(w.since(now()))
+	w.arrived.Add(w.since(w.now()))
 	if ctxDone := ctx.Done(); ctxDone == nil {
 		<-w.done
 	} else {
 		select {
 		case <-w.done:
 		case <-ctxDone:
-			w.leftAt.Add(w.since(now()))
+			w.leftAt.Add(w.since(w.now()))
 			w.left.Add(1)
 			var zero T
 			err := ctx.Err()

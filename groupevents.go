@@ -135,31 +135,6 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// WithGroupEventHook sets a function that receives every [GroupEvent] the
-// group reports: each cache it evicts, and each key its factory failed to
-// make a cache for. The default is none. A nil hook panics.
-//
-// The hook runs in a goroutine of the group's, one event at a time, in
-// the order the events were posted: an eviction once the evicted cache's
-// Close has returned, a factory failure once the Gets waiting for that
-// cache have been answered. Events posted by different goroutines at about
-// the same time may come in either order, even for one key. No Get waits
-// for the hook, nor does the group hold its lock while it runs: the hook
-// may call the group's Get, Len or Invalidate, but not Close (Close waits
-// for the hook). Events wait for a slow hook in a queue without bound; a
-// hook that never returns keeps them all, and Close waits for it.
-//
-// A panic or runtime.Goexit in the hook ends that one call: the group
-// carries on, and the event is lost to the hook. [Group.Close] reports
-// nothing for the caches it closes, and returns once the hook has returned
-// for every event posted before.
-func WithGroupEventHook(hook func(GroupEvent)) GroupOption {
-	if hook == nil {
-		invalid("WithGroupEventHook: nil hook")
-	}
-	return groupOptionFunc(func(o *groupOptions) { o.hook = hook })
-}
-
 // groupEvents delivers a group's events to its hook, in a goroutine that
 // runs only while events are pending. Each call of the hook is isolated
 // (actor.Isolate): a panic or Goexit in it ends that call only.

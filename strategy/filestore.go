@@ -16,7 +16,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/tokenactor/tokenactor"
-	"github.com/tokenactor/tokenactor/internal/durable"
+	"github.com/tokenactor/tokenactor/internal/safefile"
 )
 
 // sessionFileVersion is the version of the session file format written.
@@ -147,25 +147,17 @@ func (s *FileStore) Load(ctx context.Context, profile string) (Session, error) {
 		return Session{}, err
 	}
 	path := s.Path(profile)
-	f, err := openSession(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	f, fi, err := safefile.Open(path, false)
+	var nr *safefile.NotRegularError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return Session{}, ErrNoSession
-	}
-	if err != nil {
-		// A link (ELOOP with O_NOFOLLOW), a socket (ENXIO): say what it is.
-		if fi, lerr := os.Lstat(path); lerr == nil && !fi.Mode().IsRegular() {
-			return Session{}, notRegular(path, fi.Mode())
-		}
+	case errors.As(err, &nr):
+		return Session{}, &CorruptSessionError{Path: path, Reason: nr.What()}
+	case err != nil:
 		return Session{}, fmt.Errorf("strategy: read session: %w", err)
 	}
 	defer f.Close()
-	fi, err := f.Stat() // the opened handle, not the path: no race with a swap
-	if err != nil {
-		return Session{}, fmt.Errorf("strategy: read session: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return Session{}, notRegular(path, fi.Mode())
-	}
 	if writableByOthers(fi.Mode()) {
 		return Session{}, &CorruptSessionError{Path: path, Reason: fmt.Sprintf("mode %v lets other users change it (chmod 600)", fi.Mode().Perm())}
 	}
@@ -174,25 +166,6 @@ func (s *FileStore) Load(ctx context.Context, profile string) (Session, error) {
 		return Session{}, fmt.Errorf("strategy: read session: %w", err)
 	}
 	return parseSessionFile(path, data)
-}
-
-// notRegular reports a session path holding something other than a
-// regular file.
-func notRegular(path string, m fs.FileMode) error {
-	what := "not a regular file"
-	switch {
-	case m&fs.ModeSymlink != 0:
-		what = "a symbolic link, not a regular file"
-	case m&fs.ModeNamedPipe != 0:
-		what = "a named pipe, not a regular file"
-	case m&fs.ModeSocket != 0:
-		what = "a socket, not a regular file"
-	case m&fs.ModeDevice != 0:
-		what = "a device, not a regular file"
-	case m.IsDir():
-		what = "a directory, not a regular file"
-	}
-	return &CorruptSessionError{Path: path, Reason: what}
 }
 
 // Save replaces profile's session atomically and durably (see FileStore).
@@ -210,10 +183,10 @@ func (s *FileStore) Save(ctx context.Context, profile string, sess Session) erro
 	if err != nil {
 		return err
 	}
-	if err := durable.Commit(tmp, s.dir, sessionName(profile)); err != nil {
+	if err := safefile.Commit(tmp, s.dir, sessionName(profile)); err != nil {
 		return fmt.Errorf("strategy: save session: %w", err)
 	}
-	durable.RemoveStale(s.dir, sessionName(profile), staleTemp)
+	safefile.RemoveStale(s.dir, sessionName(profile), staleTemp)
 	return nil
 }
 
@@ -226,7 +199,7 @@ const staleTemp = 10 * time.Minute
 // session untouched and a stray temporary file, which Load ignores and a
 // later Save removes once it is older than 10 minutes.
 func (s *FileStore) writeTemp(profile string, data []byte) (string, error) {
-	tmp, err := durable.WriteTemp(s.dir, sessionName(profile), data)
+	tmp, err := safefile.WriteTemp(s.dir, sessionName(profile), data)
 	if err != nil {
 		return "", fmt.Errorf("strategy: save session: %w", err)
 	}
@@ -240,7 +213,7 @@ func (s *FileStore) Delete(ctx context.Context, profile string) error {
 	if err := checkProfile(profile); err != nil {
 		return err
 	}
-	if err := durable.Remove(s.dir, sessionName(profile)); err != nil {
+	if err := safefile.Remove(s.dir, sessionName(profile)); err != nil {
 		return fmt.Errorf("strategy: delete session: %w", err)
 	}
 	return nil
@@ -260,7 +233,7 @@ func (s *FileStore) Lock(ctx context.Context, profile string) (func(), error) {
 	}
 	path := filepath.Join(s.dir, profile+".lock")
 	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
-		return nil, notRegular(path, fi.Mode())
+		return nil, &CorruptSessionError{Path: path, Reason: (&safefile.NotRegularError{Mode: fi.Mode().Type()}).What()}
 	}
 	var opts []flock.Option
 	if flags := lockFlags(); flags != 0 {

@@ -17,12 +17,12 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
 
+	"github.com/tokenactor/tokenactor/internal/safefile"
 	"github.com/tokenactor/tokenactor/strategy"
 )
 
@@ -239,19 +239,9 @@ func loadClientCreds(files clientFiles, profile string) (*clientCreds, error) {
 // links (a mounted secret is one) but reads regular files only: a FIFO or
 // a device could block or never end.
 func readPEMFile(path string) ([]byte, fs.FileMode, string) {
-	sfi, err := os.Stat(path)
-	if err != nil {
-		return nil, 0, fileReason(err)
-	}
-	switch {
-	case sfi.IsDir():
-		return nil, 0, "a directory, not a file"
-	case !sfi.Mode().IsRegular():
-		return nil, 0, "not a regular file"
-	}
-	// Judged by the file opened, not the path: the path may have changed
-	// since the Stat.
-	f, fi, err := openChecked(path, sfi)
+	// Judged by the file opened, never by the path: nothing swapped in
+	// can be read.
+	f, fi, err := safefile.Open(path, true)
 	if err != nil {
 		return nil, 0, fileReason(err)
 	}
@@ -273,9 +263,10 @@ func readPEMFile(path string) ([]byte, fs.FileMode, string) {
 // path (the message names it already).
 func fileReason(err error) string {
 	var pe *fs.PathError
+	var nr *safefile.NotRegularError
 	switch {
-	case errors.Is(err, errChanged):
-		return err.Error()
+	case errors.As(err, &nr):
+		return nr.What()
 	case errors.Is(err, fs.ErrNotExist):
 		return "no such file"
 	case errors.Is(err, fs.ErrPermission):

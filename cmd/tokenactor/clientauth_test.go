@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -416,7 +417,7 @@ func TestClientKeyFileErrors(t *testing.T) {
 		want string
 	}{
 		{name: "missing file", args: []string{"-client-key", filepath.Join(dir, "nope.pem")}, want: "-client-key (TOKENACTOR_CLIENT_KEY_FILE) " + filepath.Join(dir, "nope.pem") + ": no such file"},
-		{name: "directory", args: []string{"-client-key", dir}, want: ": a directory, not a file"},
+		{name: "directory", args: []string{"-client-key", dir}, want: ": a directory, not a regular file"},
 		{name: "empty", args: []string{"-client-key", write("empty.pem", "", 0o600)}, want: ": not PEM: want a PEM private key"},
 		{name: "not PEM", args: []string{"-client-key", write("text.pem", "ssh-ed25519 AAAAC3Nza...\n", 0o600)}, want: ": not PEM"},
 		{name: "malformed PEM", args: []string{"-client-key", write("broken.pem", "-----BEGIN PRIVATE KEY-----\n!!!not base64!!!\n-----END PRIVATE KEY-----\n", 0o600)}, want: ": a PEM block in it is malformed"},
@@ -562,68 +563,49 @@ func TestKeyMaterialInsteadOfFileName(t *testing.T) {
 	}
 }
 
-// swapOnce makes checkedHook run swap once, for the file at path, after
-// its checks and before it is opened: where another user able to write
-// to the directory would change it.
-func swapOnce(t *testing.T, path string, swap func()) {
-	t.Helper()
-	t.Cleanup(func() { checkedHook = nil })
-	done := false
-	checkedHook = func(p string) {
-		if p == path && !done {
-			done = true
-			swap()
-		}
-	}
-}
-
-// The list of remembered key files is judged by the file that is read:
-// one replaced by a link, after its checks, to a list naming another
-// key is refused, not read through the link.
-func TestRememberedKeyFilesSwappedAfterTheCheck(t *testing.T) {
+// The list of remembered key files is never read through a link: a link
+// to a list naming another key is refused, saying what the path holds.
+func TestRememberedKeyFilesThroughALink(t *testing.T) {
 	c := newCLI(t)
 	store := strategy.NewFileStore(c.env[strategy.EnvConfigDir])
-	seed(t, c, newAuthServer(t))
-	dir := t.TempDir()
-	own := writePEM(t, dir, "own.pem", 0o600, pkcs8(t, newECTestKey(t, elliptic.P256())))
-	if err := saveClientFiles(store, "default", clientFiles{Key: own}); err != nil {
-		t.Fatal(err)
-	}
 	path := clientFilesPath(store, "default")
 	planted := filepath.Join(t.TempDir(), "planted")
 	if err := os.WriteFile(planted, []byte(`{"version":1,"client_key_file":"/planted/key.pem"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	swapOnce(t, path, func() {
-		if err := os.Remove(path); err != nil {
-			t.Error(err)
-		}
-		if err := os.Symlink(planted, path); err != nil {
-			t.Error(err)
-		}
-	})
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(planted, path); err != nil {
+		t.Fatal(err)
+	}
 	files, err := loadClientFiles(store, "default")
 	var cfe *clientFilesError
-	if !errors.As(err, &cfe) || files.Key != "" || !strings.Contains(err.Error(), "changed while being read") {
-		t.Errorf("loadClientFiles = %+v, %v; want no files and a *clientFilesError saying it changed", files, err)
+	if !errors.As(err, &cfe) || files.Key != "" || !strings.Contains(err.Error(), "a symbolic link, not a regular file") {
+		t.Errorf("loadClientFiles = %+v, %v; want no files and a *clientFilesError naming the link", files, err)
 	}
 }
 
-// A key file is judged by the file that is read: one replaced, after its
-// checks, by a key every user may read is refused.
-func TestKeyFileSwappedAfterTheCheck(t *testing.T) {
+// A key file given through a link (a mounted secret is one) is judged by
+// the file the link names: its mode, and what it is. A FIFO is refused at
+// once, without waiting for a writer.
+func TestKeyFileJudgedThroughItsLink(t *testing.T) {
 	dir := t.TempDir()
 	ec := newECTestKey(t, elliptic.P256())
-	path := writePEM(t, dir, "key.pem", 0o600, pkcs8(t, ec))
 	open := writePEM(t, dir, "open.pem", 0o644, pkcs8(t, ec))
-	swapOnce(t, path, func() {
-		if err := os.Rename(open, path); err != nil {
-			t.Error(err)
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for target, want := range map[string]string{open: "lets every user read the private key", fifo: "a named pipe, not a regular file"} {
+		link := filepath.Join(t.TempDir(), "key.pem")
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
 		}
-	})
-	c, err := loadClientCreds(clientFiles{Key: path}, "")
-	var kfe *keyFileError
-	if !errors.As(err, &kfe) || c != nil || !strings.Contains(err.Error(), "changed while being read") {
-		t.Errorf("loadClientCreds = %v, %v; want a *keyFileError saying it changed", c, err)
+		c, err := loadClientCreds(clientFiles{Key: link}, "")
+		var kfe *keyFileError
+		if !errors.As(err, &kfe) || c != nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("a link to %s: loadClientCreds = %v, %v; want a *keyFileError saying %q", filepath.Base(target), c, err, want)
+		}
 	}
 }

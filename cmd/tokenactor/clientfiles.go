@@ -7,12 +7,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"runtime"
 	"time"
 
-	"github.com/tokenactor/tokenactor/internal/durable"
+	"github.com/tokenactor/tokenactor/internal/safefile"
 	"github.com/tokenactor/tokenactor/strategy"
 )
 
@@ -28,38 +27,6 @@ const clientFilesVersion = 1
 
 // maxClientFiles bounds the file: a few paths.
 const maxClientFiles = 64 << 10
-
-// checkedHook, if set, is called between the checks of a file and its
-// opening: tests change the file there.
-var checkedHook func(path string)
-
-// errChanged reports a path that named another file by the time it was
-// opened than when it was checked.
-var errChanged = errors.New("it changed while being read (replaced, or made a link): try again")
-
-// openChecked opens path, whose info checked (from os.Stat or os.Lstat)
-// says it is a regular file, and returns the file and the info of the file
-// opened, on which the caller makes its other checks. If path names
-// another file by now (renamed over, or made a link), it is refused with
-// errChanged: checked said nothing about that one.
-func openChecked(path string, checked fs.FileInfo) (*os.File, fs.FileInfo, error) {
-	if checkedHook != nil {
-		checkedHook(path)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	fi, err := f.Stat()
-	if err == nil && (!os.SameFile(checked, fi) || !fi.Mode().IsRegular()) {
-		err = errChanged
-	}
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return f, fi, nil
-}
 
 // clientFilesPath returns the file where profile remembers its key files.
 func clientFilesPath(store *strategy.FileStore, profile string) string {
@@ -95,19 +62,13 @@ func loadClientFiles(store *strategy.FileStore, profile string) (clientFiles, er
 	bad := func(reason string) (clientFiles, error) {
 		return clientFiles{}, &clientFilesError{path: path, reason: reason}
 	}
-	lfi, err := os.Lstat(path)
+	// Judged by the file opened, never by the path, and never through a
+	// link: nothing swapped in can be read.
+	file, fi, err := safefile.Open(path, false)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return clientFiles{}, nil
 	case err != nil:
-		return bad(fileReason(err))
-	case !lfi.Mode().IsRegular():
-		return bad("not a regular file")
-	}
-	// Judged by the file opened, not the path: the path may have changed
-	// since the Lstat.
-	file, fi, err := openChecked(path, lfi)
-	if err != nil {
 		return bad(fileReason(err))
 	}
 	defer file.Close()
@@ -146,16 +107,16 @@ func loadClientFiles(store *strategy.FileStore, profile string) (clientFiles, er
 
 // saveClientFiles makes profile remember files, or nothing when files is
 // empty. The file is replaced atomically and durably (see package
-// internal/durable), mode 0600, so that a crash leaves the old list or the
+// internal/safefile), mode 0600, so that a crash leaves the old list or the
 // new one, as it does the session beside it.
 func saveClientFiles(store *strategy.FileStore, profile string, files clientFiles) error {
 	name := clientFilesName(profile)
 	if files.empty() {
-		return durable.Remove(store.Dir(), name)
+		return safefile.Remove(store.Dir(), name)
 	}
 	data, err := json.MarshalIndent(clientFilesFile{Version: clientFilesVersion, clientFiles: files}, "", "  ")
 	if err != nil {
 		return err
 	}
-	return durable.WriteFile(store.Dir(), name, append(data, '\n'), 10*time.Minute) // a write takes milliseconds: older temporaries are a crash's
+	return safefile.WriteFile(store.Dir(), name, append(data, '\n'), 10*time.Minute) // a write takes milliseconds: older temporaries are a crash's
 }

@@ -1,13 +1,19 @@
-// Package durable replaces files so that a crash, at any point, leaves
-// either the old content or the new one, never a mix, and a replacement
-// that returned survives a power cut.
+// Package safefile reads and writes the files a user keeps (sessions, key
+// files, lists of them) without being fooled by what else a path can hold,
+// and without losing data to a crash.
 //
-// A file is replaced in three steps: the new content goes to a temporary
-// file beside it (mode 0600), which is synced; the temporary file is
-// renamed over the old one; the directory is synced, so the rename itself
-// is on disk. A crash before the rename leaves a stray temporary file,
-// named ".NAME.tmp-*", which [RemoveStale] clears later.
-package durable
+// Reading: [Open] opens without blocking and checks the opened handle, not
+// the path, so a FIFO, a device, a directory or (where asked) a link is
+// refused at once, and nothing can be swapped in between the check and the
+// read.
+//
+// Writing: a file is replaced in three steps: the new content goes to a
+// temporary file beside it (mode 0600), which is synced; the temporary file
+// is renamed over the old one; the directory is synced, so the rename
+// itself is on disk. A crash at any point leaves the old content or the
+// new, never a mix; a crash before the rename leaves a stray temporary
+// file, named ".NAME.tmp-*", which [RemoveStale] clears later.
+package safefile
 
 import (
 	"errors"

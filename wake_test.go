@@ -47,8 +47,9 @@ func TestParkedGetAllocatesNothing(t *testing.T) {
 		}, &wg)
 		call.ok("v1", at(time.Hour), true)
 		wg.Wait()
-		if r, _ := answered(first); r.value != "v1" {
-			t.Fatalf("first caller got %+v, want v1", r)
+		synctest.Wait() // the first caller's goroutine hands on its answer
+		if r, ok := answered(first); !ok || r.value != "v1" {
+			t.Fatalf("first caller got %+v (answered %t), want v1", r, ok)
 		}
 		bad.Range(func(v, err any) bool {
 			t.Fatalf("a parked caller got %q, %v; want v1", v, err)

@@ -10,14 +10,15 @@
 // Writing: a file is replaced in three steps: the new content goes to a
 // temporary file beside it (mode 0600), which is synced; the temporary file
 // is renamed over the old one; the directory is synced, so the rename
-// itself is on disk. A crash at any point leaves the old content or the
-// new, never a mix; a crash before the rename leaves a stray temporary
-// file, named ".NAME.tmp-*", which [RemoveStale] clears later.
+// itself is on disk (Windows has no way to sync a directory; there the
+// rename is as durable as the file system makes it). A crash at any point
+// leaves the old content or the new, never a mix; a crash before the
+// rename leaves a stray temporary file, named ".NAME.tmp-*", which
+// [RemoveStale] clears later.
 package safefile
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -89,20 +90,6 @@ func Remove(dir, name string) error {
 		return err
 	}
 	return syncDir(dir)
-}
-
-// syncDir makes a rename in dir durable. Systems that cannot sync a
-// directory (Windows) are not an error.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
-		return fmt.Errorf("sync directory: %w", err)
-	}
-	return nil
 }
 
 // RemoveStale removes the temporary files of dir/name whose last change

@@ -203,3 +203,43 @@ func TestRefreshReportsTimeWaited(t *testing.T) {
 		}
 	})
 }
+
+// A Reset sends the callers of the call in flight on to a fresh call; the
+// fresh call's RefreshSucceeded counts their whole wait, which can be
+// longer than the fresh call took.
+func TestWaitCountedAcrossAReset(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var done []tokenactor.RefreshSucceeded // written by the hook; read after synctest.Wait
+		c, s, clk := newCache(tokenactor.WithEventHook(func(e tokenactor.Event) {
+			if e, ok := e.(tokenactor.RefreshSucceeded); ok {
+				done = append(done, e)
+			}
+		}))
+		defer c.Close()
+		prime(t, c, s, "v1", at(time.Hour), true)
+		done = nil
+
+		c.Invalidate()
+		waiter := goGet(context.Background(), c) // waits from 0 s to 5 s
+		synctest.Wait()
+		stale := s.next(t)
+		clk.Add(time.Second)
+		c.Reset()
+		clk.Add(2 * time.Second)
+		stale.ok("old", at(2*time.Hour), true) // at 3 s: discarded, a fresh call starts
+		synctest.Wait()
+		fresh := s.next(t)
+		clk.Add(2 * time.Second)
+		fresh.ok("v2", at(2*time.Hour), true)
+		synctest.Wait()
+		wantAll(t, []<-chan result{waiter}, "v2")
+
+		if len(done) != 1 {
+			t.Fatalf("%d RefreshSucceeded events, want 1 (the stale call's outcome is discarded)", len(done))
+		}
+		e := done[0]
+		if e.Waiters != 1 || e.Waited != 5*time.Second || e.Took != 2*time.Second {
+			t.Errorf("RefreshSucceeded: %d waiters waited %v in all, call took %v; want 1 waiter, 5s, 2s", e.Waiters, e.Waited, e.Took)
+		}
+	})
+}

@@ -55,7 +55,9 @@ type RefreshSucceeded struct {
 	// Took is how long the call ran, on the cache's clock.
 	Took time.Duration
 	// Waiters counts the callers that waited for the call rather than
-	// being served the current value meanwhile; each waited at most Took.
+	// being served the current value meanwhile. Each waited at most Took,
+	// unless a Reset sent them on from an earlier call to this one: their
+	// wait counts from when they came.
 	Waiters int
 	// Waited is the time those callers spent waiting, added up (each
 	// until it was answered, or until its context ended): Waited/Waiters
@@ -75,7 +77,8 @@ type RefreshFailed struct {
 	// Took is how long the call ran, on the cache's clock.
 	Took time.Duration
 	// Waiters counts the callers that waited for the call and got its
-	// error; each waited at most Took.
+	// error; each waited at most Took, unless a Reset sent them on from an
+	// earlier call, as in RefreshSucceeded.
 	Waiters int
 	// Waited is the time those callers spent waiting, added up, as in
 	// RefreshSucceeded.

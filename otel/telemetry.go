@@ -124,7 +124,7 @@ func New(mp metric.MeterProvider, tp trace.TracerProvider, opts ...Option) (*Tel
 		return g
 	}
 	t.refreshes = counter("tokenactor.refreshes", "{refresh}", "Completed Authenticate and Refresh calls of a cache's Refresher.")
-	t.waiters = counter("tokenactor.refresh.waiters", "{caller}", "Callers that waited for a refresh instead of being served the current value; each waited at most that refresh's duration (see tokenactor.refresh.wait.time).")
+	t.waiters = counter("tokenactor.refresh.waiters", "{caller}", "Callers that waited for a refresh instead of being served the current value; each waited at most that refresh's duration, unless a Reset sent it on from an earlier call (see tokenactor.refresh.wait.time).")
 	t.adoptions = counter("tokenactor.store.adoptions", "{adoption}", "Values taken from the fleet's store without calling the Refresher.")
 	t.publications = counter("tokenactor.store.publications", "{publication}", "Values refreshed by this process under the lease and saved to the store.")
 	t.storeErrors = counter("tokenactor.store.errors", "{error}", "Store operations that failed or timed out, and records that could not be read.")

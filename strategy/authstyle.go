@@ -73,7 +73,7 @@ func (m *styleMemo) set(u string, s AuthStyle) {
 
 // postDetect is post for AuthStyleDetect: the remembered style, else Basic
 // and, on a refusal of the client, the body once.
-func (e *endpoint) postDetect(ctx context.Context, form url.Values, sc scrubber) (int, http.Header, []byte, error) {
+func (e *endpoint) postDetect(ctx context.Context, form url.Values, sc *scrubber) (int, http.Header, []byte, error) {
 	u := e.url
 	style, known := e.memo.get(u)
 	if !known {

@@ -344,7 +344,7 @@ func (s *DeviceCodeStrategy) endpoints(ctx context.Context) (deviceAuth, token *
 // authorize makes the device authorization request (RFC 8628 §3.1) at ep.
 func (s *DeviceCodeStrategy) authorize(ctx context.Context, ep *endpoint) (da DeviceAuthorization, deviceCode tokenactor.SecretToken, err error) {
 	form, _ := url.ParseQuery(s.form)
-	err = ep.call(ctx, form, func(status int, h http.Header, body []byte, now time.Time, sc scrubber) error {
+	err = ep.call(ctx, form, func(status int, h http.Header, body []byte, now time.Time, sc *scrubber) error {
 		if status < 200 || status > 299 {
 			return errorResponse(status, h, body, now)
 		}

@@ -131,17 +131,18 @@ func nonceSafe(s string) bool {
 	return true
 }
 
-// prove adds a DPoP header to a token request. A nil p adds nothing.
-func (p *dpopProver) prove(req *http.Request) error {
+// prove adds a DPoP header to a token request and returns the proof, for
+// the scrubber. A nil p adds nothing.
+func (p *dpopProver) prove(req *http.Request) (string, error) {
 	if p == nil {
-		return nil
+		return "", nil
 	}
 	proof, err := p.proof(req.Method, req.URL, "")
 	if err != nil {
-		return err
+		return "", err
 	}
 	req.Header.Set("DPoP", proof)
-	return nil
+	return proof, nil
 }
 
 // retry remembers the nonce of a token endpoint's answer and reports

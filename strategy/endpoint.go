@@ -133,7 +133,7 @@ func (r tokenResponse) serviceToken() tokenactor.ServiceToken {
 // type), the refresh token comes back with the error: the server may have
 // rotated the old one already.
 func (e *endpoint) token(ctx context.Context, form url.Values) (r tokenResponse, err error) {
-	err = e.call(ctx, form, func(status int, h http.Header, body []byte, now time.Time, sc scrubber) error {
+	err = e.call(ctx, form, func(status int, h http.Header, body []byte, now time.Time, sc *scrubber) error {
 		if status < 200 || status > 299 {
 			return errorResponse(status, h, body, now)
 		}
@@ -149,13 +149,15 @@ func (e *endpoint) token(ctx context.Context, form url.Values) (r tokenResponse,
 // to parse, with the scrubber of the request for what parse keeps. Every
 // error it returns, parse's included, has the request's secrets masked:
 // this is where server text enters the package.
-func (e *endpoint) call(ctx context.Context, form url.Values, parse func(status int, h http.Header, body []byte, now time.Time, sc scrubber) error) error {
+func (e *endpoint) call(ctx context.Context, form url.Values, parse func(status int, h http.Header, body []byte, now time.Time, sc *scrubber) error) error {
+	sc := newScrubber(e.auth, form)
 	for attempt := 0; ; attempt++ {
-		// A fresh client assertion per request, known to the scrubber.
+		// A fresh client assertion per request, known to the scrubber
+		// with those of the earlier attempts.
 		if err := e.auth.key.addAssertion(form, e.auth.id, e.url, e.clock.Now()); err != nil {
 			return err
 		}
-		sc := newScrubber(e.auth, form)
+		sc.addForm(form)
 		status, header, body, err := e.post(ctx, form, sc)
 		if err == nil && attempt == 0 && e.dpop.retry(e.url, status, header, body) {
 			continue // once, with the nonce the server gave (RFC 9449 §8)
@@ -174,7 +176,7 @@ func (e *endpoint) call(ctx context.Context, form url.Values, parse func(status 
 // error otherwise (the status alone then describes the failure). A
 // redirect is refused (see [RedirectError]), whatever the client's own
 // redirect policy. The whole exchange is bounded by defaultTimeout.
-func (e *endpoint) post(ctx context.Context, form url.Values, sc scrubber) (int, http.Header, []byte, error) {
+func (e *endpoint) post(ctx context.Context, form url.Values, sc *scrubber) (int, http.Header, []byte, error) {
 	if e.auth.style == AuthStyleDetect && !e.auth.secret.IsZero() {
 		return e.postDetect(ctx, form, sc)
 	}
@@ -185,9 +187,11 @@ func (e *endpoint) post(ctx context.Context, form url.Values, sc scrubber) (int,
 		return 0, nil, nil, fmt.Errorf("strategy: bad endpoint URL: %w", err)
 	}
 	e.auth.apply(req, form)
-	if err := e.dpop.prove(req); err != nil {
+	proof, err := e.dpop.prove(req)
+	if err != nil {
 		return 0, nil, nil, err
 	}
+	sc.add(proof)
 	encoded := form.Encode()
 	req.Body = io.NopCloser(strings.NewReader(encoded))
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(encoded)), nil }

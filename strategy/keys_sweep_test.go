@@ -36,32 +36,58 @@ func keyNeedles(secrets ...[]byte) []string {
 }
 
 // echoKeyServer refuses every token request with a description echoing
-// the client assertion it got, as a careless server might, and keeps the
-// assertions.
+// the client assertion and DPoP proof it got, as a careless server might,
+// and keeps them. A request with a DPoP proof but no nonce is first sent
+// back with use_dpop_nonce; the refusal of the retry then echoes the first
+// attempt's assertion and proof too, which the client sent and must mask.
 type echoKeyServer struct {
-	mu         sync.Mutex
-	assertions []string
+	mu     sync.Mutex
+	signed []string // every assertion and proof received
+	prev   string   // what the challenged attempt sent, for its retry's answer
 }
 
 func (e *echoKeyServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
-	a := r.PostForm.Get("client_assertion")
+	a, proof := r.PostForm.Get("client_assertion"), r.Header.Get("DPoP")
+	sent := a + " " + url.QueryEscape(a) + " " + proof
 	e.mu.Lock()
-	e.assertions = append(e.assertions, a)
+	e.signed = append(e.signed, a, proof)
+	prev := e.prev
+	e.prev = ""
+	challenge := proof != "" && !hasNonce(proof)
+	if challenge {
+		e.prev = sent
+	}
 	e.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
+	if challenge {
+		w.Header().Set("DPoP-Nonce", "n-1")
+	}
 	w.WriteHeader(http.StatusBadRequest)
-	json.NewEncoder(w).Encode(map[string]string{
-		"error":             "invalid_client",
-		"error_description": "bad " + a + " " + url.QueryEscape(a),
-	})
+	if challenge {
+		json.NewEncoder(w).Encode(map[string]string{"error": "use_dpop_nonce", "error_description": "nonce please " + sent})
+		return
+	}
+	json.NewEncoder(w).Encode(map[string]string{"error": "invalid_client", "error_description": "bad " + sent + " earlier " + prev})
+}
+
+// hasNonce reports whether a DPoP proof carries a nonce claim.
+func hasNonce(proof string) bool {
+	parts := strings.Split(proof, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims struct {
+		Nonce string `json:"nonce"`
+	}
+	return err == nil && json.Unmarshal(payload, &claims) == nil && claims.Nonce != ""
 }
 
 // Private keys never appear in any output: configs, keys, strategies,
 // errors, events and logs, through every fmt verb, log/slog and JSON.
-// Neither do the client assertions signed with them, which a server may
-// echo. (A DPoP proof is bound to one request and its jti is single-use;
-// an echo of it is not masked.)
+// Neither do the client assertions and DPoP proofs signed with them,
+// which a server may echo, in a later attempt's answer too.
 func TestPrivateKeysNeverAppear(t *testing.T) {
 	sw := newSweep()
 	keys := testKeys()
@@ -168,7 +194,7 @@ func TestPrivateKeysNeverAppear(t *testing.T) {
 		all[k] = v
 	}
 	echoed.mu.Lock()
-	signed = append(signed, echoed.assertions...)
+	signed = append(signed, echoed.signed...)
 	echoed.mu.Unlock()
 	for _, s := range signed {
 		if s != "" {

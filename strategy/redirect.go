@@ -34,7 +34,7 @@ func (e *RedirectError) Error() string {
 // redirect with a *RedirectError. It is a shallow copy: c itself, which the
 // caller may use elsewhere, is not changed, and the copy shares its
 // Transport, Jar and Timeout.
-func noRedirects(c *http.Client, sc scrubber) *http.Client {
+func noRedirects(c *http.Client, sc *scrubber) *http.Client {
 	guarded := *c
 	guarded.CheckRedirect = func(next *http.Request, via []*http.Request) error {
 		status := 0

@@ -118,7 +118,7 @@ func (c EndpointConfig) endpoint(name string) (*endpoint, error) {
 // endpoint's error, with the request's secrets masked.
 func (e *endpoint) exchange(ctx context.Context, form url.Values) ([]byte, error) {
 	var out []byte
-	err := e.call(ctx, form, func(status int, h http.Header, body []byte, now time.Time, _ scrubber) error {
+	err := e.call(ctx, form, func(status int, h http.Header, body []byte, now time.Time, _ *scrubber) error {
 		if status < 200 || status > 299 {
 			return errorResponse(status, h, body, now)
 		}

@@ -14,8 +14,12 @@ import (
 const redacted = "[REDACTED]"
 
 // A scrubber masks, in text an authorization server sent back, every secret
-// one request carried: the client secret, the Basic credentials, and every
-// credential parameter of the form (a refresh token, a device code). A
+// one exchange with it carried: the client secret, the Basic credentials,
+// every credential parameter of the form (a refresh token, a device code,
+// a client assertion) and every DPoP proof. An exchange can take more than
+// one request (a DPoP nonce challenge, a second authentication style), each
+// signing a fresh assertion and proof; the scrubber learns each as it is
+// sent, so an answer that echoes an earlier request's is masked too. A
 // server that echoes its input (in error_description, an error page, a
 // Content-Type, a redirect's Location) must not put a credential into an
 // error, a log line or an event.
@@ -25,48 +29,55 @@ const redacted = "[REDACTED]"
 // JSON-escaped, and base64 (standard and URL alphabets, padded or not),
 // alone and as the "id:secret" pair of an Authorization: Basic header.
 //
-// A scrubber is immutable once built; it is safe for concurrent use.
+// A scrubber belongs to one exchange, used by one goroutine at a time.
 type scrubber struct {
 	needles []string // longest first, so a spelling containing another is masked whole
+	seen    map[string]bool
 }
 
 // secretParams are the request parameters that carry credentials.
 var secretParams = []string{"client_secret", "refresh_token", "token", "device_code", "code", "code_verifier", "password", "assertion", "client_assertion"}
 
-// newScrubber returns the scrubber for a request of a client with auth
-// carrying form.
-func newScrubber(auth clientAuth, form url.Values) scrubber {
-	var secrets []string
+// newScrubber returns the scrubber for an exchange of a client with auth
+// whose first request carries form.
+func newScrubber(auth clientAuth, form url.Values) *scrubber {
+	s := &scrubber{seen: map[string]bool{}}
 	if sec := auth.secret.Reveal(); sec != "" {
-		secrets = append(secrets, sec)
-	}
-	for _, name := range secretParams {
-		secrets = append(secrets, form[name]...)
-	}
-	seen := map[string]bool{}
-	var needles []string
-	add := func(s string) {
-		if s != "" && !seen[s] {
-			seen[s] = true
-			needles = append(needles, s)
-		}
-	}
-	for _, sec := range secrets {
-		for _, s := range spellings(sec) {
-			add(s)
-		}
-	}
-	if sec := auth.secret.Reveal(); sec != "" {
+		s.add(sec)
 		// The Authorization: Basic value, as clientAuth.apply writes it and
 		// as a server that decodes and re-encodes it might.
 		for _, pair := range []string{url.QueryEscape(auth.id) + ":" + url.QueryEscape(sec), auth.id + ":" + sec} {
-			for _, s := range base64Spellings(pair) {
-				add(s)
-			}
+			s.addNeedles(base64Spellings(pair))
 		}
 	}
-	slices.SortStableFunc(needles, func(a, b string) int { return len(b) - len(a) })
-	return scrubber{needles: needles}
+	s.addForm(form)
+	return s
+}
+
+// addForm learns the credential parameters of form.
+func (s *scrubber) addForm(form url.Values) {
+	for _, name := range secretParams {
+		for _, v := range form[name] {
+			s.add(v)
+		}
+	}
+}
+
+// add learns secret, in every spelling. An empty secret is ignored.
+func (s *scrubber) add(secret string) {
+	if secret != "" {
+		s.addNeedles(spellings(secret))
+	}
+}
+
+func (s *scrubber) addNeedles(spelled []string) {
+	for _, n := range spelled {
+		if n != "" && !s.seen[n] {
+			s.seen[n] = true
+			s.needles = append(s.needles, n)
+		}
+	}
+	slices.SortStableFunc(s.needles, func(a, b string) int { return len(b) - len(a) })
 }
 
 // spellings returns the ways sec may come back in text.
@@ -152,7 +163,7 @@ func toLower(c byte) byte {
 }
 
 // text returns t with every secret masked.
-func (s scrubber) text(t string) string {
+func (s *scrubber) text(t string) string {
 	for _, n := range s.needles {
 		if strings.Contains(t, n) {
 			t = strings.ReplaceAll(t, n, redacted)
@@ -162,7 +173,7 @@ func (s scrubber) text(t string) string {
 }
 
 // clean reports whether t holds no secret.
-func (s scrubber) clean(t string) bool {
+func (s *scrubber) clean(t string) bool {
 	for _, n := range s.needles {
 		if strings.Contains(t, n) {
 			return false
@@ -178,7 +189,7 @@ func (s scrubber) clean(t string) bool {
 // whose message holds a secret (a transport error quoting a malformed
 // answer, say) is replaced by one with the masked message that still
 // matches what the original matched with errors.Is.
-func (s scrubber) scrub(err error) error {
+func (s *scrubber) scrub(err error) error {
 	if err == nil || len(s.needles) == 0 {
 		return err
 	}
@@ -221,7 +232,7 @@ const minEcho = 8
 
 // carries reports whether t contains a secret of at least minEcho bytes, in
 // any spelling.
-func (s scrubber) carries(t string) bool {
+func (s *scrubber) carries(t string) bool {
 	for _, n := range s.needles {
 		if len(n) >= minEcho && strings.Contains(t, n) {
 			return true
@@ -234,7 +245,7 @@ func (s scrubber) carries(t string) bool {
 // carries a secret of the request: it would be sent to the API (a refresh
 // token or client secret echoed as the access token reaches another
 // party), or shown. The granted scope, informational, is masked instead.
-func (s scrubber) checkIssued(r *tokenResponse) error {
+func (s *scrubber) checkIssued(r *tokenResponse) error {
 	if s.carries(r.accessToken.Reveal()) || s.carries(r.tokenType) {
 		return &InvalidResponseError{Reason: "the issued token carries a credential of the request"}
 	}
@@ -244,7 +255,7 @@ func (s scrubber) checkIssued(r *tokenResponse) error {
 
 // checkAuthorization refuses a device authorization whose text, shown to
 // the user, carries a secret of the request.
-func (s scrubber) checkAuthorization(da DeviceAuthorization) error {
+func (s *scrubber) checkAuthorization(da DeviceAuthorization) error {
 	if s.carries(da.UserCode) || s.carries(da.VerificationURI) || s.carries(da.VerificationURIComplete) {
 		return &InvalidResponseError{Reason: "the device authorization carries a credential of the request"}
 	}

@@ -10,6 +10,8 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/asn1"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"flag"
@@ -97,6 +99,9 @@ func (a *authFlags) files() (clientFiles, string) {
 		// as every message about a file names the file.
 		if strings.Contains(fl.value, "-----BEGIN") || strings.ContainsAny(fl.value, "\r\n") {
 			return clientFiles{}, fl.name + " (" + fileFlags[fl.name].env + ") holds PEM data, not a file name: put it in a file only you can read, and give that file's name"
+		}
+		if base64KeyData(fl.value) {
+			return clientFiles{}, fl.name + " (" + fileFlags[fl.name].env + ") holds base64-encoded key or certificate data, not a file name: decode it into a file only you can read, and give that file's name"
 		}
 	}
 	for _, p := range []*string{&f.Key, &f.Cert, &f.CertKey} {
@@ -487,4 +492,25 @@ func savedClientFiles(ctx context.Context, e *env, flagProfile string) (clientFi
 	}
 	files, err := loadClientFiles(store, name)
 	return files, name, err
+}
+
+// base64KeyData reports whether v, given as a file name, is a key or a
+// certificate in base64 (either alphabet, padded or not): PEM text, or one
+// DER value filling the whole of what it decodes to. A real path almost
+// never decodes, and never to either.
+func base64KeyData(v string) bool {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		b, err := enc.DecodeString(v)
+		if err != nil {
+			continue
+		}
+		if bytes.Contains(b, []byte("-----BEGIN")) {
+			return true
+		}
+		var der asn1.RawValue
+		if rest, err := asn1.Unmarshal(b, &der); err == nil && len(rest) == 0 && der.Tag == asn1.TagSequence && der.IsCompound {
+			return true
+		}
+	}
+	return false
 }

@@ -526,6 +526,18 @@ func TestKeyMaterialInsteadOfFileName(t *testing.T) {
 			}
 		}
 	}
+	// The same, base64-encoded on one line, as a CI secret often is: the
+	// PEM text, and the key's DER bytes alone, in both alphabets.
+	keyDER := pkcs8(t, ec).Bytes
+	encoded := map[string]string{
+		"PEM":         base64.StdEncoding.EncodeToString([]byte(key)),
+		"DER":         base64.StdEncoding.EncodeToString(keyDER),
+		"DER, URL":    base64.RawURLEncoding.EncodeToString(keyDER),
+		"certificate": base64.StdEncoding.EncodeToString(certBlock.Bytes),
+	}
+	for _, e := range encoded {
+		secretLines = append(secretLines, e[8:24], e[len(e)-24:len(e)-8])
+	}
 	for _, tt := range []struct {
 		name string
 		args []string
@@ -537,6 +549,10 @@ func TestKeyMaterialInsteadOfFileName(t *testing.T) {
 		{name: "key variable, one line", env: map[string]string{envClientKeyFile: strings.ReplaceAll(key, "\n", " ")}, want: "-client-key (TOKENACTOR_CLIENT_KEY_FILE) holds PEM data, not a file name"},
 		{name: "certificate flag", args: []string{"-client-cert", certPEM + certKeyPEM}, want: "-client-cert (TOKENACTOR_CLIENT_CERT_FILE) holds PEM data, not a file name"},
 		{name: "certificate key variable", args: []string{"-client-cert", goodCert}, env: map[string]string{envClientCertKeyFile: certKeyPEM}, want: "-client-cert-key (TOKENACTOR_CLIENT_CERT_KEY_FILE) holds PEM data, not a file name"},
+		{name: "key variable, base64 PEM", env: map[string]string{envClientKeyFile: encoded["PEM"]}, want: "-client-key (TOKENACTOR_CLIENT_KEY_FILE) holds base64-encoded key or certificate data, not a file name"},
+		{name: "key flag, base64 DER", args: []string{"-client-key", encoded["DER"]}, want: "-client-key (TOKENACTOR_CLIENT_KEY_FILE) holds base64-encoded key or certificate data, not a file name"},
+		{name: "key variable, base64url DER", env: map[string]string{envClientKeyFile: encoded["DER, URL"]}, want: "-client-key (TOKENACTOR_CLIENT_KEY_FILE) holds base64-encoded key or certificate data, not a file name"},
+		{name: "certificate flag, base64 DER", args: []string{"-client-cert", encoded["certificate"]}, want: "-client-cert (TOKENACTOR_CLIENT_CERT_FILE) holds base64-encoded key or certificate data, not a file name"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newCLI(t, strategy.EnvClientID, "svc", strategy.EnvTokenURL, srv.TokenURL())
@@ -582,5 +598,18 @@ func TestRememberedKeyFilesThroughALink(t *testing.T) {
 	var cfe *clientFilesError
 	if !errors.As(err, &cfe) || files.Key != "" || !strings.Contains(err.Error(), "a symbolic link, not a regular file") {
 		t.Errorf("loadClientFiles = %+v, %v; want no files and a *clientFilesError naming the link", files, err)
+	}
+}
+
+// File names, however odd, are not taken for base64 key data.
+func TestFileNamesAreNotBase64KeyData(t *testing.T) {
+	for _, name := range []string{
+		"key.pem", "/run/secrets/clientkey", "MIIB", "MIIBkey", "MyKeyFile",
+		"/var/run/secrets/kubernetes/io/serviceaccount/tokenactor/clientkey",
+		"C:/Users/svc/keys/client", "secrets/MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
+	} {
+		if base64KeyData(name) {
+			t.Errorf("%q taken for base64 key data", name)
+		}
 	}
 }

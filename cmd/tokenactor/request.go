@@ -92,10 +92,9 @@ type paramsFlag struct {
 
 func (p *paramsFlag) String() string { return strings.Join(p.flags, " ") }
 
+// Set takes any value: a malformed one is reported by values, without
+// quoting it, where the flag package would quote it.
 func (p *paramsFlag) Set(v string) error {
-	if name, _, ok := strings.Cut(v, "="); !ok || name == "" {
-		return fmt.Errorf("want name=value")
-	}
 	p.flags = append(p.flags, v)
 	return nil
 }
@@ -117,7 +116,10 @@ func (p *paramsFlag) values() (url.Values, string) {
 		}
 	}
 	for _, f := range p.flags {
-		name, value, _ := strings.Cut(f, "=")
+		name, value, ok := strings.Cut(f, "=")
+		if !ok || name == "" {
+			return nil, "-param wants name=value"
+		}
 		v.Add(name, value)
 	}
 	if len(v) == 0 {

@@ -104,7 +104,8 @@ func TestBadRequestParameters(t *testing.T) {
 	}{
 		{name: "reserved", args: []string{"-param", "grant_type=password"}, wantErr: "-param (TOKENACTOR_PARAMS): sets grant_type, which the strategy sets itself"},
 		{name: "set twice", args: []string{"-scope", "read", "-param", "scope=write"}, wantErr: "-param (TOKENACTOR_PARAMS): sets scope, which another field sets too"},
-		{name: "no name", args: []string{"-param", "=x"}, wantErr: "want name=value"},
+		{name: "no name", args: []string{"-param", "=x"}, wantErr: "-param wants name=value"},
+		{name: "no equals sign", args: []string{"-param", "client_assertion:eyJhbGciOiJFUzI1NiJ9.c2VjcmV0.SIGNATURE-SECRET"}, wantErr: "-param wants name=value"},
 		{name: "bad variable", vars: []string{envParams, "a=%zz"}, wantErr: "TOKENACTOR_PARAMS is not a form-encoded list"},
 		{name: "bad style", args: []string{"-auth-style", "mtls"}, wantErr: "-auth-style (or TOKENACTOR_AUTH_STYLE) must be basic, body or detect"},
 	}
@@ -116,6 +117,11 @@ func TestBadRequestParameters(t *testing.T) {
 			}
 			if strings.Contains(r.stderr, "Config") {
 				t.Errorf("stderr names a Go type:\n%s", r.stderr)
+			}
+			for _, a := range tt.args {
+				if strings.Contains(a, "SECRET") && strings.Contains(r.stderr, "SECRET") {
+					t.Errorf("stderr repeats the value given:\n%s", r.stderr)
+				}
 			}
 		})
 	}

@@ -2,8 +2,10 @@ package strategy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -111,6 +113,67 @@ type AutoConfig struct {
 	Clock      clock.Clock
 	// Getenv reads environment variables. Nil means os.Getenv.
 	Getenv func(string) string
+}
+
+// autoConfigView is what an AutoConfig prints as: its data fields, with
+// the explicit configs printing themselves masked. EndpointParams (which
+// may carry anything, credentials included) and Getenv are left out, as
+// from every config of this package.
+type autoConfigView struct {
+	AccessKey     *AccessKeyConfig
+	OAuth         *OAuthConfig
+	TokenURL      string
+	Issuer        string
+	Scopes        []string
+	Audience      string
+	Resource      string
+	AuthStyle     AuthStyle
+	ClientKey     *ClientKey
+	TLSClientAuth bool
+	Store         TokenStore
+	Profile       string
+	HTTPClient    *http.Client
+	Clock         clock.Clock
+}
+
+func (c AutoConfig) view() autoConfigView {
+	return autoConfigView{
+		AccessKey: c.AccessKey, OAuth: c.OAuth, TokenURL: c.TokenURL, Issuer: c.Issuer,
+		Scopes: c.Scopes, Audience: c.Audience, Resource: c.Resource, AuthStyle: c.AuthStyle,
+		ClientKey: c.ClientKey, TLSClientAuth: c.TLSClientAuth, Store: c.Store, Profile: c.Profile,
+		HTTPClient: c.HTTPClient, Clock: c.Clock,
+	}
+}
+
+// Format prints the config without EndpointParams and Getenv, and with the
+// explicit configs' secrets masked, for every verb.
+func (c AutoConfig) Format(f fmt.State, verb rune) {
+	formatMasked(f, verb, c.view(), "strategy.AutoConfig")
+}
+
+// LogValue makes log/slog print where the config looks for credentials.
+func (c AutoConfig) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("token_url", c.TokenURL),
+		slog.String("issuer", c.Issuer),
+		slog.String("profile", c.Profile),
+	)
+}
+
+// MarshalJSON encodes the config's data fields, the explicit configs with
+// their secrets masked (see [AccessKeyConfig.MarshalJSON]).
+func (c AutoConfig) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		AccessKey *AccessKeyConfig `json:"access_key,omitempty"`
+		OAuth     *OAuthConfig     `json:"oauth,omitempty"`
+		TokenURL  string           `json:"token_url,omitempty"`
+		Issuer    string           `json:"issuer,omitempty"`
+		Scopes    []string         `json:"scopes,omitempty"`
+		Audience  string           `json:"audience,omitempty"`
+		Resource  string           `json:"resource,omitempty"`
+		AuthStyle string           `json:"auth_style"`
+		Profile   string           `json:"profile,omitempty"`
+	}{c.AccessKey, c.OAuth, c.TokenURL, c.Issuer, c.Scopes, c.Audience, c.Resource, c.AuthStyle.String(), c.Profile})
 }
 
 // closingStrategy is what every strategy of this package is.

@@ -3,6 +3,9 @@ package strategy_test
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -99,6 +102,14 @@ func TestConfigsMarshalWithTheSecretMasked(t *testing.T) {
 			give: &strategy.DeviceCodeConfig{DeviceAuthURL: "https://auth.example/device", ClientID: "cli", ClientSecret: "s3cret", Prompt: func(strategy.DeviceAuthorization) {}},
 			want: `{"device_auth_url":"https://auth.example/device","client_id":"cli","client_secret":"[REDACTED]","auth_style":"basic"}`,
 		},
+		{
+			name: "auto, with an explicit access key config",
+			give: strategy.AutoConfig{
+				AccessKey: &strategy.AccessKeyConfig{TokenURL: "https://auth.example/token", ClientID: "svc", ClientSecret: "s3cret"},
+				Profile:   "work", EndpointParams: url.Values{"client_assertion": {"s3cret"}}, Getenv: func(string) string { return "" },
+			},
+			want: `{"access_key":{"token_url":"https://auth.example/token","client_id":"svc","client_secret":"[REDACTED]","auth_style":"basic"},"auth_style":"basic","profile":"work"}`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,5 +121,30 @@ func TestConfigsMarshalWithTheSecretMasked(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// An AutoConfig prints like the other configs: its EndpointParams, which
+// may carry anything, and its callbacks are left out, for every verb and
+// log/slog.
+func TestAutoConfigNeverPrintsItsParams(t *testing.T) {
+	cfg := strategy.AutoConfig{
+		TokenURL: "https://auth.example/token", Profile: "work",
+		EndpointParams: url.Values{"client_assertion": {"hunter2-secret"}},
+		OAuth:          &strategy.OAuthConfig{ClientID: "svc", ClientSecret: "hunter2-secret"},
+	}
+	var logged strings.Builder
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("cfg", "cfg", cfg)
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("cfg", "cfg", &cfg)
+	for _, out := range []string{
+		fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprintf("%s", cfg),
+		fmt.Sprintf("%q", cfg), fmt.Sprint(&cfg), logged.String(),
+	} {
+		if strings.Contains(out, "hunter2") {
+			t.Errorf("a secret printed: %s", out)
+		}
+		if !strings.Contains(out, "work") {
+			t.Errorf("the profile is missing, so the test proves nothing: %s", out)
+		}
 	}
 }

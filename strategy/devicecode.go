@@ -281,7 +281,7 @@ func (s *DeviceCodeStrategy) Login(ctx context.Context) (Session, error) {
 	sess := Session{
 		TokenURL: token.url, ClientID: s.cfg.ClientID,
 		AccessToken: resp.accessToken, TokenType: resp.tokenType, ExpiresAt: resp.expiresAt,
-		RefreshToken: resp.refreshToken, Scope: resp.scope,
+		RefreshToken: resp.refreshToken, Scope: resp.scope, RefreshAt: resp.refreshAt,
 	}
 	// The server has issued the tokens and the device code is spent: a
 	// caller giving up now must not lose them.

@@ -70,6 +70,7 @@ type sessionFile struct {
 	ExpiresAt    *time.Time `json:"expires_at,omitempty"`
 	RefreshToken string     `json:"refresh_token,omitempty"`
 	Scope        string     `json:"scope,omitempty"`
+	RefreshAt    *time.Time `json:"refresh_at,omitempty"`
 }
 
 // encodeSession returns the file content for sess.
@@ -82,6 +83,10 @@ func encodeSession(sess Session) ([]byte, error) {
 	if !sess.ExpiresAt.IsZero() {
 		t := sess.ExpiresAt.UTC()
 		f.ExpiresAt = &t
+	}
+	if !sess.RefreshAt.IsZero() {
+		t := sess.RefreshAt.UTC()
+		f.RefreshAt = &t
 	}
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
@@ -129,6 +134,9 @@ func parseSessionFile(path string, data []byte) (Session, error) {
 	}
 	if f.ExpiresAt != nil {
 		sess.ExpiresAt = *f.ExpiresAt
+	}
+	if f.RefreshAt != nil {
+		sess.RefreshAt = *f.RefreshAt
 	}
 	return sess, nil
 }

@@ -29,6 +29,7 @@ func TestFileStoreRoundTrip(t *testing.T) {
 		AccessToken: tokenactor.NewSecretToken("at"), TokenType: "Bearer",
 		ExpiresAt:    time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC),
 		RefreshToken: tokenactor.NewSecretToken("rt"), Scope: "openid offline_access",
+		RefreshAt: time.Date(2030, 1, 2, 2, 4, 5, 6, time.UTC),
 	}
 	if err := store.Save(t.Context(), "work", want); err != nil {
 		t.Fatal(err)

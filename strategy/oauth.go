@@ -354,12 +354,12 @@ func (r *sessionRefresher) renew(ctx context.Context, current *Session) (tokenac
 	}
 	now := r.cfg.Clock.Now()
 	if r.adoptable(saved, current, now) {
-		return entryOf(saved, time.Time{}), nil
+		return entryOf(saved), nil
 	}
 	if saved.RefreshToken.IsZero() {
 		return tokenactor.Entry[oauthEntry]{}, ErrSessionExpired
 	}
-	next, refreshAt, err := r.refresh(ctx, saved)
+	next, err := r.refresh(ctx, saved)
 	if err != nil && next.RefreshToken.IsZero() {
 		return tokenactor.Entry[oauthEntry]{}, err
 	}
@@ -380,7 +380,7 @@ func (r *sessionRefresher) renew(ctx context.Context, current *Session) (tokenac
 	if err != nil {
 		return tokenactor.Entry[oauthEntry]{}, err
 	}
-	return entryOf(next, refreshAt), nil
+	return entryOf(next), nil
 }
 
 // adoptable reports whether the saved session can be served as is: its
@@ -403,7 +403,7 @@ func (r *sessionRefresher) adoptable(saved Session, current *Session, now time.T
 // If the answer is refused but carried a new refresh token, refresh returns
 // the error with a session holding that refresh token and no access token:
 // the caller saves it, so the rotated token is used next time.
-func (r *sessionRefresher) refresh(ctx context.Context, saved Session) (Session, time.Time, error) {
+func (r *sessionRefresher) refresh(ctx context.Context, saved Session) (Session, error) {
 	tokenURL, clientID := r.cfg.TokenURL, r.cfg.ClientID
 	if tokenURL == "" {
 		tokenURL = saved.TokenURL
@@ -412,10 +412,10 @@ func (r *sessionRefresher) refresh(ctx context.Context, saved Session) (Session,
 		clientID = saved.ClientID
 	}
 	if tokenURL == "" {
-		return Session{}, time.Time{}, &ConfigError{Field: "OAuthConfig.TokenURL", Reason: "empty, and the saved session has none"}
+		return Session{}, &ConfigError{Field: "OAuthConfig.TokenURL", Reason: "empty, and the saved session has none"}
 	}
 	if err := checkTokenURL("token URL", tokenURL); err != nil {
-		return Session{}, time.Time{}, err
+		return Session{}, err
 	}
 	auth := r.auth
 	auth.id = clientID
@@ -425,15 +425,15 @@ func (r *sessionRefresher) refresh(ctx context.Context, saved Session) (Session,
 	resp, err := ep.token(ctx, form)
 	if err != nil {
 		if resp.refreshToken.IsZero() || resp.refreshToken == saved.RefreshToken {
-			return Session{}, time.Time{}, err
+			return Session{}, err
 		}
 		rotated := Session{TokenURL: tokenURL, ClientID: clientID, TokenType: saved.TokenType, RefreshToken: resp.refreshToken, Scope: saved.Scope}
-		return rotated, time.Time{}, err
+		return rotated, err
 	}
 	next := Session{
 		TokenURL: tokenURL, ClientID: clientID,
 		AccessToken: resp.accessToken, TokenType: resp.tokenType, ExpiresAt: resp.expiresAt,
-		RefreshToken: resp.refreshToken, Scope: resp.scope,
+		RefreshToken: resp.refreshToken, Scope: resp.scope, RefreshAt: resp.refreshAt,
 	}
 	if next.RefreshToken.IsZero() {
 		next.RefreshToken = saved.RefreshToken
@@ -441,13 +441,13 @@ func (r *sessionRefresher) refresh(ctx context.Context, saved Session) (Session,
 	if next.Scope == "" {
 		next.Scope = saved.Scope
 	}
-	return next, resp.refreshAt, nil
+	return next, nil
 }
 
 // entryOf makes the cache entry for a session. No entry is Final, even
 // without a refresh token: renewing then means adopting a session
 // another process saved (a new login), or reporting ErrSessionExpired.
-// refreshAt is the server's refresh hint, zero if none.
-func entryOf(s Session, refreshAt time.Time) tokenactor.Entry[oauthEntry] {
-	return tokenactor.Entry[oauthEntry]{Value: oauthEntry{sess: s}, ExpiresAt: s.ExpiresAt, RefreshAt: refreshAt}
+// The server's refresh hint, if it gave one, is the entry's RefreshAt.
+func entryOf(s Session) tokenactor.Entry[oauthEntry] {
+	return tokenactor.Entry[oauthEntry]{Value: oauthEntry{sess: s}, ExpiresAt: s.ExpiresAt, RefreshAt: s.RefreshAt}
 }

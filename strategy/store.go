@@ -30,6 +30,11 @@ type Session struct {
 	RefreshToken tokenactor.SecretToken
 	// Scope is the scope the server granted, space-separated.
 	Scope string
+	// RefreshAt is when the server suggested renewing the access token
+	// (refresh_in in its answer); zero if it gave no hint. A cache serving
+	// the session starts its renewal then instead of its refresh window
+	// before ExpiresAt.
+	RefreshAt time.Time
 }
 
 // serviceToken returns the part of s a service needs.

@@ -90,9 +90,8 @@ func nonceChallenge(resp *http.Response) bool {
 	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("DPoP-Nonce") == "" {
 		return false
 	}
-	for _, v := range resp.Header.Values("WWW-Authenticate") {
-		scheme, params, _ := strings.Cut(strings.TrimSpace(v), " ")
-		if strings.EqualFold(scheme, "DPoP") && strings.Contains(params, `error="use_dpop_nonce"`) {
+	for _, c := range parseChallenges(resp.Header.Values("WWW-Authenticate")) {
+		if strings.EqualFold(c.scheme, "DPoP") && c.params["error"] == "use_dpop_nonce" {
 			return true
 		}
 	}

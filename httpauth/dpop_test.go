@@ -9,8 +9,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -211,6 +213,142 @@ func TestDPoPNonceChallengeUnreplayableBody(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized || srv.Stats().Rejected != 1 {
 		t.Errorf("status %d after %d rejections, want one 401", resp.StatusCode, srv.Stats().Rejected)
+	}
+	// A nonce challenge says nothing against the token: it is kept.
+	if n := srv.Stats().AccessTokens; n != 1 {
+		t.Errorf("%d access tokens issued, want 1: the challenge made the token be replaced", n)
+	}
+}
+
+// challengingResource answers 401 with a DPoP nonce challenge, in the
+// WWW-Authenticate value challenge and with a new nonce each time, unless
+// the proof carries the nonce accept; it counts its requests.
+type challengingResource struct {
+	challenge, accept string
+	mu                sync.Mutex
+	requests          int
+}
+
+func (c *challengingResource) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	c.requests++
+	n := c.requests
+	c.mu.Unlock()
+	if c.accept != "" && proofClaims(r.Header.Get("DPoP"))["nonce"] == c.accept {
+		return
+	}
+	nonce := c.accept
+	if nonce == "" {
+		nonce = fmt.Sprintf("n-%d", n)
+	}
+	w.Header().Set("DPoP-Nonce", nonce)
+	w.Header().Set("WWW-Authenticate", c.challenge)
+	w.WriteHeader(http.StatusUnauthorized)
+}
+
+func (c *challengingResource) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.requests
+}
+
+// proofClaims returns the claims of a DPoP proof, without checking it.
+func proofClaims(jwt string) map[string]any {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims map[string]any
+	if err != nil || json.Unmarshal(b, &claims) != nil {
+		return nil
+	}
+	return claims
+}
+
+// A resource that asks for a nonce again after the retry gets two
+// requests, and its 401 back; the token, not at fault, is kept.
+func TestDPoPNonceChallengeRetriedOnce(t *testing.T) {
+	as := oauthtest.NewServer()
+	defer as.Close()
+	s := dpopStrategy(t, as, newKey(t), nil)
+	res := &challengingResource{challenge: `DPoP error="use_dpop_nonce"`}
+	rs := httptest.NewServer(res)
+	defer rs.Close()
+	c := httpauth.NewClient(s, rs.URL)
+	defer c.CloseIdleConnections()
+	resp, err := c.Get(rs.URL + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || res.count() != 2 || as.Stats().AccessTokens != 1 {
+		t.Errorf("status %d after %d requests with %d tokens issued; want a 401 after 2 requests, with 1 token", resp.StatusCode, res.count(), as.Stats().AccessTokens)
+	}
+}
+
+// The challenge is found in every form RFC 9110 §11.6.1 allows: among
+// other challenges, with a token or a quoted value, parameter names in any
+// case, spaces around "=".
+func TestDPoPNonceChallengeForms(t *testing.T) {
+	for _, challenge := range []string{
+		`DPoP error="use_dpop_nonce"`,
+		`Bearer realm="api", DPoP error="use_dpop_nonce"`,
+		`Bearer realm="a, DPoP b", error="invalid_token", DPoP algs="ES256", error="use_dpop_nonce"`,
+		`DPoP error=use_dpop_nonce`,
+		`dpop ERROR="use_dpop_nonce", error_description="nonce required"`,
+		`DPoP algs="ES256 EdDSA" , error = "use_dpop_nonce"`,
+		`Negotiate abc==, DPoP error="use_dpop_nonce"`,
+		`DPoP error="use\_dpop\_nonce"`,
+	} {
+		t.Run(challenge, func(t *testing.T) {
+			as := oauthtest.NewServer()
+			defer as.Close()
+			s := dpopStrategy(t, as, newKey(t), nil)
+			res := &challengingResource{challenge: challenge, accept: "N"}
+			rs := httptest.NewServer(res)
+			defer rs.Close()
+			c := httpauth.NewClient(s, rs.URL)
+			defer c.CloseIdleConnections()
+			resp, err := c.Get(rs.URL + "/x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || res.count() != 2 || as.Stats().AccessTokens != 1 {
+				t.Errorf("status %d after %d requests with %d tokens issued; want 200 after 2 requests, with 1 token", resp.StatusCode, res.count(), as.Stats().AccessTokens)
+			}
+		})
+	}
+}
+
+// Challenges that do not ask a DPoP client for a nonce are rejections of
+// the token: the token is replaced.
+func TestDPoPOtherChallengesReplaceTheToken(t *testing.T) {
+	for _, challenge := range []string{
+		`Bearer error="use_dpop_nonce"`,
+		`DPoP error="invalid_token"`,
+		`DPoP error_description="use_dpop_nonce"`,
+		`DPoP realm="error=\"use_dpop_nonce\""`,
+	} {
+		t.Run(challenge, func(t *testing.T) {
+			as := oauthtest.NewServer()
+			defer as.Close()
+			s := dpopStrategy(t, as, newKey(t), nil)
+			res := &challengingResource{challenge: challenge}
+			rs := httptest.NewServer(res)
+			defer rs.Close()
+			c := httpauth.NewClient(s, rs.URL)
+			defer c.CloseIdleConnections()
+			resp, err := c.Get(rs.URL + "/x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if as.Stats().AccessTokens != 2 {
+				t.Errorf("%d tokens issued, want 2: the 401 rejected the first", as.Stats().AccessTokens)
+			}
+		})
 	}
 }
 

@@ -78,8 +78,10 @@ func (e *OriginError) Error() string {
 // by Strategy, which must implement [DPoPProver] (else RoundTrip returns
 // [ErrDPoPUnsupported]). A DPoP-Nonce header in any answer is handed to
 // the strategy, which remembers it for the origin; a 401 asking for a
-// nonce (error="use_dpop_nonce") is retried once with it when the body
-// can be sent again.
+// nonce (a DPoP challenge with error="use_dpop_nonce", among any others
+// in WWW-Authenticate) is retried once with it when the body can be sent
+// again. A nonce challenge is not a rejection of the token: if it stands,
+// the 401 is returned and the token kept.
 //
 // # Rejected tokens
 //
@@ -173,7 +175,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.accepted(tok)
 		return resp, nil
 	}
-	if t.futile(tok) {
+	if t.futile(tok) || isDPoP(tok) && nonceChallenge(resp) {
+		// A nonce challenge still standing (sendDPoP retried once, or
+		// could not) says nothing against the token: it is kept.
 		return resp, nil
 	}
 

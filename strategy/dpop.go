@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -94,9 +95,19 @@ func htu(u *url.URL) string {
 	return v.String()
 }
 
-// originOf is the key nonces are remembered under.
+// originOf is the key nonces are remembered under: u's origin (RFC 6454),
+// scheme and host in lower case, the port made explicit.
 func originOf(u *url.URL) string {
-	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host)
+	scheme, port := strings.ToLower(u.Scheme), u.Port()
+	if port == "" {
+		switch scheme {
+		case "https":
+			port = "443"
+		case "http":
+			port = "80"
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }
 
 func (p *dpopProver) nonce(u *url.URL) string {

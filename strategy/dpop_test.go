@@ -131,6 +131,44 @@ func TestDPoPProofClaims(t *testing.T) {
 	}
 }
 
+// Nonces are remembered per origin (RFC 6454): scheme, host in any case
+// and port, a default port written or not.
+func TestDPoPNonceOrigins(t *testing.T) {
+	s, err := strategy.NewAccessKey(strategy.AccessKeyConfig{
+		TokenURL: "https://as.example/token", ClientID: "svc", ClientSecret: "x", DPoPKey: newEdKey(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, tt := range []struct {
+		given, asked string
+		same         bool
+	}{
+		{"https://api.example:443/a", "https://API.example/b", true},
+		{"https://api.example/a", "https://api.example:443/b?q", true},
+		{"http://api.example:80/a", "HTTP://api.example/b", true},
+		{"https://[::1]:443/a", "https://[::1]/b", true},
+		{"https://api.example/a", "http://api.example/b", false},
+		{"https://api.example/a", "https://api.example:8443/b", false},
+		{"http://api.example:443/a", "http://api.example/b", false},
+		{"https://api.example/a", "https://other.example/b", false},
+	} {
+		given, _ := url.Parse(tt.given)
+		asked, _ := url.Parse(tt.asked)
+		nonce := "n-" + strings.NewReplacer(":", "", "/", "", "[", "", "]", "").Replace(tt.given)
+		s.DPoPNonce(given, nonce)
+		proof, err := s.DPoPProof("GET", asked, tokenactor.NewSecretToken("tok"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := jwtPart(t, proof, 1)["nonce"].(string)
+		if same := got == nonce; same != tt.same {
+			t.Errorf("nonce given for %s, proof for %s carries %q; same origin: got %t, want %t", tt.given, tt.asked, got, same, tt.same)
+		}
+	}
+}
+
 // A device login and the refreshes after it get DPoP-bound tokens, and
 // the strategy signs proofs for them.
 func TestDPoPDeviceFlowAndRefresh(t *testing.T) {

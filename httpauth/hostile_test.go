@@ -75,7 +75,8 @@ func (v valueStrategy) Get(context.Context) (tokenactor.ServiceToken, error) {
 // TestTransportPrintsNoToken prints a Transport every way: its Strategy
 // must not show.
 func TestTransportPrintsNoToken(t *testing.T) {
-	tr := &httpauth.Transport{Strategy: valueStrategy{token: "SECRET-TOKEN"}, Origins: []string{"https://api.example"}}
+	// Credentials put in Origins by mistake are not printed either.
+	tr := &httpauth.Transport{Strategy: valueStrategy{token: "SECRET-TOKEN"}, Origins: []string{"https://api.example", "https://SECRET-TOKEN@api.example", "https://u:SECRET-TOKEN@api.example", "%zzSECRET-TOKEN"}}
 	var logged bytes.Buffer
 	slog.New(slog.NewTextHandler(&logged, nil)).Info("t", "transport", tr)
 	slog.New(slog.NewJSONHandler(&logged, nil)).Info("t", "transport", tr)

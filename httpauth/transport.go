@@ -37,9 +37,10 @@ var ErrNoOrigins = errors.New("httpauth: Transport.Origins is empty")
 type OriginError struct {
 	// Index is the entry's position in Origins.
 	Index int
-	// Origin is the offending entry with any password masked (as
-	// url.URL.Redacted does), or empty if it is not a URL at all: an entry
-	// may hold a credential by mistake, and errors end up in logs.
+	// Origin is the offending entry with its user info masked as "xxxxx"
+	// (a user name can be a token too), or empty if it is not a URL at
+	// all: an entry may hold a credential by mistake, and errors end up in
+	// logs.
 	Origin string
 	// Reason says what is wrong with it.
 	Reason string
@@ -272,11 +273,11 @@ func (t *Transport) parseOrigins() {
 		case err != nil:
 			t.err = &OriginError{Index: i, Reason: "not a URL"}
 		case u.Scheme != "http" && u.Scheme != "https":
-			t.err = &OriginError{Index: i, Origin: u.Redacted(), Reason: `scheme must be "http" or "https"`}
+			t.err = &OriginError{Index: i, Origin: maskedOrigin(u), Reason: `scheme must be "http" or "https"`}
 		case u.Hostname() == "":
-			t.err = &OriginError{Index: i, Origin: u.Redacted(), Reason: "no host"}
+			t.err = &OriginError{Index: i, Origin: maskedOrigin(u), Reason: "no host"}
 		case u.User != nil:
-			t.err = &OriginError{Index: i, Origin: u.Redacted(), Reason: "user info is not allowed"}
+			t.err = &OriginError{Index: i, Origin: maskedOrigin(u), Reason: "user info is not allowed"}
 		}
 		if t.err != nil {
 			t.allowed = nil
@@ -356,18 +357,44 @@ func (t *Transport) CloseIdleConnections() {
 // Format prints the transport's Origins only, for every verb: Strategy may
 // be a value that holds a token in fields fmt would print.
 func (t *Transport) Format(f fmt.State, verb rune) {
+	origins := t.printedOrigins()
 	if verb == 'v' && f.Flag('#') {
-		fmt.Fprintf(f, "httpauth.Transport{Origins:%#v}", t.Origins)
+		fmt.Fprintf(f, "httpauth.Transport{Origins:%#v}", origins)
 		return
 	}
 	if verb == 'v' && f.Flag('+') {
-		fmt.Fprintf(f, "{Origins:%v}", t.Origins)
+		fmt.Fprintf(f, "{Origins:%v}", origins)
 		return
 	}
-	fmt.Fprintf(f, "{%v}", t.Origins)
+	fmt.Fprintf(f, "{%v}", origins)
 }
 
 // LogValue makes log/slog print the transport's Origins only.
 func (t *Transport) LogValue() slog.Value {
-	return slog.GroupValue(slog.Any("origins", t.Origins))
+	return slog.GroupValue(slog.Any("origins", t.printedOrigins()))
+}
+
+// printedOrigins are Origins as a Transport prints them: user info masked,
+// an entry that is not a URL replaced by a note (either may hold a
+// credential put there by mistake).
+func (t *Transport) printedOrigins() []string {
+	out := make([]string, len(t.Origins))
+	for i, o := range t.Origins {
+		if u, err := url.Parse(o); err != nil {
+			out[i] = "(not a URL)"
+		} else {
+			out[i] = maskedOrigin(u)
+		}
+	}
+	return out
+}
+
+// maskedOrigin returns u with its user info, if any, masked as "xxxxx".
+func maskedOrigin(u *url.URL) string {
+	if u.User == nil {
+		return u.String()
+	}
+	v := *u
+	v.User = url.User("xxxxx")
+	return v.String()
 }

@@ -255,7 +255,8 @@ func TestBadOrigins(t *testing.T) {
 		{give: []string{"api.example.com"}, wantErr: &httpauth.OriginError{Origin: "api.example.com", Reason: `scheme must be "http" or "https"`}},
 		{give: []string{"ftp://api.example.com"}, wantErr: &httpauth.OriginError{Origin: "ftp://api.example.com", Reason: `scheme must be "http" or "https"`}},
 		{give: []string{"https://"}, wantErr: &httpauth.OriginError{Origin: "https:", Reason: "no host"}},
-		{give: []string{"https://u:p@h"}, wantErr: &httpauth.OriginError{Origin: "https://u:xxxxx@h", Reason: "user info is not allowed"}},
+		{give: []string{"https://u:p@h"}, wantErr: &httpauth.OriginError{Origin: "https://xxxxx@h", Reason: "user info is not allowed"}},
+		{give: []string{"https://ghp_token@h"}, wantErr: &httpauth.OriginError{Origin: "https://xxxxx@h", Reason: "user info is not allowed"}},
 		{give: []string{"https://ok", "%zz"}, wantErr: &httpauth.OriginError{Index: 1, Reason: "not a URL"}},
 	}
 	for _, tt := range tests {

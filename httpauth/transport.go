@@ -25,6 +25,7 @@ import (
 	"sync/atomic"
 
 	"github.com/tokenactor/tokenactor"
+	"github.com/tokenactor/tokenactor/internal/redact"
 )
 
 // ErrNoOrigins is returned by [Transport.RoundTrip] when Transport.Origins is
@@ -273,11 +274,11 @@ func (t *Transport) parseOrigins() {
 		case err != nil:
 			t.err = &OriginError{Index: i, Reason: "not a URL"}
 		case u.Scheme != "http" && u.Scheme != "https":
-			t.err = &OriginError{Index: i, Origin: maskedOrigin(u), Reason: `scheme must be "http" or "https"`}
+			t.err = &OriginError{Index: i, Origin: redact.URL(u), Reason: `scheme must be "http" or "https"`}
 		case u.Hostname() == "":
-			t.err = &OriginError{Index: i, Origin: maskedOrigin(u), Reason: "no host"}
+			t.err = &OriginError{Index: i, Origin: redact.URL(u), Reason: "no host"}
 		case u.User != nil:
-			t.err = &OriginError{Index: i, Origin: maskedOrigin(u), Reason: "user info is not allowed"}
+			t.err = &OriginError{Index: i, Origin: redact.URL(u), Reason: "user info is not allowed"}
 		}
 		if t.err != nil {
 			t.allowed = nil
@@ -383,18 +384,8 @@ func (t *Transport) printedOrigins() []string {
 		if u, err := url.Parse(o); err != nil {
 			out[i] = "(not a URL)"
 		} else {
-			out[i] = maskedOrigin(u)
+			out[i] = redact.URL(u)
 		}
 	}
 	return out
-}
-
-// maskedOrigin returns u with its user info, if any, masked as "xxxxx".
-func maskedOrigin(u *url.URL) string {
-	if u.User == nil {
-		return u.String()
-	}
-	v := *u
-	v.User = url.User("xxxxx")
-	return v.String()
 }

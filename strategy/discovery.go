@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/benbjohnson/clock"
+
+	"github.com/tokenactor/tokenactor/internal/redact"
 )
 
 // ErrNoMetadata reports that an issuer publishes no authorization server
@@ -279,12 +281,6 @@ func checkMetadata(md Metadata, issuer string) error {
 	return nil
 }
 
-// redactURL returns raw with any password replaced by "xxxxx", for
+// redactURL returns raw with its user info replaced by "xxxxx", for
 // messages; a placeholder if it does not parse.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(invalid URL)"
-	}
-	return u.Redacted()
-}
+func redactURL(raw string) string { return redact.RawURL(raw, "(invalid URL)") }

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tokenactor/tokenactor/internal/redact"
 	"github.com/tokenactor/tokenactor/strategy"
 )
 
@@ -160,17 +161,13 @@ func (e *env) httpClient() (*http.Client, *countingTransport) {
 	}, t
 }
 
-// redactURL returns raw with a password in it masked, for printing; a
+// redactURL returns raw with its user info masked, for printing; a
 // placeholder if it is not a URL.
 func redactURL(raw string) string {
 	if raw == "" {
 		return ""
 	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(not a valid URL)"
-	}
-	return u.Redacted()
+	return redact.RawURL(raw, "(not a valid URL)")
 }
 
 // issuerOf guesses the issuer of a token endpoint: its origin, which is

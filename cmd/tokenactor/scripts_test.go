@@ -361,15 +361,16 @@ func TestTokenWithIssuer(t *testing.T) {
 	}
 }
 
+// User info in a URL is masked whole: a user name can be a token too.
 func TestStatusHidesPasswordsInURLs(t *testing.T) {
 	srv := newAuthServer(t)
-	withPassword := strings.Replace(srv.URL, "http://", "http://user:hunter2@", 1) + "/token"
+	withPassword := strings.Replace(srv.URL, "http://", "http://ghp_user:hunter2@", 1) + "/token"
 	c := newCLI(t, strategy.EnvAccessKey, "svc.x", strategy.EnvTokenURL, withPassword)
 	r := c.run("status")
-	if r.code != exitOK || !strings.Contains(r.stdout, "http://user:xxxxx@") {
+	if r.code != exitOK || !strings.Contains(r.stdout, "http://xxxxx@") {
 		t.Errorf("status: exit %d, stdout:\n%s", r.code, r.stdout)
 	}
-	noSecrets(t, r.stdout+r.stderr, "hunter2")
+	noSecrets(t, r.stdout+r.stderr, "hunter2", "ghp_user")
 
 	c = newCLI(t)
 	store := strategy.NewFileStore(c.env[strategy.EnvConfigDir])
@@ -382,10 +383,10 @@ func TestStatusHidesPasswordsInURLs(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = c.run("status")
-	if r.code != exitOK || !strings.Contains(r.stdout, "http://user:xxxxx@") {
+	if r.code != exitOK || !strings.Contains(r.stdout, "http://xxxxx@") {
 		t.Errorf("status of a session: exit %d, stdout:\n%s", r.code, r.stdout)
 	}
-	noSecrets(t, r.stdout+r.stderr, "hunter2")
+	noSecrets(t, r.stdout+r.stderr, "hunter2", "ghp_user")
 }
 
 // dnsFailure is a transport whose every host does not exist, as the

@@ -777,9 +777,13 @@ func (t *table[K, T]) put(m *member[K, T]) {
 }
 
 // clear turns m's slot into a tombstone, so probes for other keys go on
-// past it.
+// past it, and lets go of m's cache: a tombstone lives until the table is
+// rebuilt, and must not keep the closed cache (its refresher, its hook,
+// its last value) alive that long. A Get that read the slot before finds
+// the cache closed and goes to the locked path.
 func (t *table[K, T]) clear(m, tomb *member[K, T]) {
 	if s := t.slotOf(m); s != nil {
 		s.m.Store(tomb)
+		s.c.Store(nil)
 	}
 }

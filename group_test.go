@@ -12,6 +12,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"weak"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -584,5 +585,34 @@ func TestGroupChurnManyKeys(t *testing.T) {
 	}
 	if n := g.Len(); n > 64 {
 		t.Errorf("%d caches with nobody using them and a bound of 64", n)
+	}
+}
+
+// A cache the Group evicted is garbage once its callers are done with it:
+// the tombstone left in its slot does not keep it (and its refresher, its
+// hook, its last value) alive until the table is rebuilt.
+func TestEvictedCacheIsCollected(t *testing.T) {
+	var made []weak.Pointer[tokenactor.Cache[string]]
+	g := tokenactor.NewGroup(func(key string) (*tokenactor.Cache[string], error) {
+		c := tokenactor.New[string](&tenantRefresher{tenant: key})
+		made = append(made, weak.Make(c))
+		return c, nil
+	}, tokenactor.WithMaxCaches(1))
+	defer g.Close()
+	for _, key := range []string{"a", "b", "c", "d"} {
+		if _, err := g.Get(t.Context(), key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 5 {
+		runtime.GC()
+	}
+	for i, w := range made[:3] {
+		if w.Value() != nil {
+			t.Errorf("cache %d, evicted, is still reachable", i)
+		}
+	}
+	if made[3].Value() == nil {
+		t.Error("the cache the group holds was collected: the test proves nothing")
 	}
 }

@@ -11,11 +11,11 @@ import (
 
 // An Event is something the cache reports through the hook set with
 // [WithEventHook]. The set is closed: it is one of [RefreshStarted],
-// [RefreshSucceeded] and [RefreshFailed], each a plain value, never changed
-// after it is sent, so safe for concurrent use; the zero value of each
-// describes nothing that happened. No event holds a value (a token); the
-// one thing in an event that may hold a secret, [RefreshStarted.Caller], is
-// never printed.
+// [RefreshSucceeded], [RefreshFailed] and [Closed], each a plain value,
+// never changed after it is sent, so safe for concurrent use; the zero
+// value of each but Closed describes nothing that happened. No event holds
+// a value (a token); the one thing in an event that may hold a secret,
+// [RefreshStarted.Caller], is never printed.
 type Event interface {
 	event()
 	fmt.Stringer
@@ -85,9 +85,28 @@ type RefreshFailed struct {
 	Waited time.Duration
 }
 
+// Closed reports that the cache closed: its Close was called, by its owner
+// or by a [Group] evicting it. It is the last event the cache sends, and
+// it arrives before Close returns. A hook that keeps state per cache (a
+// metrics adapter) can let go of it here.
+type Closed struct {
+	// Abandoned reports that a Refresher call was in flight: its context
+	// was cancelled, its callers got ErrClosed, and it reports no outcome.
+	Abandoned bool
+}
+
 func (RefreshStarted) event()   {}
 func (RefreshSucceeded) event() {}
 func (RefreshFailed) event()    {}
+func (Closed) event()           {}
+
+// String describes the event.
+func (e Closed) String() string {
+	if e.Abandoned {
+		return "closed, a call in flight abandoned"
+	}
+	return "closed"
+}
 
 // String describes the event, without any secret.
 func (e RefreshStarted) String() string {
@@ -149,6 +168,8 @@ func LogEvents(logger *slog.Logger) func(Event) {
 				slog.String("op", e.Op.String()), slog.Int("attempt", e.Attempt),
 				slog.Duration("took", e.Took), slog.Int("waiters", e.Waiters), slog.Duration("waited", e.Waited),
 				slog.Time("next_retry", e.NextRetry), slog.String("error", e.Err.Error()))
+		case Closed:
+			logger.LogAttrs(ctx, slog.LevelDebug, "tokenactor: closed", slog.Bool("abandoned", e.Abandoned))
 		}
 	}
 }

@@ -75,6 +75,11 @@ func TestLogEvents(t *testing.T) {
 			want: logRecord{Level: slog.LevelError, Msg: "tokenactor: refresh failed",
 				Attrs: map[string]string{"op": "authenticate", "attempt": "1", "next_retry": at.String(), "error": "tokenactor: panic: boom", "took": "0s", "waiters": "0", "waited": "0s"}},
 		},
+		{
+			name: "closed",
+			give: tokenactor.Closed{Abandoned: true},
+			want: logRecord{Level: slog.LevelDebug, Msg: "tokenactor: closed", Attrs: map[string]string{"abandoned": "true"}},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,6 +134,7 @@ func TestLogEventsFromCache(t *testing.T) {
 	want := []string{
 		"tokenactor: refresh started", "tokenactor: refresh succeeded",
 		"tokenactor: refresh started", "tokenactor: refresh failed",
+		"tokenactor: closed",
 	}
 	if diff := cmp.Diff(want, msgs); diff != "" {
 		t.Errorf("messages (-want +got):\n%s", diff)

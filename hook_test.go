@@ -75,7 +75,7 @@ func TestMisbehavingHookIsContained(t *testing.T) {
 				want := []string{
 					"tokenactor.RefreshStarted", "tokenactor.RefreshFailed",
 					"tokenactor.RefreshStarted", "tokenactor.RefreshSucceeded",
-					"tokenactor.RefreshStarted",
+					"tokenactor.RefreshStarted", "tokenactor.Closed",
 				}
 				if diff := cmp.Diff(want, seen); diff != "" {
 					t.Errorf("events the hook was called with (-want +got):\n%s", diff)
@@ -83,4 +83,36 @@ func TestMisbehavingHookIsContained(t *testing.T) {
 			})
 		})
 	}
+}
+
+// Closed is the last event, sent before Close returns, saying whether a
+// call in flight was abandoned; a second Close sends nothing.
+func TestClosedIsTheLastEvent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var seen []tokenactor.Event // written by the hook, one call at a time
+		c, s, _ := newCache(tokenactor.WithEventHook(func(e tokenactor.Event) {
+			if _, ok := e.(tokenactor.RefreshStarted); !ok { // its Caller is a live context
+				seen = append(seen, e)
+			}
+		}))
+		idle, _, _ := newCache(tokenactor.WithEventHook(func(e tokenactor.Event) { seen = append(seen, e) }))
+		idle.Close()
+		if diff := cmp.Diff([]tokenactor.Event{tokenactor.Closed{}}, seen); diff != "" {
+			t.Errorf("a cache closed unused (-want +got):\n%s", diff)
+		}
+
+		seen = nil
+		ch := goGet(context.Background(), c)
+		synctest.Wait()
+		s.next(t) // in flight, never answered
+		c.Close()
+		c.Close()
+		synctest.Wait()
+		if r, ok := answered(ch); !ok || !errors.Is(r.err, tokenactor.ErrClosed) {
+			t.Fatalf("waiter at Close got %+v (answered %t), want ErrClosed", r, ok)
+		}
+		if diff := cmp.Diff([]tokenactor.Event{tokenactor.Closed{Abandoned: true}}, seen); diff != "" {
+			t.Errorf("a cache closed during a call (-want +got):\n%s", diff)
+		}
+	})
 }

@@ -353,14 +353,16 @@ func (l *loop[T]) retry(stale *refreshJob[T], now time.Time) {
 }
 
 // shutdown stops the cache for good: the call in flight is cancelled,
-// waiting callers and queued requests get ErrClosed, and the fast path is
-// cleared. It leaves the mailbox closed, so the loop goroutine exits next.
+// waiting callers and queued requests get ErrClosed, the fast path is
+// cleared, and Closed is the last event. It leaves the mailbox closed, so
+// the loop goroutine exits next.
 func (l *loop[T]) shutdown() {
 	var zero T
 	l.st.closed = true
 	l.fast.Store(nil)
 	l.timer.stop()
-	if job := l.end(ErrClosed); job != nil {
+	job := l.end(ErrClosed)
+	if job != nil {
 		job.answer(zero, ErrClosed)
 	}
 	l.st.entry = nil
@@ -373,6 +375,7 @@ func (l *loop[T]) shutdown() {
 			close(m.done)
 		}
 	}
+	l.emit(Closed{Abandoned: job != nil})
 }
 
 // publish stores what the fast path may serve now, and arms the timer for

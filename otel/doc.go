@@ -15,8 +15,7 @@
 //	tel, err := tokenotel.New(meterProvider, tracerProvider)
 //	h := tel.Hook("billing-api")
 //	c := tokenactor.New(r, tokenactor.WithEventHook(h.Event))
-//	defer h.Close()
-//	defer c.Close()
+//	defer c.Close() // its last event closes h
 //
 // A shared refresher (package store) reports through the same hook:
 // store.WithEventHook(h.StoreEvent). A Group's size is observed with
@@ -60,7 +59,7 @@
 // "timeout", "not_authenticated", "login_required", "temporary", or
 // "_OTHER".
 // tokenactor.store.errors carries tokenactor.store.operation (load, decode,
-// save, delete, acquire, release, watch);
+// save, delete, acquire, release, extend, watch);
 // tokenactor.store.fallbacks carries tokenactor.store.fallback.reason
 // ("store_unavailable" or "lease_wait_timed_out");
 // tokenactor.group.evictions carries tokenactor.group.eviction.reason

@@ -108,3 +108,47 @@ func TestGroupEventHookWithoutName(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// A Group member it evicts leaves the gauges at once (its cache's Closed
+// event closes its hook), and the span of a refresh it had in flight ends.
+func TestEvictedMemberLeavesGaugesAndEndsSpan(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		steps := map[string]step{"a": {life: time.Minute}, "b": {life: time.Hour}, "c": {took: time.Hour}, "d": {life: time.Hour}}
+		g := tokenactor.NewGroup(func(key string) (*tokenactor.Cache[string], error) {
+			hook := h.tel.Hook("tenants")
+			return tokenactor.New(scripted(t, steps[key]), tokenactor.WithEventHook(hook.Event)), nil
+		}, tokenactor.WithMaxCaches(1))
+		defer g.Close()
+		const validity = "tokenactor.token.validity{tokenactor.cache.name=tenants}"
+
+		if _, err := g.Get(t.Context(), "a"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Second)
+		if _, err := g.Get(t.Context(), "b"); err != nil { // evicts a, whose token has 10 s left
+			t.Fatal(err)
+		}
+		if got := h.metrics(t)[validity]; got != 3600 {
+			t.Errorf("validity after a's eviction: %v s, want b's 3600", got)
+		}
+
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		if _, err := g.Get(ctx, "c"); !errors.Is(err, context.DeadlineExceeded) { // evicts b; c's call hangs
+			t.Fatalf("Get c: %v, want the caller's deadline", err)
+		}
+		if _, err := g.Get(t.Context(), "d"); err != nil { // evicts c, mid-call
+			t.Fatal(err)
+		}
+		var abandoned []span
+		for _, s := range h.ended() {
+			if s.Status == "Error: cache closed" {
+				abandoned = append(abandoned, s)
+			}
+		}
+		if len(abandoned) != 1 || abandoned[0].Took != time.Second {
+			t.Errorf("spans ended by a close: %+v; want c's, after 1 s", abandoned)
+		}
+	})
+}

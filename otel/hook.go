@@ -2,6 +2,8 @@ package tokenotel
 
 import (
 	"context"
+	"fmt"
+	"runtime"
 	"sync"
 	"time"
 	"weak"
@@ -50,25 +52,38 @@ type Hook struct {
 // counters and summarised in the gauges: the least validity, the most
 // consecutive failures, the number in backoff.
 //
-// The gauges report the hook until [Hook.Close] is called or the hook and
-// its cache are garbage collected.
+// The gauges report the hook until its cache closes (or [Hook.Close] is
+// called), or the hook and its cache are garbage collected.
 func (t *Telemetry) Hook(name string) *Hook {
 	h := &Hook{t: t, name: name, attrs: nameSet("tokenactor.cache.name", name)}
 	h.self = weak.Make(h)
 	t.mu.Lock()
-	t.hooks[h.self] = struct{}{}
-	t.mu.Unlock()
+	defer t.mu.Unlock()
+	if !t.closed { // a closed Telemetry reports no gauges: nothing to register
+		t.hooks[h.self] = struct{}{}
+		// A hook collected without being closed leaves the set even if no
+		// collection ever runs to sweep it.
+		runtime.AddCleanup(h, t.forget, h.self)
+	}
 	return h
+}
+
+// forget removes a hook from the set the gauges read.
+func (t *Telemetry) forget(self weak.Pointer[Hook]) {
+	t.mu.Lock()
+	delete(t.hooks, self)
+	t.mu.Unlock()
 }
 
 // Close stops the gauges reporting on the hook's cache, and ends the span
 // of a refresh still in flight (a cache closed during a refresh reports no
-// outcome) with status Error. Call it after the cache's Close. Events that
-// arrive later still count in the counters. Close is idempotent.
+// outcome) with status Error. The cache's Close does it through
+// [Hook.Event], which gets the cache's last event, tokenactor.Closed; call
+// Close for a hook whose cache is not closed, or that is not installed.
+// Events that arrive later still count in the counters. Close is
+// idempotent.
 func (h *Hook) Close() {
-	h.t.mu.Lock()
-	delete(h.t.hooks, h.self)
-	h.t.mu.Unlock()
+	h.t.forget(h.self)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.closed = true
@@ -80,8 +95,14 @@ func (h *Hook) Close() {
 }
 
 // Event records e. Pass it to tokenactor.WithEventHook. It returns quickly:
-// it updates instruments and spans, and never blocks on export.
+// it updates instruments and spans, and never blocks on export. The
+// cache's last event, tokenactor.Closed, closes the hook (see
+// [Hook.Close]).
 func (h *Hook) Event(e tokenactor.Event) {
+	if _, ok := e.(tokenactor.Closed); ok {
+		h.Close()
+		return
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.record(e)
@@ -142,12 +163,15 @@ func (h *Hook) start(op tokenactor.Op, attempt int, background bool, caller cont
 // waited their waits added up, all as the cache reported them. The span
 // ends took after it started. Called with mu held.
 func (h *Hook) finish(op tokenactor.Op, took time.Duration, waiters int, waited time.Duration, err error) {
+	outcome, errType, errText := "success", "", ""
+	if err != nil {
+		// Before anything changes: the error's methods are the
+		// Refresher's code and may panic (see describe).
+		outcome = "failure"
+		errType, errText = describe(err)
+	}
 	span, background := h.span, h.background
 	h.span = nil
-	outcome, errType := "success", ""
-	if err != nil {
-		outcome, errType = "failure", errorType(err)
-	}
 	attrs := append(h.attrs.ToSlice(),
 		attribute.String("tokenactor.refresh.operation", op.String()),
 		attribute.String("tokenactor.refresh.outcome", outcome),
@@ -170,7 +194,10 @@ func (h *Hook) finish(op tokenactor.Op, took time.Duration, waiters int, waited 
 	span.SetAttributes(attribute.Int("tokenactor.refresh.waiters", waiters), attribute.Float64("tokenactor.refresh.wait.time", waited.Seconds()))
 	if err != nil {
 		span.SetAttributes(attribute.String("error.type", errType))
-		span.RecordError(err)
+		span.AddEvent("exception", trace.WithTimestamp(h.started.Add(took)), trace.WithAttributes(
+			attribute.String("exception.type", fmt.Sprintf("%T", err)),
+			attribute.String("exception.message", errText),
+		))
 		span.SetStatus(codes.Error, errType)
 	}
 	span.End(trace.WithTimestamp(h.started.Add(took)))

@@ -85,7 +85,8 @@ func (g *groupHook) event(e tokenactor.GroupEvent) {
 		}
 		g.t.evictions.Add(ctx, 1, opt)
 	case tokenactor.FactoryFailed:
-		g.t.factoryErrs.Add(ctx, 1, metric.WithAttributeSet(groupSet(g.name, attribute.String("error.type", errorType(e.Err)))))
+		errType, _ := describe(e.Err)
+		g.t.factoryErrs.Add(ctx, 1, metric.WithAttributeSet(groupSet(g.name, attribute.String("error.type", errType))))
 	}
 }
 
@@ -113,6 +114,23 @@ func fallbackReason(r store.FallbackReason) string {
 
 // errorType classifies a Refresher's error into a fixed, small set: the
 // error.type attribute of a failed call. The first match wins.
+// describe returns err's error.type and its text. An error's methods
+// (Error, Unwrap, Is, As) are code of the Refresher or the factory that
+// returned it, and may panic; describe then says "_OTHER" and that the
+// text could not be read, so that the hook records the failure anyway.
+func describe(err error) (errType, text string) {
+	defer func() {
+		if recover() != nil {
+			if errType == "" {
+				errType = "_OTHER"
+			}
+			text = "(the error's Error method panicked)"
+		}
+	}()
+	errType = errorType(err)
+	return errType, err.Error()
+}
+
 func errorType(err error) string {
 	var pe *tokenactor.PanicError
 	switch {

@@ -144,3 +144,32 @@ func TestScriptedRun(t *testing.T) {
 		}
 	})
 }
+
+// brokenError is an error whose methods panic, as a Refresher's own error
+// type may.
+type brokenError struct{}
+
+func (brokenError) Error() string { panic("Error broke") }
+func (brokenError) Unwrap() error { panic("Unwrap broke") }
+
+// A failure whose error panics when read is still counted, as error.type
+// _OTHER, and its span still ends.
+func TestFailureWithPanickingError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		hook := h.tel.Hook("billing")
+		c := tokenactor.New(scripted(t, step{err: brokenError{}}), tokenactor.WithEventHook(hook.Event))
+		defer c.Close()
+		if _, err := c.Get(t.Context()); err == nil {
+			t.Fatal("Get: no error")
+		}
+		const failed = "tokenactor.refreshes{error.type=_OTHER,tokenactor.cache.name=billing,tokenactor.refresh.background=false,tokenactor.refresh.operation=authenticate,tokenactor.refresh.outcome=failure}"
+		if got := h.metrics(t)[failed]; got != 1 {
+			t.Errorf("%s = %v, want 1", failed, got)
+		}
+		ended := h.ended()
+		if len(ended) != 1 || ended[0].Status != "Error: _OTHER" {
+			t.Errorf("spans ended: %+v; want the call's, with status Error: _OTHER", ended)
+		}
+	})
+}

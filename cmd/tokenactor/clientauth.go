@@ -100,8 +100,8 @@ func (a *authFlags) files() (clientFiles, string) {
 		if strings.Contains(fl.value, "-----BEGIN") || strings.ContainsAny(fl.value, "\r\n") {
 			return clientFiles{}, fl.name + " (" + fileFlags[fl.name].env + ") holds PEM data, not a file name: put it in a file only you can read, and give that file's name"
 		}
-		if base64KeyData(fl.value) {
-			return clientFiles{}, fl.name + " (" + fileFlags[fl.name].env + ") holds base64-encoded key or certificate data, not a file name: decode it into a file only you can read, and give that file's name"
+		if msg := notAFileName(fl.value); msg != "" {
+			return clientFiles{}, fl.name + " (" + fileFlags[fl.name].env + ") " + msg
 		}
 	}
 	for _, p := range []*string{&f.Key, &f.Cert, &f.CertKey} {
@@ -493,6 +493,30 @@ func savedClientFiles(ctx context.Context, e *env, flagProfile string) (clientFi
 	files, err := loadClientFiles(store, name)
 	return files, name, err
 }
+
+// notAFileName says why v, given where a key's or a certificate's file
+// name goes, is the key or certificate itself in a form other than PEM
+// text (base64, a JWK), or no file name at all; "" if it may be a name.
+// The message never repeats v.
+func notAFileName(v string) string {
+	t := strings.TrimSpace(v)
+	switch {
+	case base64KeyData(t):
+		return "holds base64-encoded key or certificate data, not a file name: decode it into a file only you can read, and give that file's name"
+	case strings.HasPrefix(t, "{") || strings.Contains(t, `"kty"`):
+		return "holds JSON (a JWK?), not a file name: put the key in PEM form in a file only you can read, and give that file's name"
+	}
+	for _, part := range strings.Split(filepath.ToSlash(v), "/") {
+		if len(part) > maxNameLen {
+			return fmt.Sprintf("is not a file name: a part of it is %d bytes long, more than a file system allows", len(part))
+		}
+	}
+	return ""
+}
+
+// maxNameLen is the longest name of one file or directory the usual file
+// systems allow (NAME_MAX on Linux and macOS, 255 UTF-16 units on NTFS).
+const maxNameLen = 255
 
 // base64KeyData reports whether v, given as a file name, is a key or a
 // certificate in base64 (either alphabet, padded or not): PEM text, or one

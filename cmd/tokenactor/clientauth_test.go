@@ -535,9 +535,16 @@ func TestKeyMaterialInsteadOfFileName(t *testing.T) {
 		"DER, URL":    base64.RawURLEncoding.EncodeToString(keyDER),
 		"certificate": base64.StdEncoding.EncodeToString(certBlock.Bytes),
 	}
+	ecD, err := ec.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwkD := base64.RawURLEncoding.EncodeToString(ecD)
+	jwk := `{"kty":"EC","crv":"P-256","d":"` + jwkD + `"}`
 	for _, e := range encoded {
 		secretLines = append(secretLines, e[8:24], e[len(e)-24:len(e)-8])
 	}
+	secretLines = append(secretLines, jwkD[:16])
 	for _, tt := range []struct {
 		name string
 		args []string
@@ -553,6 +560,9 @@ func TestKeyMaterialInsteadOfFileName(t *testing.T) {
 		{name: "key flag, base64 DER", args: []string{"-client-key", encoded["DER"]}, want: "-client-key (TOKENACTOR_CLIENT_KEY_FILE) holds base64-encoded key or certificate data, not a file name"},
 		{name: "key variable, base64url DER", env: map[string]string{envClientKeyFile: encoded["DER, URL"]}, want: "-client-key (TOKENACTOR_CLIENT_KEY_FILE) holds base64-encoded key or certificate data, not a file name"},
 		{name: "certificate flag, base64 DER", args: []string{"-client-cert", encoded["certificate"]}, want: "-client-cert (TOKENACTOR_CLIENT_CERT_FILE) holds base64-encoded key or certificate data, not a file name"},
+		{name: "key variable, base64 DER and a space", env: map[string]string{envClientKeyFile: encoded["DER"] + " "}, want: "-client-key (TOKENACTOR_CLIENT_KEY_FILE) holds base64-encoded key or certificate data, not a file name"},
+		{name: "key variable, JWK", env: map[string]string{envClientKeyFile: jwk}, want: "-client-key (TOKENACTOR_CLIENT_KEY_FILE) holds JSON (a JWK?), not a file name"},
+		{name: "key flag, a name too long", args: []string{"-client-key", "keys/" + strings.Repeat("k", 300)}, want: "-client-key (TOKENACTOR_CLIENT_KEY_FILE) is not a file name: a part of it is 300 bytes long"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newCLI(t, strategy.EnvClientID, "svc", strategy.EnvTokenURL, srv.TokenURL())

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tokenactor/tokenactor"
+	"github.com/tokenactor/tokenactor/internal/safefile"
 	"github.com/tokenactor/tokenactor/strategy"
 )
 
@@ -616,5 +618,33 @@ func TestProfileWithoutSessionSaysTheEnvironmentWasNotUsed(t *testing.T) {
 	}
 	if n := srv.basic.Load(); n != 0 {
 		t.Errorf("%d grants with the credentials in the environment", n)
+	}
+}
+
+// Logout takes the temporary files of saves that crashed before their
+// rename with the session: one may hold the only valid refresh token.
+func TestLogoutRemovesUnfinishedSaves(t *testing.T) {
+	c := newCLI(t)
+	srv := newAuthServer(t)
+	seed(t, c, srv)
+	dir := c.env[strategy.EnvConfigDir]
+	var temps []string
+	for name, content := range map[string]string{
+		"default.json":        `{"version":1,"refresh_token":"rotated-refresh-token"}`,
+		"default.client-auth": `{"version":1,"client_key_file":"/k.pem"}`,
+	} {
+		tmp, err := safefile.WriteTemp(dir, name, []byte(content))
+		if err != nil {
+			t.Fatal(err)
+		}
+		temps = append(temps, tmp)
+	}
+	if r := c.run("logout", "-local"); r.code != exitOK {
+		t.Fatalf("logout: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, p := range temps {
+		if _, err := os.Lstat(p); !os.IsNotExist(err) {
+			t.Errorf("logout left %s (%v)", filepath.Base(p), err)
+		}
 	}
 }

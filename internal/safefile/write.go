@@ -22,6 +22,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -79,13 +80,18 @@ func Commit(tmp, dir, name string) error {
 	return syncDir(dir)
 }
 
-// Remove removes dir/name, if it exists, and syncs dir so the removal
-// survives a crash. A missing file is not an error.
+// Remove removes dir/name, if it exists, and the temporary files of
+// replacements of it that never finished (they hold its content, secrets
+// included), then syncs dir so the removal survives a crash. A missing
+// file is not an error.
 func Remove(dir, name string) error {
+	removed := removeTemps(dir, name, 0)
 	err := os.Remove(filepath.Join(dir, name))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil
+		if removed == 0 {
+			return nil
+		}
 	case err != nil:
 		return err
 	}
@@ -98,12 +104,24 @@ func Remove(dir, name string) error {
 // effort: errors are ignored, and a file young enough to belong to a
 // replacement in progress is kept.
 func RemoveStale(dir, name string, age time.Duration) {
-	names, _ := filepath.Glob(filepath.Join(dir, tempPrefix(name)+"*"))
-	for _, n := range names {
-		if fi, err := os.Lstat(n); err == nil && fi.Mode().IsRegular() && time.Since(fi.ModTime()) > age {
-			os.Remove(n)
+	removeTemps(dir, name, age)
+}
+
+// removeTemps removes the regular files among dir/name's temporary files
+// whose last change is more than age ago, and returns how many it removed.
+// Names are compared as they are, not as patterns.
+func removeTemps(dir, name string, age time.Duration) int {
+	entries, _ := os.ReadDir(dir)
+	prefix, n := tempPrefix(name), 0
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), prefix) || !e.Type().IsRegular() {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && (age == 0 || time.Since(fi.ModTime()) > age) && os.Remove(filepath.Join(dir, e.Name())) == nil {
+			n++
 		}
 	}
+	return n
 }
 
 // tempPrefix is the name of name's temporary files but for a random

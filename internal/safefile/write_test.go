@@ -130,3 +130,56 @@ func TestRemove(t *testing.T) {
 		t.Errorf("file still there (%v)", err)
 	}
 }
+
+// Remove takes the temporary files of unfinished replacements with the
+// file, whatever their age, and with no file left: they hold its content.
+// Names are not patterns: a name with [, * or ? is handled as any other.
+func TestRemoveTakesUnfinishedReplacements(t *testing.T) {
+	for _, name := range []string{"f", "work[1].json", "a*b?"} {
+		for _, withFile := range []bool{true, false} {
+			dir := t.TempDir()
+			var paths []string
+			if withFile {
+				paths = append(paths, filepath.Join(dir, name))
+			}
+			paths = append(paths, filepath.Join(dir, "."+name+".tmp-1"), filepath.Join(dir, "."+name+".tmp-2"))
+			for _, p := range paths {
+				if err := os.WriteFile(p, []byte("refresh token"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			other := filepath.Join(dir, ".g.tmp-1")
+			if err := os.WriteFile(other, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := Remove(dir, name); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range paths {
+				if _, err := os.Lstat(p); !os.IsNotExist(err) {
+					t.Errorf("%q (file too: %t): %s left (%v)", name, withFile, filepath.Base(p), err)
+				}
+			}
+			if _, err := os.Lstat(other); err != nil {
+				t.Errorf("another file's temporary was removed: %v", err)
+			}
+		}
+	}
+}
+
+// RemoveStale finds the temporaries of a name with pattern characters.
+func TestRemoveStaleLiteralNames(t *testing.T) {
+	dir := t.TempDir()
+	tmp := filepath.Join(dir, ".work[1].json.tmp-9")
+	if err := os.WriteFile(tmp, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(tmp, old, old); err != nil {
+		t.Fatal(err)
+	}
+	RemoveStale(dir, "work[1].json", time.Minute)
+	if _, err := os.Lstat(tmp); !os.IsNotExist(err) {
+		t.Errorf("stale temporary left (%v)", err)
+	}
+}

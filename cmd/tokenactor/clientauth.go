@@ -47,12 +47,14 @@ const maxPEMFile = 1 << 20
 // authFlags are the flags of key-based client authentication, each
 // defaulting to its environment variable.
 type authFlags struct {
+	fs                                  *flag.FlagSet
 	key, keyID, audience, cert, certKey *string
 }
 
 // addAuthFlags defines the key-based client authentication flags on fs.
 func addAuthFlags(fs *flag.FlagSet, e *env) *authFlags {
 	return &authFlags{
+		fs:       fs,
 		key:      envFlag(fs, e, "client-key", envClientKeyFile, "PEM private key `file` (RSA 2048+, EC P-256 or Ed25519) the client authenticates with instead of a secret (private_key_jwt)"),
 		keyID:    envFlag(fs, e, "client-key-id", envClientKeyID, "key `id` sent as the kid of -client-key's assertions"),
 		audience: envFlag(fs, e, "client-key-audience", envClientKeyAudience, "`aud` of -client-key's assertions (default: the URL of the endpoint called; some servers want their issuer)"),
@@ -74,6 +76,21 @@ type clientFiles struct {
 }
 
 func (f clientFiles) empty() bool { return f == clientFiles{} }
+
+// withoutEnvironment returns the flags given on the command line, the
+// values the TOKENACTOR_CLIENT_* variables gave the others dropped.
+func (a *authFlags) withoutEnvironment() *authFlags {
+	given := map[string]bool{}
+	a.fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	pick := func(name string, v *string) *string {
+		if given[name] {
+			return v
+		}
+		return new(string)
+	}
+	return &authFlags{fs: a.fs, key: pick("client-key", a.key), keyID: pick("client-key-id", a.keyID),
+		audience: pick("client-key-audience", a.audience), cert: pick("client-cert", a.cert), certKey: pick("client-cert-key", a.certKey)}
+}
 
 // files returns what the flags name, the paths made absolute so that a
 // profile remembering them works from any directory, or a message in the
@@ -456,11 +473,17 @@ func envCredentials(e *env) bool {
 // resolveCreds returns what the client of token and status authenticates
 // with: the files the flags name, else, when the command uses the saved
 // session (-profile given, or no client credentials in the environment),
-// the files its profile remembers. A remembered file that is gone or
+// the files its profile remembers. With -profile the environment is not
+// read: only flags given on the command line replace the saved files (a
+// service's key in TOKENACTOR_CLIENT_KEY_FILE must not sign the refresh
+// of a user's session). A remembered file that is gone or
 // unusable is an error, never a silent fall back to no key: the refresh
 // would then fail as invalid_client, or succeed as another kind of
 // client. It returns the exit code after reporting a problem.
 func resolveCreds(ctx context.Context, e *env, cmd string, a *authFlags, flagProfile string) (*clientCreds, int) {
+	if flagProfile != "" {
+		a = a.withoutEnvironment()
+	}
 	files, msg := a.files()
 	if msg != "" {
 		return nil, usageError(e, cmd, msg)

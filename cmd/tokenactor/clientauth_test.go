@@ -623,3 +623,47 @@ func TestFileNamesAreNotBase64KeyData(t *testing.T) {
 		}
 	}
 }
+
+// With -profile, token and status read no credentials from the
+// environment: a service's key there does not replace the key the
+// profile was logged in with. A flag on the command line still does.
+func TestProfileIgnoresTheEnvironmentsKey(t *testing.T) {
+	cliKey, svcKey := newECTestKey(t, elliptic.P256()), newECTestKey(t, elliptic.P256())
+	srv := oauthtest.NewServer(oauthtest.WithClientKey("cli", cliKey.Public()), oauthtest.WithClientKey("svc", svcKey.Public()),
+		oauthtest.WithAutoApprove(), oauthtest.WithPollInterval(time.Second))
+	defer srv.Close()
+	dir := t.TempDir()
+	cliPath := writePEM(t, dir, "cli.pem", 0o600, pkcs8(t, cliKey))
+	svcPath := writePEM(t, dir, "svc.pem", 0o600, pkcs8(t, svcKey))
+	c := newCLI(t, strategy.EnvIssuer, srv.URL)
+	if r := c.run("login", "-profile", "work", "-client-id", "cli", "-client-key", cliPath); r.code != exitOK {
+		t.Fatalf("login: exit %d\n%s", r.code, r.stderr)
+	}
+	expireSession(t, c, "work")
+	c.env[strategy.EnvClientID] = "svc"
+	c.env[envClientKeyFile] = svcPath
+	if r := c.run("token", "-profile", "work"); r.code != exitOK {
+		t.Errorf("token -profile work: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := c.run("status", "-profile", "work"); !strings.Contains(r.stdout, cliPath) || strings.Contains(r.stdout, svcPath) {
+		t.Errorf("status -profile work shows:\n%s%s", r.stdout, r.stderr)
+	}
+	if r := c.run("status", "-profile", "work", "-client-key", svcPath); !strings.Contains(r.stdout, svcPath) {
+		t.Errorf("status -profile work -client-key svc.pem shows:\n%s%s", r.stdout, r.stderr)
+	}
+}
+
+// expireSession makes profile's saved access token expired, so that the
+// next use refreshes it.
+func expireSession(t *testing.T, c *cli, profile string) {
+	t.Helper()
+	store := strategy.NewFileStore(c.env[strategy.EnvConfigDir])
+	sess, err := store.Load(t.Context(), profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess.ExpiresAt = time.Now().Add(-time.Minute)
+	if err := store.Save(t.Context(), profile, sess); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -667,3 +667,32 @@ func expireSession(t *testing.T, c *cli, profile string) {
 		t.Fatal(err)
 	}
 }
+
+// Logging in again at another server does not sign with the key files
+// saved for the first, and says so.
+func TestLoginAtAnotherServerLeavesTheSavedKey(t *testing.T) {
+	key := newECTestKey(t, elliptic.P256())
+	a := oauthtest.NewServer(oauthtest.WithClientKey("cli", key.Public()), oauthtest.WithAutoApprove(), oauthtest.WithPollInterval(time.Second))
+	defer a.Close()
+	b := oauthtest.NewServer(oauthtest.WithClient("cli", ""), oauthtest.WithAutoApprove(), oauthtest.WithPollInterval(time.Second)) // cli is a public client there
+	defer b.Close()
+	keyPath := writePEM(t, t.TempDir(), "cli.pem", 0o600, pkcs8(t, key))
+	c := newCLI(t)
+	if r := c.run("login", "-issuer", a.URL, "-client-id", "cli", "-client-key", keyPath); r.code != exitOK {
+		t.Fatalf("login at A: exit %d\n%s", r.code, r.stderr)
+	}
+	r := c.run("login", "-issuer", b.URL, "-client-id", "cli")
+	if r.code != exitOK || !strings.Contains(r.stderr, "Not using the key files saved with profile default: they are for the server at "+a.URL) {
+		t.Errorf("login at B: exit %d\n%s", r.code, r.stderr)
+	}
+	if req, ok := b.LastRequest(oauthtest.EndpointDeviceAuthorization); !ok || req.Form.Has("client_assertion") {
+		t.Errorf("login at B: device request sent %t, with an assertion signed with A's key", ok)
+	}
+	// At A again, the key saved with the first login is used once more.
+	if r := c.run("login", "-issuer", a.URL, "-client-id", "cli", "-client-key", keyPath); r.code != exitOK {
+		t.Fatalf("login at A again: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := c.run("login", "-issuer", a.URL); r.code != exitOK || !strings.Contains(r.stderr, "client key "+keyPath) {
+		t.Errorf("login at A, the key remembered: exit %d\n%s", r.code, r.stderr)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -95,7 +96,11 @@ func runLogin(ctx context.Context, e *env, args []string) int {
 				*clientID = saved.ClientID
 				reused = append(reused, "client ID "+saved.ClientID)
 			}
-			if files.empty() && *clientID == saved.ClientID {
+			sameServer := sameServer(saved.TokenURL, *tokenURL, *issuer)
+			if files.empty() && *clientID == saved.ClientID && !sameServer {
+				fmt.Fprintf(e.stderr, "Not using the key files saved with profile %s: they are for the server at %s.\n", name, redactURL(issuerOf(saved.TokenURL)))
+			}
+			if files.empty() && *clientID == saved.ClientID && sameServer {
 				remembered, err := loadClientFiles(store, name)
 				if err != nil {
 					return fail(e, "login", err)
@@ -249,4 +254,20 @@ func showPrompt(ctx context.Context, w io.Writer, tty bool, prompts <-chan strat
 			return
 		}
 	}
+}
+
+// sameServer reports whether a login at tokenURL, or at issuer if
+// tokenURL is not known yet, goes to the server a session at savedTokenURL
+// was issued by: the same token URL, or for an issuer, the same origin.
+// With nothing to compare, it reports true.
+func sameServer(savedTokenURL, tokenURL, issuer string) bool {
+	switch {
+	case savedTokenURL == "":
+		return true
+	case tokenURL != "":
+		return tokenURL == savedTokenURL
+	case issuer != "":
+		return strings.EqualFold(issuerOf(issuer), issuerOf(savedTokenURL))
+	}
+	return true
 }

@@ -510,10 +510,11 @@ func savedClientFiles(ctx context.Context, e *env, flagProfile string) (clientFi
 	if err != nil {
 		return clientFiles{}, "", nil
 	}
-	if _, err := store.Load(ctx, name); err != nil {
+	sess, err := store.Load(ctx, name)
+	if err != nil {
 		return clientFiles{}, "", nil
 	}
-	files, err := loadClientFiles(store, name)
+	files, err := loadClientFiles(store, name, sess)
 	return files, name, err
 }
 

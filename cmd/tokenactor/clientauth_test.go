@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenactor/tokenactor"
 	"github.com/tokenactor/tokenactor/oauthtest"
 	"github.com/tokenactor/tokenactor/strategy"
 )
@@ -212,7 +213,7 @@ func TestSessionWithClientKeyAgainstOAuthTest(t *testing.T) {
 	if err := json.Unmarshal(data, &saved); err != nil {
 		t.Fatal(err)
 	}
-	if want := map[string]any{"version": 1.0, "client_key_file": keyPath, "client_key_id": "k1"}; !equalJSON(saved, want) {
+	if want := map[string]any{"version": 1.0, "client_id": "cli", "token_url": srv.TokenURL(), "client_key_file": keyPath, "client_key_id": "k1"}; !equalJSON(saved, want) {
 		t.Errorf("remembered %v, want %v", saved, want)
 	}
 	if fi, _ := os.Stat(remembered); fi.Mode().Perm() != 0o600 {
@@ -604,7 +605,7 @@ func TestRememberedKeyFilesThroughALink(t *testing.T) {
 	if err := os.Symlink(planted, path); err != nil {
 		t.Fatal(err)
 	}
-	files, err := loadClientFiles(store, "default")
+	files, err := loadClientFiles(store, "default", strategy.Session{})
 	var cfe *clientFilesError
 	if !errors.As(err, &cfe) || files.Key != "" || !strings.Contains(err.Error(), "a symbolic link, not a regular file") {
 		t.Errorf("loadClientFiles = %+v, %v; want no files and a *clientFilesError naming the link", files, err)
@@ -694,5 +695,51 @@ func TestLoginAtAnotherServerLeavesTheSavedKey(t *testing.T) {
 	}
 	if r := c.run("login", "-issuer", a.URL); r.code != exitOK || !strings.Contains(r.stderr, "client key "+keyPath) {
 		t.Errorf("login at A, the key remembered: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// The list of key files belongs to the session it was saved with: a
+// session saved since for another client or server (a login that crashed
+// between its two writes) is not refreshed with them. A list written
+// without the session's client (an older one) goes with any session.
+func TestRememberedKeyFilesBelongToTheirSession(t *testing.T) {
+	key := newECTestKey(t, elliptic.P256())
+	srv := oauthtest.NewServer(oauthtest.WithClientKey("cli", key.Public()), oauthtest.WithAutoApprove(), oauthtest.WithPollInterval(time.Second))
+	defer srv.Close()
+	keyPath := writePEM(t, t.TempDir(), "cli.pem", 0o600, pkcs8(t, key))
+	c := newCLI(t, strategy.EnvIssuer, srv.URL)
+	if r := c.run("login", "-client-id", "cli", "-client-key", keyPath); r.code != exitOK {
+		t.Fatalf("login: exit %d\n%s", r.code, r.stderr)
+	}
+	store := strategy.NewFileStore(c.env[strategy.EnvConfigDir])
+	for _, tt := range []struct {
+		name     string
+		sess     strategy.Session
+		withList bool
+	}{
+		{"another client", strategy.Session{TokenURL: srv.TokenURL(), ClientID: "other"}, false},
+		{"another server", strategy.Session{TokenURL: srv.URL + "/other/token", ClientID: "cli"}, false},
+		{"the same", strategy.Session{TokenURL: srv.TokenURL(), ClientID: "cli"}, true},
+	} {
+		tt.sess.AccessToken, tt.sess.RefreshToken = tokenactor.NewSecretToken("a"), tokenactor.NewSecretToken("r")
+		tt.sess.ExpiresAt = time.Now().Add(time.Hour)
+		if err := store.Save(t.Context(), "default", tt.sess); err != nil {
+			t.Fatal(err)
+		}
+		if r := c.run("status"); strings.Contains(r.stdout, keyPath) != tt.withList {
+			t.Errorf("%s: status shows the key %t, want %t:\n%s%s", tt.name, !tt.withList, tt.withList, r.stdout, r.stderr)
+		}
+	}
+	// An older list, without the session's client, still counts.
+	old := `{"version":1,"client_key_file":"` + keyPath + `"}`
+	if err := os.WriteFile(clientFilesPath(store, "default"), []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Save(t.Context(), "default", strategy.Session{TokenURL: srv.TokenURL(), ClientID: "other",
+		RefreshToken: tokenactor.NewSecretToken("r")}); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.run("status"); !strings.Contains(r.stdout, keyPath) {
+		t.Errorf("an older list: status does not show the key:\n%s%s", r.stdout, r.stderr)
 	}
 }

@@ -36,9 +36,16 @@ func clientFilesPath(store *strategy.FileStore, profile string) string {
 // clientFilesName is the name of that file in the store's directory.
 func clientFilesName(profile string) string { return profile + ".client-auth" }
 
-// clientFilesFile is the file's JSON form.
+// clientFilesFile is the file's JSON form. ClientID and TokenURL are the
+// session's the files were saved with: the list and the session are two
+// files, written one after the other, and a list left from an earlier
+// login (a crash between the two writes) must not sign for another
+// client's session. A list without them (written before they were) goes
+// with any session.
 type clientFilesFile struct {
-	Version int `json:"version"`
+	Version  int    `json:"version"`
+	ClientID string `json:"client_id,omitempty"`
+	TokenURL string `json:"token_url,omitempty"`
 	clientFiles
 }
 
@@ -52,12 +59,13 @@ func (e *clientFilesError) Error() string {
 	return fmt.Sprintf("the key files remembered for the profile in %s cannot be used: %s", e.path, e.reason)
 }
 
-// loadClientFiles returns the key files profile remembers; none (the zero
-// value) if it remembers none. Like a session file, the file must be a
-// regular file, not a link, that other users cannot change: they could
-// make the next refresh present another key. Errors are a
-// *clientFilesError.
-func loadClientFiles(store *strategy.FileStore, profile string) (clientFiles, error) {
+// loadClientFiles returns the key files profile remembers for its session
+// sess; none (the zero value) if it remembers none, or remembers them for
+// another session (another client or token URL). Like a session file, the
+// file must be a regular file, not a link, that other users cannot
+// change: they could make the next refresh present another key. Errors
+// are a *clientFilesError.
+func loadClientFiles(store *strategy.FileStore, profile string, sess strategy.Session) (clientFiles, error) {
 	path := clientFilesPath(store, profile)
 	bad := func(reason string) (clientFiles, error) {
 		return clientFiles{}, &clientFilesError{path: path, reason: reason}
@@ -101,20 +109,22 @@ func loadClientFiles(store *strategy.FileStore, profile string) (clientFiles, er
 		files.Key != "" && !filepath.IsAbs(files.Key), files.Cert != "" && !filepath.IsAbs(files.Cert),
 		files.CertKey != "" && (files.Cert == "" || !filepath.IsAbs(files.CertKey)):
 		return bad("it does not name one key or one certificate by absolute path")
+	case f.ClientID != "" && f.ClientID != sess.ClientID, f.TokenURL != "" && f.TokenURL != sess.TokenURL:
+		return clientFiles{}, nil // saved for a session since replaced
 	}
 	return files, nil
 }
 
-// saveClientFiles makes profile remember files, or nothing when files is
-// empty. The file is replaced atomically and durably (see package
-// internal/safefile), mode 0600, so that a crash leaves the old list or the
-// new one, as it does the session beside it.
-func saveClientFiles(store *strategy.FileStore, profile string, files clientFiles) error {
+// saveClientFiles makes profile remember files for its session sess, or
+// nothing when files is empty. The file is replaced atomically and durably
+// (see package internal/safefile), mode 0600, so that a crash leaves the
+// old list or the new one, as it does the session beside it.
+func saveClientFiles(store *strategy.FileStore, profile string, files clientFiles, sess strategy.Session) error {
 	name := clientFilesName(profile)
 	if files.empty() {
 		return safefile.Remove(store.Dir(), name)
 	}
-	data, err := json.MarshalIndent(clientFilesFile{Version: clientFilesVersion, clientFiles: files}, "", "  ")
+	data, err := json.MarshalIndent(clientFilesFile{Version: clientFilesVersion, ClientID: sess.ClientID, TokenURL: sess.TokenURL, clientFiles: files}, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -101,7 +101,7 @@ func runLogin(ctx context.Context, e *env, args []string) int {
 				fmt.Fprintf(e.stderr, "Not using the key files saved with profile %s: they are for the server at %s.\n", name, redactURL(issuerOf(saved.TokenURL)))
 			}
 			if files.empty() && *clientID == saved.ClientID && sameServer {
-				remembered, err := loadClientFiles(store, name)
+				remembered, err := loadClientFiles(store, name, saved)
 				if err != nil {
 					return fail(e, "login", err)
 				}
@@ -189,7 +189,7 @@ func runLogin(ctx context.Context, e *env, args []string) int {
 	}
 	// The session is saved: remember the files it was logged in with, so
 	// that token refreshes with them (or forget those of a former login).
-	if err := saveClientFiles(store, name, files); err != nil {
+	if err := saveClientFiles(store, name, files, sess); err != nil {
 		fmt.Fprintf(e.stderr, "tokenactor login: logged in, but could not remember the key files in %s: %v\n", clientFilesPath(store, name), err)
 		fmt.Fprintln(e.stderr, "Pass the same -client-key or -client-cert to 'tokenactor token', or fix the directory and log in again.")
 		return exitFailure

@@ -59,7 +59,7 @@ func runLogout(ctx context.Context, e *env, args []string) int {
 	var corrupt *strategy.CorruptSessionError
 	switch {
 	case errors.Is(err, strategy.ErrNoSession):
-		if err := saveClientFiles(store, name, clientFiles{}); err != nil {
+		if err := saveClientFiles(store, name, clientFiles{}, strategy.Session{}); err != nil {
 			return fail(e, "logout", err)
 		}
 		fmt.Fprintf(e.stderr, "No session saved for profile %s (%s); nothing to do.\n", name, store.Path(name))
@@ -76,7 +76,7 @@ func runLogout(ctx context.Context, e *env, args []string) int {
 		// profile remembers.
 		origin := ""
 		if files.empty() {
-			if files, err = loadClientFiles(store, name); err != nil {
+			if files, err = loadClientFiles(store, name, sess); err != nil {
 				code := fail(e, "logout", err)
 				fmt.Fprintln(e.stderr, keep)
 				return code
@@ -100,7 +100,7 @@ func runLogout(ctx context.Context, e *env, args []string) int {
 	}
 	// The key files it remembered go with the session; the files
 	// themselves are the user's and stay.
-	if err := saveClientFiles(store, name, clientFiles{}); err != nil {
+	if err := saveClientFiles(store, name, clientFiles{}, strategy.Session{}); err != nil {
 		return fail(e, "logout", err)
 	}
 	fmt.Fprintf(e.stderr, "Logged out of profile %s: removed %s.\n", name, store.Path(name))

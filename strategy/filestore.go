@@ -221,7 +221,12 @@ func (s *FileStore) Delete(ctx context.Context, profile string) error {
 	if err := checkProfile(profile); err != nil {
 		return err
 	}
-	if err := safefile.Remove(s.dir, sessionName(profile)); err != nil {
+	err := safefile.Remove(s.dir, sessionName(profile))
+	var nr *safefile.NotRegularError
+	switch {
+	case errors.As(err, &nr):
+		return &CorruptSessionError{Path: s.Path(profile), Reason: nr.What()}
+	case err != nil:
 		return fmt.Errorf("strategy: delete session: %w", err)
 	}
 	return nil

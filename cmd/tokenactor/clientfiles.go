@@ -122,7 +122,12 @@ func loadClientFiles(store *strategy.FileStore, profile string, sess strategy.Se
 func saveClientFiles(store *strategy.FileStore, profile string, files clientFiles, sess strategy.Session) error {
 	name := clientFilesName(profile)
 	if files.empty() {
-		return safefile.Remove(store.Dir(), name)
+		err := safefile.Remove(store.Dir(), name)
+		var nr *safefile.NotRegularError
+		if errors.As(err, &nr) {
+			return &clientFilesError{path: clientFilesPath(store, profile), reason: nr.What()}
+		}
+		return err
 	}
 	data, err := json.MarshalIndent(clientFilesFile{Version: clientFilesVersion, ClientID: sess.ClientID, TokenURL: sess.TokenURL, clientFiles: files}, "", "  ")
 	if err != nil {

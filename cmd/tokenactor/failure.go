@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -69,6 +70,9 @@ func (f failure) explain(err error) (code int, msg, hint string) {
 	case errors.As(err, &remembered):
 		return exitFailure, msg, "Remove it and log in again with -client-key or -client-cert, which writes it anew."
 	case errors.As(err, &corrupt):
+		if fi, err := os.Lstat(corrupt.Path); err == nil && fi.IsDir() {
+			return exitFailure, msg, "It is a directory, which tokenactor does not remove: move it away yourself, then run 'tokenactor login'."
+		}
 		return exitFailure, msg, "Run 'tokenactor logout' to remove it, then 'tokenactor login'."
 	case errors.As(err, &cfgErr):
 		return exitUsage, userField(cfgErr.Field) + ": " + cfgErr.Reason, "Fix the setting named above; 'tokenactor " + f.cmd + " --help' lists the flags and variables."

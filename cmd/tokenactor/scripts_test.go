@@ -648,3 +648,24 @@ func TestLogoutRemovesUnfinishedSaves(t *testing.T) {
 		}
 	}
 }
+
+// A session or a list of key files that is a directory is not removed by
+// logout, which says so and does not send the user back to logout.
+func TestLogoutOfADirectory(t *testing.T) {
+	for _, which := range []string{"default.json", "default.client-auth"} {
+		t.Run(which, func(t *testing.T) {
+			c := newCLI(t)
+			dir := c.env[strategy.EnvConfigDir]
+			if err := os.MkdirAll(filepath.Join(dir, which, "inside"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			r := c.run("logout", "-local")
+			if r.code != exitFailure || !strings.Contains(r.stderr, "a directory, not a regular file") || strings.Contains(r.stderr, "directory not empty") {
+				t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+			}
+			if strings.Contains(r.stderr, "Run 'tokenactor logout'") {
+				t.Errorf("the advice sends the user back to logout:\n%s", r.stderr)
+			}
+		})
+	}
+}

@@ -83,10 +83,16 @@ func Commit(tmp, dir, name string) error {
 // Remove removes dir/name, if it exists, and the temporary files of
 // replacements of it that never finished (they hold its content, secrets
 // included), then syncs dir so the removal survives a crash. A missing
-// file is not an error.
+// file is not an error; a directory is a *NotRegularError, and is kept
+// (whatever it holds is not a file this package wrote). A link, a FIFO or
+// a socket at the path is removed, not what it points to.
 func Remove(dir, name string) error {
+	path := filepath.Join(dir, name)
+	if fi, err := os.Lstat(path); err == nil && fi.IsDir() {
+		return &NotRegularError{Path: path, Mode: fi.Mode().Type()}
+	}
 	removed := removeTemps(dir, name, 0)
-	err := os.Remove(filepath.Join(dir, name))
+	err := os.Remove(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if removed == 0 {

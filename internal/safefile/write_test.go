@@ -1,6 +1,7 @@
 package safefile
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -181,5 +182,22 @@ func TestRemoveStaleLiteralNames(t *testing.T) {
 	RemoveStale(dir, "work[1].json", time.Minute)
 	if _, err := os.Lstat(tmp); !os.IsNotExist(err) {
 		t.Errorf("stale temporary left (%v)", err)
+	}
+}
+
+// Remove keeps a directory at the path, whatever it holds, and says what
+// the path holds.
+func TestRemoveKeepsADirectory(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "f", "inside"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	err := Remove(dir, "f")
+	var nr *NotRegularError
+	if !errors.As(err, &nr) || nr.What() != "a directory, not a regular file" {
+		t.Errorf("Remove of a directory: %v, want a *NotRegularError saying it is a directory", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "f", "inside")); err != nil {
+		t.Errorf("the directory's content is gone: %v", err)
 	}
 }

@@ -455,6 +455,18 @@ func (c *clientCreds) clientKey() *strategy.ClientKey {
 	return c.key
 }
 
+// flag names the flag of what c authenticates with, for messages; "" for
+// a nil c.
+func (c *clientCreds) flag() string {
+	switch {
+	case c == nil:
+		return ""
+	case c.cert != nil:
+		return "-client-cert"
+	}
+	return "-client-key"
+}
+
 // tlsAuth reports whether c authenticates with a certificate.
 func (c *clientCreds) tlsAuth() bool { return c != nil && c.cert != nil }
 

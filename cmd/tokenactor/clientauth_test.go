@@ -743,3 +743,17 @@ func TestRememberedKeyFilesBelongToTheirSession(t *testing.T) {
 		t.Errorf("an older list: status does not show the key:\n%s%s", r.stdout, r.stderr)
 	}
 }
+
+// A server that refuses the client's key gets advice about the key, not
+// about a secret the client does not use.
+func TestRefusedKeyAdvice(t *testing.T) {
+	registered, used := newECTestKey(t, elliptic.P256()), newECTestKey(t, elliptic.P256())
+	srv := oauthtest.NewServer(oauthtest.WithClientKey("svc", registered.Public()))
+	defer srv.Close()
+	keyPath := writePEM(t, t.TempDir(), "svc.pem", 0o600, pkcs8(t, used))
+	c := newCLI(t, strategy.EnvClientID, "svc", strategy.EnvTokenURL, srv.TokenURL())
+	r := c.run("token", "-client-key", keyPath)
+	if r.code != exitNotAuthenticated || !strings.Contains(r.stderr, "The server refused the client's -client-key") || strings.Contains(r.stderr, strategy.EnvClientSecret) {
+		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}

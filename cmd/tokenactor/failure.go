@@ -26,6 +26,9 @@ type failure struct {
 	endpoint, url string
 	// expired reports that the command's -timeout passed (see at).
 	expired bool
+	// clientAuth names the flag of what the client authenticated with
+	// instead of a secret ("-client-key", "-client-cert"); "" for none.
+	clientAuth string
 }
 
 // at returns f knowing whether ctx, the command's context, has passed its
@@ -95,6 +98,8 @@ func (f failure) explain(err error) (code int, msg, hint string) {
 		return exitNotAuthenticated, msg, "The code expired before the login was approved. Run 'tokenactor login' again."
 	case errors.Is(err, tokenactor.ErrNotAuthenticated):
 		return exitNotAuthenticated, msg, fmt.Sprintf("Run 'tokenactor login', or set %s and %s.", strategy.EnvAccessKey, strategy.EnvTokenURL)
+	case errors.Is(err, strategy.ErrLoginRequired) && f.clientAuth != "" && isInvalidClient(err):
+		return exitNotAuthenticated, msg, fmt.Sprintf("The server refused the client's %s: check that it has the client's public key or certificate, registered for this client ID.", f.clientAuth)
 	case errors.Is(err, strategy.ErrLoginRequired):
 		return exitNotAuthenticated, msg, fmt.Sprintf("The server refused the credentials. For a saved session run 'tokenactor login' again; for credentials in the environment check %s (or %s and %s).",
 			strategy.EnvAccessKey, strategy.EnvClientID, strategy.EnvClientSecret)
@@ -258,4 +263,11 @@ func (f failure) timeoutMessage(err error) string {
 		within, how = f.timeout, "(-timeout)"
 	}
 	return fmt.Sprintf("no answer from %s within %v %s", f.where(err), within, how)
+}
+
+// isInvalidClient reports whether err is the server's refusal of the
+// client's authentication (RFC 6749 §5.2 invalid_client).
+func isInvalidClient(err error) bool {
+	var oe *strategy.OAuthError
+	return errors.As(err, &oe) && oe.Code == "invalid_client"
 }

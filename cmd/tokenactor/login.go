@@ -128,7 +128,7 @@ func runLogin(ctx context.Context, e *env, args []string) int {
 	disc := &strategy.Discovery{HTTPClient: client}
 	// Errors of the device authorization endpoint name it; the others are
 	// the token endpoint's.
-	f := failure{cmd: "login", url: *tokenURL}
+	f := failure{cmd: "login", url: *tokenURL, clientAuth: creds.flag()}
 	if *deviceURL == "" && *issuer == "" && *tokenURL != "" {
 		// A server that publishes metadata at its origin names its device
 		// endpoint there. Not finding it is no error: -device-url is asked

@@ -112,7 +112,7 @@ func runLogout(ctx context.Context, e *env, args []string) int {
 // what it did. Any exit code but exitOK means the session must be kept.
 func revokeSession(ctx context.Context, e *env, sess strategy.Session, revokeURL, issuer string, creds *clientCreds, timeout time.Duration, keep string) int {
 	client, _ := e.clientFor(creds)
-	f := failure{cmd: "logout", timeout: timeout, endpoint: "revocation endpoint", url: revokeURL}
+	f := failure{cmd: "logout", timeout: timeout, endpoint: "revocation endpoint", url: revokeURL, clientAuth: creds.flag()}
 	if revokeURL == "" {
 		guessed := issuer == ""
 		if guessed {

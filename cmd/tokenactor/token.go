@@ -113,7 +113,7 @@ func runToken(ctx context.Context, e *env, args []string) int {
 // then not read. The client authenticates with creds' key or certificate,
 // if any. It returns nil and the exit code after reporting a problem.
 func newAuto(ctx context.Context, e *env, cmd, profile, tokenURL, issuer string, req *requestFlags, creds *clientCreds) (*strategy.AutoStrategy, *countingTransport, failure, int) {
-	f := failure{cmd: cmd, endpoint: "token endpoint", url: tokenURL}
+	f := failure{cmd: cmd, endpoint: "token endpoint", url: tokenURL, clientAuth: creds.flag()}
 	cfg := strategy.AutoConfig{Profile: profile, TokenURL: tokenURL, Issuer: issuer}
 	if req != nil {
 		params, style, msg := req.values()

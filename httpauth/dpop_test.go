@@ -266,13 +266,14 @@ func proofClaims(jwt string) map[string]any {
 	return claims
 }
 
-// A resource that asks for a nonce again after the retry gets two
-// requests, and its 401 back; the token, not at fault, is kept.
-func TestDPoPNonceChallengeRetriedOnce(t *testing.T) {
+// getChallenged sends one GET through a Transport with a DPoP strategy to
+// res, and returns the final status, the requests res got and the access
+// tokens issued.
+func getChallenged(t *testing.T, res *challengingResource) (status, requests, tokens int) {
+	t.Helper()
 	as := oauthtest.NewServer()
 	defer as.Close()
 	s := dpopStrategy(t, as, newKey(t), nil)
-	res := &challengingResource{challenge: `DPoP error="use_dpop_nonce"`}
 	rs := httptest.NewServer(res)
 	defer rs.Close()
 	c := httpauth.NewClient(s, rs.URL)
@@ -282,8 +283,15 @@ func TestDPoPNonceChallengeRetriedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized || res.count() != 2 || as.Stats().AccessTokens != 1 {
-		t.Errorf("status %d after %d requests with %d tokens issued; want a 401 after 2 requests, with 1 token", resp.StatusCode, res.count(), as.Stats().AccessTokens)
+	return resp.StatusCode, res.count(), as.Stats().AccessTokens
+}
+
+// A resource that asks for a nonce again after the retry gets two
+// requests, and its 401 back; the token, not at fault, is kept.
+func TestDPoPNonceChallengeRetriedOnce(t *testing.T) {
+	status, requests, tokens := getChallenged(t, &challengingResource{challenge: `DPoP error="use_dpop_nonce"`})
+	if status != http.StatusUnauthorized || requests != 2 || tokens != 1 {
+		t.Errorf("status %d after %d requests with %d tokens issued; want a 401 after 2 requests, with 1 token", status, requests, tokens)
 	}
 }
 
@@ -302,21 +310,9 @@ func TestDPoPNonceChallengeForms(t *testing.T) {
 		`DPoP error="use\_dpop\_nonce"`,
 	} {
 		t.Run(challenge, func(t *testing.T) {
-			as := oauthtest.NewServer()
-			defer as.Close()
-			s := dpopStrategy(t, as, newKey(t), nil)
-			res := &challengingResource{challenge: challenge, accept: "N"}
-			rs := httptest.NewServer(res)
-			defer rs.Close()
-			c := httpauth.NewClient(s, rs.URL)
-			defer c.CloseIdleConnections()
-			resp, err := c.Get(rs.URL + "/x")
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK || res.count() != 2 || as.Stats().AccessTokens != 1 {
-				t.Errorf("status %d after %d requests with %d tokens issued; want 200 after 2 requests, with 1 token", resp.StatusCode, res.count(), as.Stats().AccessTokens)
+			status, requests, tokens := getChallenged(t, &challengingResource{challenge: challenge, accept: "N"})
+			if status != http.StatusOK || requests != 2 || tokens != 1 {
+				t.Errorf("status %d after %d requests with %d tokens issued; want 200 after 2 requests, with 1 token", status, requests, tokens)
 			}
 		})
 	}
@@ -332,21 +328,8 @@ func TestDPoPOtherChallengesReplaceTheToken(t *testing.T) {
 		`DPoP realm="error=\"use_dpop_nonce\""`,
 	} {
 		t.Run(challenge, func(t *testing.T) {
-			as := oauthtest.NewServer()
-			defer as.Close()
-			s := dpopStrategy(t, as, newKey(t), nil)
-			res := &challengingResource{challenge: challenge}
-			rs := httptest.NewServer(res)
-			defer rs.Close()
-			c := httpauth.NewClient(s, rs.URL)
-			defer c.CloseIdleConnections()
-			resp, err := c.Get(rs.URL + "/x")
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if as.Stats().AccessTokens != 2 {
-				t.Errorf("%d tokens issued, want 2: the 401 rejected the first", as.Stats().AccessTokens)
+			if _, _, tokens := getChallenged(t, &challengingResource{challenge: challenge}); tokens != 2 {
+				t.Errorf("%d tokens issued, want 2: the 401 rejected the first", tokens)
 			}
 		})
 	}

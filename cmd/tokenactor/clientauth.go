@@ -23,6 +23,7 @@ import (
 	"runtime"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"github.com/tokenactor/tokenactor/internal/safefile"
 	"github.com/tokenactor/tokenactor/strategy"
@@ -539,20 +540,41 @@ func notAFileName(v string) string {
 	switch {
 	case base64KeyData(t):
 		return "holds base64-encoded key or certificate data, not a file name: decode it into a file only you can read, and give that file's name"
-	case strings.HasPrefix(t, "{") || strings.Contains(t, `"kty"`):
+	case strings.HasPrefix(strings.Join(strings.Fields(t), ""), `{"`) || strings.Contains(t, `"kty"`):
 		return "holds JSON (a JWK?), not a file name: put the key in PEM form in a file only you can read, and give that file's name"
 	}
 	for _, part := range strings.Split(filepath.ToSlash(v), "/") {
-		if len(part) > maxNameLen {
-			return fmt.Sprintf("is not a file name: a part of it is %d bytes long, more than a file system allows", len(part))
+		if n := nameLen(part); n > maxNameLen {
+			return fmt.Sprintf("is not a file name: a part of it is %d characters long, more than a file system allows", n)
 		}
 	}
 	return ""
 }
 
 // maxNameLen is the longest name of one file or directory the usual file
-// systems allow (NAME_MAX on Linux and macOS, 255 UTF-16 units on NTFS).
+// systems allow, counted as nameLen counts: 255 UTF-16 units on NTFS and
+// 255 characters on APFS (Linux's 255 bytes is stricter, and its open
+// says so).
 const maxNameLen = 255
+
+// nameLen is the length of a name in UTF-16 units, which is never more
+// than in bytes or less than in characters.
+func nameLen(name string) int {
+	n := 0
+	for _, r := range name {
+		if l := utf16.RuneLen(r); l > 0 {
+			n += l
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+// minDER is shorter than any key or certificate in DER (an Ed25519 key
+// in PKCS #8 is 48 bytes): a shorter sequence is more likely a name that
+// happens to decode, such as "MAA".
+const minDER = 32
 
 // base64KeyData reports whether v, given as a file name, is a key or a
 // certificate in base64 (either alphabet, padded or not): PEM text, or one
@@ -568,7 +590,7 @@ func base64KeyData(v string) bool {
 			return true
 		}
 		var der asn1.RawValue
-		if rest, err := asn1.Unmarshal(b, &der); err == nil && len(rest) == 0 && der.Tag == asn1.TagSequence && der.IsCompound {
+		if rest, err := asn1.Unmarshal(b, &der); err == nil && len(rest) == 0 && der.Tag == asn1.TagSequence && der.IsCompound && len(b) >= minDER {
 			return true
 		}
 	}

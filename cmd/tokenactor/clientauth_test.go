@@ -563,7 +563,7 @@ func TestKeyMaterialInsteadOfFileName(t *testing.T) {
 		{name: "certificate flag, base64 DER", args: []string{"-client-cert", encoded["certificate"]}, want: "-client-cert (TOKENACTOR_CLIENT_CERT_FILE) holds base64-encoded key or certificate data, not a file name"},
 		{name: "key variable, base64 DER and a space", env: map[string]string{envClientKeyFile: encoded["DER"] + " "}, want: "-client-key (TOKENACTOR_CLIENT_KEY_FILE) holds base64-encoded key or certificate data, not a file name"},
 		{name: "key variable, JWK", env: map[string]string{envClientKeyFile: jwk}, want: "-client-key (TOKENACTOR_CLIENT_KEY_FILE) holds JSON (a JWK?), not a file name"},
-		{name: "key flag, a name too long", args: []string{"-client-key", "keys/" + strings.Repeat("k", 300)}, want: "-client-key (TOKENACTOR_CLIENT_KEY_FILE) is not a file name: a part of it is 300 bytes long"},
+		{name: "key flag, a name too long", args: []string{"-client-key", "keys/" + strings.Repeat("k", 300)}, want: "-client-key (TOKENACTOR_CLIENT_KEY_FILE) is not a file name: a part of it is 300 characters long"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newCLI(t, strategy.EnvClientID, "svc", strategy.EnvTokenURL, srv.TokenURL())
@@ -618,6 +618,8 @@ func TestFileNamesAreNotBase64KeyData(t *testing.T) {
 		"key.pem", "/run/secrets/clientkey", "MIIB", "MIIBkey", "MyKeyFile",
 		"/var/run/secrets/kubernetes/io/serviceaccount/tokenactor/clientkey",
 		"C:/Users/svc/keys/client", "secrets/MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
+		"MAA", "{3F2504E0-4F89-11D3-9A0C-0305E82C3301}/key.pem", "/Users/me/" + strings.Repeat("é", 200) + "/client.pem",
+		"/home/me/" + strings.Repeat("鍵", 120) + ".pem", "/home/Jane Doe/keys/client key.pem",
 	} {
 		if base64KeyData(name) {
 			t.Errorf("%q taken for base64 key data", name)

@@ -759,3 +759,25 @@ func TestRefusedKeyAdvice(t *testing.T) {
 		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 }
+
+func TestSameURL(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want bool
+	}{
+		{"https://idp.example/token", "https://idp.example/token", true},
+		{"https://IDP.example:443/token", "https://idp.example/token", true},
+		{"http://127.0.0.1:80/token", "HTTP://127.0.0.1/token", true},
+		{"https://[::1]:443/t", "https://[::1]/t", true},
+		{"https://idp.example/realms/a/token", "https://idp.example/realms/b/token", false},
+		{"https://idp.example/token", "http://idp.example/token", false},
+		{"https://idp.example:8443/token", "https://idp.example/token", false},
+		{"https://idp.example/Token", "https://idp.example/token", false},
+		{"", "", false},
+		{"%zz", "%zz", false},
+	} {
+		if got := sameURL(tt.a, tt.b); got != tt.want {
+			t.Errorf("sameURL(%q, %q) = %t, want %t", tt.a, tt.b, got, tt.want)
+		}
+	}
+}

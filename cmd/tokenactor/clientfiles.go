@@ -109,7 +109,7 @@ func loadClientFiles(store *strategy.FileStore, profile string, sess strategy.Se
 		files.Key != "" && !filepath.IsAbs(files.Key), files.Cert != "" && !filepath.IsAbs(files.Cert),
 		files.CertKey != "" && (files.Cert == "" || !filepath.IsAbs(files.CertKey)):
 		return bad("it does not name one key or one certificate by absolute path")
-	case f.ClientID != "" && f.ClientID != sess.ClientID, f.TokenURL != "" && f.TokenURL != sess.TokenURL:
+	case f.ClientID != "" && f.ClientID != sess.ClientID, f.TokenURL != "" && !sameURL(f.TokenURL, sess.TokenURL):
 		return clientFiles{}, nil // saved for a session since replaced
 	}
 	return files, nil

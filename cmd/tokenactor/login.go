@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
@@ -96,7 +95,10 @@ func runLogin(ctx context.Context, e *env, args []string) int {
 				*clientID = saved.ClientID
 				reused = append(reused, "client ID "+saved.ClientID)
 			}
-			sameServer := sameServer(saved.TokenURL, *tokenURL, *issuer)
+			sameServer := true
+			if files.empty() && *clientID == saved.ClientID && saved.TokenURL != "" {
+				sameServer = sameURL(loginTokenURL(ctx, e, *tokenURL, *issuer), saved.TokenURL)
+			}
 			if files.empty() && *clientID == saved.ClientID && !sameServer {
 				fmt.Fprintf(e.stderr, "Not using the key files saved with profile %s: they are for the server at %s.\n", name, redactURL(issuerOf(saved.TokenURL)))
 			}
@@ -256,18 +258,18 @@ func showPrompt(ctx context.Context, w io.Writer, tty bool, prompts <-chan strat
 	}
 }
 
-// sameServer reports whether a login at tokenURL, or at issuer if
-// tokenURL is not known yet, goes to the server a session at savedTokenURL
-// was issued by: the same token URL, or for an issuer, the same origin.
-// With nothing to compare, it reports true.
-func sameServer(savedTokenURL, tokenURL, issuer string) bool {
-	switch {
-	case savedTokenURL == "":
-		return true
-	case tokenURL != "":
-		return tokenURL == savedTokenURL
-	case issuer != "":
-		return strings.EqualFold(issuerOf(issuer), issuerOf(savedTokenURL))
+// loginTokenURL returns the token URL a login at tokenURL, or at issuer
+// if tokenURL is empty, uses: for an issuer, the token endpoint its
+// metadata names, fetched without client authentication (metadata is
+// public); "" if that fails (the login reports the failure itself).
+func loginTokenURL(ctx context.Context, e *env, tokenURL, issuer string) string {
+	if tokenURL != "" || issuer == "" {
+		return tokenURL
 	}
-	return true
+	client, _ := e.clientFor(nil)
+	md, err := (&strategy.Discovery{HTTPClient: client}).Metadata(ctx, issuer)
+	if err != nil {
+		return ""
+	}
+	return md.TokenEndpoint
 }

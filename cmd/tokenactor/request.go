@@ -173,6 +173,30 @@ func redactURL(raw string) string {
 // issuerOf guesses the issuer of a token endpoint: its origin, which is
 // the issuer of most servers that publish metadata (RFC 8414 §3). Empty if
 // tokenURL is not a URL.
+// sameURL reports whether a and b are the same URL, scheme and host in any
+// case and a default port written or not; false if either does not parse
+// or is empty.
+func sameURL(a, b string) bool {
+	ua, erra := url.Parse(a)
+	ub, errb := url.Parse(b)
+	if erra != nil || errb != nil || a == "" || b == "" {
+		return false
+	}
+	norm := func(u *url.URL) url.URL {
+		v := *u
+		v.Scheme, v.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+		if port := u.Port(); port == "443" && v.Scheme == "https" || port == "80" && v.Scheme == "http" {
+			v.Host = strings.ToLower(u.Hostname())
+			if strings.Contains(v.Host, ":") {
+				v.Host = "[" + v.Host + "]"
+			}
+		}
+		return v
+	}
+	na, nb := norm(ua), norm(ub)
+	return na.String() == nb.String()
+}
+
 func issuerOf(tokenURL string) string {
 	u, err := url.Parse(tokenURL)
 	if err != nil || u.Host == "" {

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tokenactor/tokenactor"
+	"github.com/tokenactor/tokenactor/fakeclock"
 )
 
 // requestKey marks a caller's context with the request it serves.
@@ -158,19 +159,27 @@ type frameworkContext struct {
 	Authorization string
 }
 
+// primedRecordingSuccesses returns a cache holding "v1", with its script
+// and clock, and the RefreshSucceeded events it reports from then on
+// (written by the hook; read them after synctest.Wait).
+func primedRecordingSuccesses(t *testing.T) (*tokenactor.Cache[string], *stubRefresher, *fakeclock.Clock, *[]tokenactor.RefreshSucceeded) {
+	var done []tokenactor.RefreshSucceeded
+	c, s, clk := newCache(tokenactor.WithEventHook(func(e tokenactor.Event) {
+		if e, ok := e.(tokenactor.RefreshSucceeded); ok {
+			done = append(done, e)
+		}
+	}))
+	prime(t, c, s, "v1", at(time.Hour), true)
+	done = nil
+	return c, s, clk, &done
+}
+
 // RefreshSucceeded says how long its callers waited, added up: each until
 // it was answered, or until its context ended.
 func TestRefreshReportsTimeWaited(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var done []tokenactor.RefreshSucceeded // written by the hook; read after synctest.Wait
-		c, s, clk := newCache(tokenactor.WithEventHook(func(e tokenactor.Event) {
-			if e, ok := e.(tokenactor.RefreshSucceeded); ok {
-				done = append(done, e)
-			}
-		}))
+		c, s, clk, done := primedRecordingSuccesses(t)
 		defer c.Close()
-		prime(t, c, s, "v1", at(time.Hour), true)
-		done = nil
 
 		c.Invalidate()
 		first := goGet(context.Background(), c) // waits from 0 s to 5 s
@@ -194,10 +203,10 @@ func TestRefreshReportsTimeWaited(t *testing.T) {
 		synctest.Wait()
 		wantAll(t, []<-chan result{first, second}, "v2")
 
-		if len(done) != 1 {
-			t.Fatalf("%d RefreshSucceeded events, want 1", len(done))
+		if len(*done) != 1 {
+			t.Fatalf("%d RefreshSucceeded events, want 1", len(*done))
 		}
-		e := done[0]
+		e := (*done)[0]
 		if e.Waiters != 3 || e.Waited != 10*time.Second || e.Took != 5*time.Second {
 			t.Errorf("RefreshSucceeded: %d waiters waited %v in all, call took %v; want 3 waiters, 10s (5+4+1), 5s", e.Waiters, e.Waited, e.Took)
 		}
@@ -209,15 +218,8 @@ func TestRefreshReportsTimeWaited(t *testing.T) {
 // longer than the fresh call took.
 func TestWaitCountedAcrossAReset(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var done []tokenactor.RefreshSucceeded // written by the hook; read after synctest.Wait
-		c, s, clk := newCache(tokenactor.WithEventHook(func(e tokenactor.Event) {
-			if e, ok := e.(tokenactor.RefreshSucceeded); ok {
-				done = append(done, e)
-			}
-		}))
+		c, s, clk, done := primedRecordingSuccesses(t)
 		defer c.Close()
-		prime(t, c, s, "v1", at(time.Hour), true)
-		done = nil
 
 		c.Invalidate()
 		waiter := goGet(context.Background(), c) // waits from 0 s to 5 s
@@ -234,10 +236,10 @@ func TestWaitCountedAcrossAReset(t *testing.T) {
 		synctest.Wait()
 		wantAll(t, []<-chan result{waiter}, "v2")
 
-		if len(done) != 1 {
-			t.Fatalf("%d RefreshSucceeded events, want 1 (the stale call's outcome is discarded)", len(done))
+		if len(*done) != 1 {
+			t.Fatalf("%d RefreshSucceeded events, want 1 (the stale call's outcome is discarded)", len(*done))
 		}
-		e := done[0]
+		e := (*done)[0]
 		if e.Waiters != 1 || e.Waited != 5*time.Second || e.Took != 2*time.Second {
 			t.Errorf("RefreshSucceeded: %d waiters waited %v in all, call took %v; want 1 waiter, 5s, 2s", e.Waiters, e.Waited, e.Took)
 		}

@@ -25,7 +25,7 @@ import (
 	"sync/atomic"
 
 	"github.com/tokenactor/tokenactor"
-	"github.com/tokenactor/tokenactor/internal/redact"
+	"github.com/tokenactor/tokenactor/internal/urls"
 )
 
 // ErrNoOrigins is returned by [Transport.RoundTrip] when Transport.Origins is
@@ -274,11 +274,11 @@ func (t *Transport) parseOrigins() {
 		case err != nil:
 			t.err = &OriginError{Index: i, Reason: "not a URL"}
 		case u.Scheme != "http" && u.Scheme != "https":
-			t.err = &OriginError{Index: i, Origin: redact.URL(u), Reason: `scheme must be "http" or "https"`}
+			t.err = &OriginError{Index: i, Origin: urls.Redact(u), Reason: `scheme must be "http" or "https"`}
 		case u.Hostname() == "":
-			t.err = &OriginError{Index: i, Origin: redact.URL(u), Reason: "no host"}
+			t.err = &OriginError{Index: i, Origin: urls.Redact(u), Reason: "no host"}
 		case u.User != nil:
-			t.err = &OriginError{Index: i, Origin: redact.URL(u), Reason: "user info is not allowed"}
+			t.err = &OriginError{Index: i, Origin: urls.Redact(u), Reason: "user info is not allowed"}
 		}
 		if t.err != nil {
 			t.allowed = nil
@@ -384,7 +384,7 @@ func (t *Transport) printedOrigins() []string {
 		if u, err := url.Parse(o); err != nil {
 			out[i] = "(not a URL)"
 		} else {
-			out[i] = redact.URL(u)
+			out[i] = urls.Redact(u)
 		}
 	}
 	return out

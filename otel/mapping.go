@@ -112,8 +112,6 @@ func fallbackReason(r store.FallbackReason) string {
 	return "_OTHER"
 }
 
-// errorType classifies a Refresher's error into a fixed, small set: the
-// error.type attribute of a failed call. The first match wins.
 // describe returns err's error.type and its text. An error's methods
 // (Error, Unwrap, Is, As) are code of the Refresher or the factory that
 // returned it, and may panic; describe then says "_OTHER" and that the
@@ -131,6 +129,8 @@ func describe(err error) (errType, text string) {
 	return errType, err.Error()
 }
 
+// errorType classifies a Refresher's error into a fixed, small set: the
+// error.type attribute of a failed call. The first match wins.
 func errorType(err error) string {
 	var pe *tokenactor.PanicError
 	switch {

@@ -15,7 +15,7 @@ import (
 
 	"github.com/benbjohnson/clock"
 
-	"github.com/tokenactor/tokenactor/internal/redact"
+	"github.com/tokenactor/tokenactor/internal/urls"
 )
 
 // ErrNoMetadata reports that an issuer publishes no authorization server
@@ -283,4 +283,4 @@ func checkMetadata(md Metadata, issuer string) error {
 
 // redactURL returns raw with its user info replaced by "xxxxx", for
 // messages; a placeholder if it does not parse.
-func redactURL(raw string) string { return redact.RawURL(raw, "(invalid URL)") }
+func redactURL(raw string) string { return urls.RedactRaw(raw, "(invalid URL)") }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/tokenactor/tokenactor"
+	"github.com/tokenactor/tokenactor/internal/urls"
 )
 
 var (
@@ -95,20 +95,8 @@ func htu(u *url.URL) string {
 	return v.String()
 }
 
-// originOf is the key nonces are remembered under: u's origin (RFC 6454),
-// scheme and host in lower case, the port made explicit.
-func originOf(u *url.URL) string {
-	scheme, port := strings.ToLower(u.Scheme), u.Port()
-	if port == "" {
-		switch scheme {
-		case "https":
-			port = "443"
-		case "http":
-			port = "80"
-		}
-	}
-	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
-}
+// originOf is the key nonces are remembered under: u's origin.
+func originOf(u *url.URL) string { return urls.Origin(u) }
 
 func (p *dpopProver) nonce(u *url.URL) string {
 	p.mu.Lock()

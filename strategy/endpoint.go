@@ -150,7 +150,7 @@ func (e *endpoint) token(ctx context.Context, form url.Values) (r tokenResponse,
 // error it returns, parse's included, has the request's secrets masked:
 // this is where server text enters the package.
 func (e *endpoint) call(ctx context.Context, form url.Values, parse func(status int, h http.Header, body []byte, now time.Time, sc *scrubber) error) error {
-	sc := newScrubber(e.auth, form)
+	sc := newScrubber(e.auth, nil) // the form's secrets, below, attempt by attempt
 	for attempt := 0; ; attempt++ {
 		// A fresh client assertion per request, known to the scrubber
 		// with those of the earlier attempts.

@@ -115,9 +115,6 @@ func (a *authFlags) files() (clientFiles, string) {
 		// A key or certificate given itself, where its file's name goes
 		// (a CI secret put in the variable): refused without repeating it,
 		// as every message about a file names the file.
-		if strings.Contains(fl.value, "-----BEGIN") || strings.ContainsAny(fl.value, "\r\n") {
-			return clientFiles{}, fl.name + " (" + fileFlags[fl.name].env + ") holds PEM data, not a file name: put it in a file only you can read, and give that file's name"
-		}
 		if msg := notAFileName(fl.value); msg != "" {
 			return clientFiles{}, fl.name + " (" + fileFlags[fl.name].env + ") " + msg
 		}
@@ -532,12 +529,14 @@ func savedClientFiles(ctx context.Context, e *env, flagProfile string) (clientFi
 }
 
 // notAFileName says why v, given where a key's or a certificate's file
-// name goes, is the key or certificate itself in a form other than PEM
-// text (base64, a JWK), or no file name at all; "" if it may be a name.
-// The message never repeats v.
+// name goes, is the key or certificate itself (PEM text, base64, a JWK),
+// or no file name at all; "" if it may be a name. The message never
+// repeats v.
 func notAFileName(v string) string {
 	t := strings.TrimSpace(v)
 	switch {
+	case strings.Contains(v, "-----BEGIN") || strings.ContainsAny(v, "\r\n"):
+		return "holds PEM data, not a file name: put it in a file only you can read, and give that file's name"
 	case base64KeyData(t):
 		return "holds base64-encoded key or certificate data, not a file name: decode it into a file only you can read, and give that file's name"
 	case strings.HasPrefix(strings.Join(strings.Fields(t), ""), `{"`) || strings.Contains(t, `"kty"`):

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tokenactor/tokenactor/internal/redact"
+	"github.com/tokenactor/tokenactor/internal/urls"
 	"github.com/tokenactor/tokenactor/strategy"
 )
 
@@ -167,40 +167,28 @@ func redactURL(raw string) string {
 	if raw == "" {
 		return ""
 	}
-	return redact.RawURL(raw, "(not a valid URL)")
+	return urls.RedactRaw(raw, "(not a valid URL)")
 }
 
 // issuerOf guesses the issuer of a token endpoint: its origin, which is
 // the issuer of most servers that publish metadata (RFC 8414 §3). Empty if
 // tokenURL is not a URL.
-// sameURL reports whether a and b are the same URL, scheme and host in any
-// case and a default port written or not; false if either does not parse
-// or is empty.
-func sameURL(a, b string) bool {
-	ua, erra := url.Parse(a)
-	ub, errb := url.Parse(b)
-	if erra != nil || errb != nil || a == "" || b == "" {
-		return false
-	}
-	norm := func(u *url.URL) url.URL {
-		v := *u
-		v.Scheme, v.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
-		if port := u.Port(); port == "443" && v.Scheme == "https" || port == "80" && v.Scheme == "http" {
-			v.Host = strings.ToLower(u.Hostname())
-			if strings.Contains(v.Host, ":") {
-				v.Host = "[" + v.Host + "]"
-			}
-		}
-		return v
-	}
-	na, nb := norm(ua), norm(ub)
-	return na.String() == nb.String()
-}
-
 func issuerOf(tokenURL string) string {
 	u, err := url.Parse(tokenURL)
 	if err != nil || u.Host == "" {
 		return ""
 	}
 	return u.Scheme + "://" + u.Host
+}
+
+// sameURL reports whether a and b are the same URL: the same origin
+// (scheme and host in any case, a default port written or not), path and
+// query; false if either is empty or does not parse.
+func sameURL(a, b string) bool {
+	ua, erra := url.Parse(a)
+	ub, errb := url.Parse(b)
+	if erra != nil || errb != nil || a == "" || b == "" {
+		return false
+	}
+	return urls.Origin(ua) == urls.Origin(ub) && ua.EscapedPath() == ub.EscapedPath() && ua.RawQuery == ub.RawQuery
 }
